@@ -1,0 +1,69 @@
+"""Building blocks of the checks: failures, quiet numerics, namespace access."""
+
+import contextlib
+import warnings
+
+import numpy as np
+
+#: Relative tolerance for "the same update": the difference between two
+#: correct implementations is rounding (below 1e-12 after 40 EM iterations),
+#: the closest known mistake is off by more than 1e-4.
+RTOL = 1e-6
+#: Absolute floor for quantities that are legitimately ~0 (tiny responsibilities).
+ATOL = 1e-9
+
+
+class CheckFailed(AssertionError):
+    """A check found a problem; ``diagnosis`` holds misconception ids, if any."""
+
+    def __init__(self, message, diagnosis=()):
+        super().__init__(message)
+        self.diagnosis = tuple(diagnosis)
+
+
+@contextlib.contextmanager
+def quiet():
+    """Silence warnings and floating-point complaints.
+
+    nbgrader scores a test cell 0 when it writes anything to stderr, so a
+    RuntimeWarning from a student's NaN must not escape a check.
+    """
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        yield
+
+
+def fetch(ns, name):
+    """The student's variable ``name``, or a failure saying to run the EM cell."""
+    try:
+        return ns[name]
+    except KeyError:
+        raise CheckFailed(
+            f"`{name}` is not defined: run the EM cell (and the cells above it) first, "
+            "and make sure it finishes without an error."
+        ) from None
+
+
+def as_array(ns, name, shape, what=None, finite=True):
+    """``ns[name]`` as a float array of the given shape (and finite, unless told), or a clear failure."""
+    value = fetch(ns, name)
+    label = what or f"`{name}`"
+    try:
+        array = np.array(value, dtype=float)
+    except (TypeError, ValueError):
+        raise CheckFailed(f"{label} should be numbers, but it is a {type(value).__name__}.") from None
+    if array.shape != tuple(shape):
+        raise CheckFailed(f"{label} should have shape {tuple(shape)}, but it has shape {array.shape}.")
+    if finite and not np.all(np.isfinite(array)):
+        raise CheckFailed(f"{label} contains NaN or infinite values.")
+    return array
+
+
+def close(actual, expected):
+    """Elementwise agreement up to rounding (see RTOL, ATOL), as a boolean array."""
+    actual, expected = np.asarray(actual, dtype=float), np.asarray(expected, dtype=float)
+    return np.abs(actual - expected) <= ATOL + RTOL * np.abs(expected)
+
+
+def all_close(actual, expected):
+    return bool(np.all(close(actual, expected)))

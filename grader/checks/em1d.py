@@ -1,0 +1,25 @@
+"""Checks for notebook 01 (1D EM), called from its self-check and test cells with ``globals()``."""
+
+from ..em import seed, univariate
+from .gmm import GMMChecks, Spec
+
+_checks = GMMChecks(Spec(em=univariate, spread="sigma", problem=seed.problem_1d, history_offset=0))
+
+check_estep = _checks.check_estep
+check_mu = _checks.check_mu
+check_sigma = _checks.check_spread
+check_pi = _checks.check_pi
+check_convergence = _checks.check_convergence
+
+CHECKS = [
+    ("E-step: responsibilities gamma (eq. 9.23)", check_estep),
+    ("M-step: means mu (eq. 9.24)", check_mu),
+    ("M-step: standard deviations sigma (eq. 9.25)", check_sigma),
+    ("M-step: mixing weights pi (eq. 9.26)", check_pi),
+    ("Log-likelihood never decreases; the fit matches EM from this start", check_convergence),
+]
+
+
+def self_check(ns):
+    """Print a line per check for the student; True if everything passed."""
+    return _checks.self_check(ns, CHECKS)

@@ -1,0 +1,59 @@
+"""Checks for notebook 02 (2D full-covariance EM), called from its cells with ``globals()``."""
+
+import numpy as np
+
+from ..em import multivariate, seed
+from ..misconceptions import hint
+from .core import CheckFailed, all_close, as_array, fetch, quiet
+from .gmm import GMMChecks, Spec
+
+_checks = GMMChecks(Spec(em=multivariate, spread="cov", problem=seed.problem_2d, history_offset=1))
+
+check_estep = _checks.check_estep
+check_mu = _checks.check_mu
+check_cov = _checks.check_spread
+check_pi = _checks.check_pi
+check_log_likelihood = _checks.check_log_likelihood
+check_convergence = _checks.check_convergence
+
+
+def check_history(ns, invariants_only=False):
+    """responsibilities_over_time: the initial gamma, then one distinct (N, K) array per iteration."""
+    with quiet():
+        history = fetch(ns, "responsibilities_over_time")
+        n_iterations = int(fetch(ns, "n_iterations"))
+        if not isinstance(history, (list, tuple)) or len(history) != n_iterations + 1:
+            raise CheckFailed("responsibilities_over_time should hold the initial gamma plus one entry per "
+                              f"iteration ({n_iterations + 1} arrays).")
+        data = np.asarray(fetch(ns, "data"))
+        K = int(fetch(ns, "K"))
+        entries = [as_array({"entry": h}, "entry", (len(data), K), f"responsibilities_over_time[{i}]")
+                   for i, h in enumerate(history)]
+        if invariants_only:
+            return
+        gamma = as_array(ns, "gamma", (len(data), K))
+        if not all_close(entries[-1], gamma):
+            raise CheckFailed("The last entry of responsibilities_over_time is not the final gamma: "
+                              "append the responsibilities right after the E-step.")
+        first_estep, last_estep = entries[1], entries[-1]
+        params = _checks._history(ns)
+        moved = not all(all_close(np.asarray(a, dtype=float), np.asarray(b, dtype=float))
+                        for a, b in zip(params[0], params[-1]))
+        if n_iterations > 1 and moved and all_close(first_estep, last_estep):
+            raise CheckFailed(hint("history-aliased"), ["history-aliased"])
+
+
+CHECKS = [
+    ("E-step: responsibilities gamma (eq. 9.23)", check_estep),
+    ("M-step: means mu (eq. 9.24)", check_mu),
+    ("M-step: covariances cov (eq. 9.25)", check_cov),
+    ("M-step: mixing weights pi (eq. 9.26)", check_pi),
+    ("Log-likelihood formula (eq. 9.14)", check_log_likelihood),
+    ("Responsibilities recorded per iteration", check_history),
+    ("Log-likelihood never decreases; the fit matches EM from this start", check_convergence),
+]
+
+
+def self_check(ns):
+    """Print a line per check for the student; True if everything passed."""
+    return _checks.self_check(ns, CHECKS)

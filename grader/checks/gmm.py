@@ -1,0 +1,393 @@
+"""Checks of an EM loop for a Gaussian mixture, shared by the 1D and 2D notebooks.
+
+Each step is judged on its own inputs, at every iteration, so partial work
+earns partial credit: iteration i's E-step is recomputed from the parameters
+the loop recorded before it (``params_history[i]``), and its M-step updates
+from the student's own responsibilities of that iteration (and, for the
+spread, the student's own new mean). When a number is off, it is compared
+with the catalogued mistakes (:mod:`grader.misconceptions`) computed from the
+same inputs.
+"""
+
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Callable
+
+import numpy as np
+
+from ..em import seed
+from ..misconceptions import hint
+from .core import CheckFailed, all_close, as_array, close, fetch, quiet
+
+
+@dataclass(frozen=True)
+class Spec:
+    """What differs between the 1D and the full-covariance notebook."""
+
+    em: ModuleType
+    spread: str  # name of the spread parameter: "sigma" (K,) or "cov" (K, D, D)
+    problem: Callable[[], seed.Problem]
+    #: responsibilities_over_time entries recorded before the first E-step (2D stores the initial gamma).
+    history_offset: int
+
+
+@dataclass
+class Step:
+    """One EM iteration as the student's loop recorded it."""
+
+    iteration: int  # 1-based, as students count
+    before: tuple  # (mu, spread, pi) the E-step started from
+    gamma: np.ndarray  # (N, K) the E-step's responsibilities
+    after: tuple  # (mu, spread, pi) the M-step produced
+
+
+def _normalise_rows(weights):
+    return weights / weights.sum(axis=1, keepdims=True)
+
+
+def _first_match(actual, candidates):
+    """Misconception ids of the first candidate value that ``actual`` reproduces."""
+    with quiet():
+        for ids, value in candidates:
+            value = np.asarray(value, dtype=float)
+            if value.shape == actual.shape and np.all(np.isfinite(value)) and all_close(actual, value):
+                return ids
+    return ()
+
+
+def _components(actual, expected):
+    """Human list of the component indices k where ``actual`` is off."""
+    ok = close(actual, expected).reshape(len(actual), -1).all(axis=1)
+    return ", ".join(str(k) for k in np.flatnonzero(~ok))
+
+
+class GMMChecks:
+    """The checks of one notebook, bound to its :class:`Spec`."""
+
+    def __init__(self, spec):
+        self.spec = spec
+
+    # --- the student's variables -------------------------------------------------
+
+    def _data(self, ns):
+        data = np.asarray(fetch(ns, "data"), dtype=float)
+        if data.ndim not in (1, 2) or not np.all(np.isfinite(data)):
+            raise CheckFailed("`data` should be the finite array of samples created at the top of the notebook.")
+        return data
+
+    def _shapes(self, ns):
+        data = self._data(ns)
+        K = int(fetch(ns, "K"))
+        spread_shape = (K,) if data.ndim == 1 else (K, data.shape[1], data.shape[1])
+        mu_shape = (K,) if data.ndim == 1 else (K, data.shape[1])
+        return data, K, mu_shape, spread_shape
+
+    def _params(self, entry, K, mu_shape, spread_shape, where):
+        try:
+            mu, spread, pi = entry
+        except (TypeError, ValueError):
+            raise CheckFailed(f"{where} should be a tuple (mu, {self.spec.spread}, pi).") from None
+        ns = {"mu": mu, self.spec.spread: spread, "pi": pi}
+        return self._final_params(ns, K, mu_shape, spread_shape, f" in {where}")
+
+    def _history(self, ns):
+        history = fetch(ns, "params_history")
+        if not isinstance(history, (list, tuple)) or not history:
+            raise CheckFailed("`params_history` should be a non-empty list: keep the line that appends to it.")
+        return history
+
+    def _final_params(self, ns, K, mu_shape, spread_shape, where=""):
+        """(mu, spread, pi) of the right shapes; NaN is allowed here and judged by the step checks."""
+        return tuple(
+            as_array(ns, name, shape, f"{name}{where}" if where else None, finite=False)
+            for name, shape in (("mu", mu_shape), (self.spec.spread, spread_shape), ("pi", (K,)))
+        )
+
+    def _steps(self, ns):
+        """Every iteration of the student's run that completed, from the recorded histories.
+
+        A loop that raised midway still recorded its first iterations; they are
+        checked (and diagnosed) before the missing ones are reported.
+        """
+        data, K, mu_shape, spread_shape = self._shapes(ns)
+        n_iterations = int(fetch(ns, "n_iterations"))
+        history = self._history(ns)
+        gammas = fetch(ns, "responsibilities_over_time")
+        offset = self.spec.history_offset
+        if not isinstance(gammas, (list, tuple)):
+            raise CheckFailed("responsibilities_over_time should be a list: keep the line that appends to it.")
+        recorded = len(gammas) - offset
+        if len(history) > n_iterations or recorded > n_iterations:
+            raise CheckFailed("params_history or responsibilities_over_time has more entries than iterations: "
+                              "run the initialisation cell again before the EM cell.")
+        complete = len(history) == n_iterations and recorded == n_iterations
+        usable = n_iterations if complete else min(recorded, len(history) - 1)
+        if usable < 1:
+            raise CheckFailed("The EM loop did not complete a single iteration: run the EM cell and fix the "
+                              "error it shows.")
+        if usable > 1 and gammas[offset] is gammas[offset + usable - 1]:
+            raise CheckFailed(hint("history-aliased"), ["history-aliased"])
+        params = [self._params(entry, K, mu_shape, spread_shape, f"params_history[{i}]")
+                  for i, entry in enumerate(history[: usable + 1])]
+        if complete:
+            params.append(self._final_params(ns, K, mu_shape, spread_shape))
+        steps = [
+            Step(i + 1, params[i],
+                 as_array({"g": gammas[i + offset]}, "g", (len(data), K),
+                          f"responsibilities_over_time[{i + offset}]"),
+                 params[i + 1])
+            for i in range(usable)
+        ]
+        return steps, complete
+
+    def _complete_steps(self, ns, check):
+        """Run ``check`` on every recorded step; fail afterwards if the loop did not finish."""
+        steps, complete = self._steps(ns)
+        for step in steps:
+            check(step)
+        if not complete:
+            raise CheckFailed(f"The EM loop stopped after {len(steps)} of {int(fetch(ns, 'n_iterations'))} "
+                              "iterations (did the EM cell raise an error?). The iterations that ran are right "
+                              "for this step; fix the error and run the cell again.")
+        return steps
+
+    def _fail(self, what, step, actual, expected, candidates, inputs):
+        ids = _first_match(actual, candidates)
+        at = f" at iteration {step.iteration}"
+        if ids:
+            raise CheckFailed(f"{what}{at}: " + " ".join(hint(i) for i in ids), ids)
+        where = _components(actual, expected) if actual.shape == expected.shape else ""
+        raise CheckFailed(
+            f"{what} does not match the update computed from {inputs}{at}"
+            + (f" (component k = {where})" if where else "")
+            + "; it matches no known mistake, so compare your line with the equation term by term."
+        )
+
+    # --- E-step ------------------------------------------------------------------------
+
+    def check_estep(self, ns, invariants_only=False):
+        """gamma (N, K): non-negative rows summing to 1, equal to eq. (9.23) at every iteration."""
+        with quiet():
+            data, K, _, _ = self._shapes(ns)
+            gamma = as_array(ns, "gamma", (len(data), K))
+            if np.any(gamma < 0):
+                raise CheckFailed("gamma has negative entries: responsibilities are probabilities (eq. 9.23).")
+            unnormalised = CheckFailed("The rows of gamma do not sum to 1. " + hint("responsibilities-unnormalised"),
+                                       ["responsibilities-unnormalised"])
+            if invariants_only:
+                if not np.allclose(gamma.sum(axis=1), 1.0):
+                    raise unnormalised
+                return
+            self._complete_steps(ns, lambda step: self._check_one_estep(data, step, unnormalised))
+
+    def _check_one_estep(self, data, step, unnormalised):
+        mu, spread, pi = step.before
+        expected = self.spec.em.e_step(data, mu, spread, pi)
+        if not np.all(np.isfinite(expected)):
+            raise CheckFailed(f"The parameters recorded before iteration {step.iteration} are not valid "
+                              "Gaussian parameters, so its E-step cannot be checked: look at the M-step first.")
+        if all_close(step.gamma, expected):
+            return
+        weighted = np.exp(self.spec.em.estimate_weighted_log_prob(data, mu, spread, pi))
+        unweighted = weighted / pi
+        candidates = [
+            (("responsibilities-unnormalised",), weighted),
+            (("responsibilities-unnormalised",), weighted / weighted.sum(axis=0)),
+            (("weights-missing-in-estep",), _normalise_rows(unweighted)),
+            (("weights-missing-in-estep", "responsibilities-unnormalised"), unweighted),
+        ]
+        if self.spec.spread == "sigma":
+            candidates.append((("variance-as-scale",), self.spec.em.e_step(data, mu, spread**2, pi)))
+        if not np.allclose(step.gamma.sum(axis=1), 1.0) and not _first_match(step.gamma, candidates):
+            raise unnormalised
+        self._fail("The E-step responsibilities gamma (eq. 9.23)", step, step.gamma, expected, candidates,
+                   "the parameters at the start of the iteration")
+
+    # --- M-step --------------------------------------------------------------------------
+
+    @staticmethod
+    def _n_k(step):
+        n_k = step.gamma.sum(axis=0)
+        if np.any(n_k <= 0):
+            raise CheckFailed(f"A column of gamma sums to zero or less at iteration {step.iteration}, so the "
+                              "M-step cannot be checked: look at the E-step first.")
+        return n_k
+
+    def check_mu(self, ns, invariants_only=False):
+        """mu (K,) or (K, D): the responsibility-weighted means, eq. (9.24)."""
+        with quiet():
+            data, _, mu_shape, _ = self._shapes(ns)
+
+            def check(step):
+                n_k = self._n_k(step)
+                weighted_sum = step.gamma.T @ data
+                expected = weighted_sum / (n_k if data.ndim == 1 else n_k[:, None])
+                if not all_close(step.after[0], expected):
+                    self._fail("The M-step means mu (eq. 9.24)", step, step.after[0], expected,
+                               [(("mean-divided-by-n",), weighted_sum / len(data))], "your gamma")
+
+            if not invariants_only:
+                self._complete_steps(ns, check)
+            as_array(ns, "mu", mu_shape)
+
+    def _spread_candidates(self, data, gamma, n_k, mean, old_mean):
+        """Every combination of the catalogued spread mistakes, the correct update first."""
+        is_sigma = self.spec.spread == "sigma"
+        ids = {
+            "unweighted": "variance-unweighted" if is_sigma else "covariance-unweighted",
+            "old": "old-mean-in-variance" if is_sigma else "covariance-old-mean",
+            "by_n": "variance-divided-by-n" if is_sigma else "covariance-divided-by-n",
+            "no_sqrt": "sigma-is-variance",
+        }
+        options = []
+        for unweighted in (False, True):
+            for old in (False, True):
+                for by_n in (False, True):
+                    for no_sqrt in ((False, True) if is_sigma else (False,)):
+                        weights = np.ones_like(gamma) if unweighted else gamma
+                        denominator = np.full_like(n_k, len(data)) if by_n else n_k
+                        variance = self._scatter(data, weights, old_mean if old else mean, denominator)
+                        value = variance if (no_sqrt or not is_sigma) else np.sqrt(variance)
+                        flags = [name for name, on in
+                                 (("unweighted", unweighted), ("old", old), ("by_n", by_n and not unweighted),
+                                  ("no_sqrt", no_sqrt)) if on]
+                        options.append((tuple(ids[f] for f in flags), value))
+        options.sort(key=lambda option: len(option[0]))
+        return options
+
+    @staticmethod
+    def _scatter(data, weights, mean, denominator):
+        """Weighted second moments around ``mean``: (K,) in 1D, (K, D, D) in D dimensions."""
+        if data.ndim == 1:
+            return (weights * (data[:, None] - mean[None, :]) ** 2).sum(axis=0) / denominator
+        return np.stack([
+            (weights[:, k, None] * (data - mean[k])).T @ (data - mean[k]) / denominator[k]
+            for k in range(weights.shape[1])
+        ])
+
+    def check_spread(self, ns, invariants_only=False):
+        """sigma (K,) positive / cov (K, D, D) symmetric positive-definite, equal to eq. (9.25)."""
+        name = self.spec.spread
+        with quiet():
+            data, _, _, spread_shape = self._shapes(ns)
+            label = ("The M-step standard deviations sigma (eq. 9.25)" if name == "sigma"
+                     else "The M-step covariances cov (eq. 9.25)")
+
+            def check(step):
+                candidates = self._spread_candidates(data, step.gamma, self._n_k(step), step.after[0],
+                                                     step.before[0])
+                expected = candidates[0][1]
+                if not all_close(step.after[1], expected):
+                    self._fail(label, step, step.after[1], expected, candidates[1:], "your gamma and your new mu")
+
+            if not invariants_only:
+                self._complete_steps(ns, check)
+            spread = as_array(ns, name, spread_shape)
+            if name == "sigma" and np.any(spread <= 0):
+                raise CheckFailed("sigma has entries that are not positive: a standard deviation is > 0.")
+            if name == "cov":
+                if not np.allclose(spread, np.swapaxes(spread, 1, 2)):
+                    raise CheckFailed("cov[k] is not symmetric: a covariance matrix equals its transpose.")
+                if np.any(np.linalg.eigvalsh(spread) <= 0):
+                    raise CheckFailed("cov[k] is not positive-definite: some eigenvalue is <= 0.")
+
+    def check_pi(self, ns, invariants_only=False):
+        """pi (K,): non-negative, equal to N_k / N, eq. (9.26)."""
+        with quiet():
+            data, K, _, _ = self._shapes(ns)
+
+            def check(step):
+                n_k = self._n_k(step)
+                expected = n_k / len(data)
+                if not all_close(step.after[2], expected):
+                    candidates = [(("weights-not-normalised",), n_k)]
+                    if not all_close(step.before[2], expected):
+                        candidates.append((("weights-not-updated",), step.before[2]))
+                    self._fail("The M-step mixing weights pi (eq. 9.26)", step, step.after[2], expected,
+                               candidates, "your gamma")
+
+            if not invariants_only:
+                self._complete_steps(ns, check)
+            if np.any(as_array(ns, "pi", (K,)) < 0):
+                raise CheckFailed("pi has negative entries: mixing weights are probabilities.")
+
+    # --- log-likelihood and the whole run ------------------------------------------------------
+
+    def _log_likelihoods(self, ns):
+        n_iterations = int(fetch(ns, "n_iterations"))
+        values = fetch(ns, "log_likelihoods")
+        if not isinstance(values, (list, tuple, np.ndarray)) or len(values) != n_iterations:
+            raise CheckFailed(f"log_likelihoods should hold one value per iteration ({n_iterations} values): "
+                              "append once per iteration, after the M-step.")
+        return as_array({"log_likelihoods": values}, "log_likelihoods", (n_iterations,))
+
+    def check_log_likelihood(self, ns, invariants_only=False):
+        """log_likelihoods[i] equals eq. (9.14) at the parameters after iteration i."""
+        with quiet():
+            values = self._log_likelihoods(ns)
+            if invariants_only:
+                return
+            data = self._data(ns)
+            steps, _ = self._steps(ns)
+            for step, value in zip(steps, values):
+                mu, spread, pi = step.after
+                weighted_log = self.spec.em.estimate_weighted_log_prob(data, mu, spread, pi)
+                actual = np.array([value])
+                if all_close(actual, [self.spec.em.log_likelihood(data, mu, spread, pi)]):
+                    continue
+                weighted = np.exp(weighted_log)
+                candidates = [
+                    (("loglik-wrong",), [weighted.sum(axis=1).sum()]),
+                    (("loglik-wrong",), [np.log(weighted.sum(axis=0)).sum()]),
+                    (("loglik-wrong",), [np.log((weighted / pi).sum(axis=1)).sum()]),
+                    (("loglik-wrong",), [np.log(weighted.sum())]),
+                    (("loglik-wrong",), [weighted_log.sum()]),
+                ]
+                ids = _first_match(actual, candidates)
+                raise CheckFailed(f"The log-likelihood (eq. 9.14) at iteration {step.iteration} does not match "
+                                  "the parameters after that iteration. "
+                                  + (hint(ids[0]) if ids else "It matches no known mistake."), ids)
+
+    def check_convergence(self, ns, invariants_only=False):
+        """One non-decreasing log-likelihood per iteration; the run ends where EM from the seed's start ends."""
+        with quiet():
+            values = self._log_likelihoods(ns)
+            scale = max(1.0, float(np.max(np.abs(values))))
+            drops = np.flatnonzero(np.diff(values) < -1e-9 * scale)
+            if drops.size:
+                raise CheckFailed(
+                    f"The log-likelihood decreases after iteration {drops[0] + 1}. EM never decreases it "
+                    "(Bishop section 9.4), so one of the E- or M-step lines is wrong.")
+            if invariants_only:
+                return
+            problem = self.spec.problem()
+            data = self._data(ns)
+            if data.shape != problem.data.shape or not all_close(data, problem.data):
+                raise CheckFailed("`data` is not the data the notebook generates: re-run the notebook from the top.")
+            steps = self._complete_steps(ns, lambda step: None)
+            if not all(all_close(a, b) for a, b in zip(steps[0].before, problem.start)):
+                raise CheckFailed("params_history[0] is not the notebook's initialisation: "
+                                  "re-run the initialisation cell before the EM cell.")
+            reference = self.spec.em.fit(problem.data, *problem.start, problem.n_iterations).final
+            off = [name for name, a, b in zip(("mu", self.spec.spread, "pi"), steps[-1].after, reference)
+                   if not all_close(a, b)]
+            if off:
+                raise CheckFailed(f"After {problem.n_iterations} iterations from the notebook's start, "
+                                  f"{', '.join(off)} differ from what EM reaches: fix the failing step checks first.")
+
+    # --- the student's self-check ----------------------------------------------------------------
+
+    def self_check(self, ns, checks):
+        """Run ``checks`` (label, function) and print one short line for each; return True if all passed."""
+        passed = True
+        for label, check in checks:
+            try:
+                check(ns)
+            except CheckFailed as failure:
+                passed = False
+                print(f"✗ {label}: {failure}")
+            else:
+                print(f"✓ {label}")
+        print("All checks passed: your EM is correct." if passed else
+              "Fix the first ✗ line, re-run the EM cell, then this cell.")
+        return passed

@@ -1,0 +1,57 @@
+"""EM for a full-covariance Gaussian mixture in D dimensions (Bishop, PRML section 9.2.2).
+
+Parameters are ``mu`` (K, D), ``cov`` (K, D, D) and ``pi`` (K,); data ``X``
+has shape (N, D).
+"""
+
+import numpy as np
+from scipy.special import logsumexp
+
+from .univariate import EMRun
+
+
+def estimate_weighted_log_prob(X, mu, cov, pi):
+    """log(pi_k) + log N(x_n | mu_k, Sigma_k), shape (N, K), via Cholesky factors."""
+    X = np.asarray(X, dtype=float)
+    n_features = X.shape[1]
+    out = np.empty((X.shape[0], len(pi)))
+    for k, (mean, covariance) in enumerate(zip(mu, cov)):
+        chol = np.linalg.cholesky(np.asarray(covariance, dtype=float))
+        solved = np.linalg.solve(chol, (X - mean).T)
+        log_det = 2 * np.log(np.diag(chol)).sum()
+        out[:, k] = -0.5 * (n_features * np.log(2 * np.pi) + log_det + (solved**2).sum(axis=0))
+    return out + np.log(np.asarray(pi, dtype=float))
+
+
+def e_step(X, mu, cov, pi):
+    """Responsibilities gamma (N, K), Bishop eq. (9.23), computed in log space."""
+    weighted = estimate_weighted_log_prob(X, mu, cov, pi)
+    return np.exp(weighted - logsumexp(weighted, axis=1, keepdims=True))
+
+
+def m_step(X, gamma):
+    """New (mu (K, D), cov (K, D, D), pi (K,)) from gamma (N, K), eqs. (9.24)-(9.27)."""
+    X = np.asarray(X, dtype=float)
+    n_k = gamma.sum(axis=0)
+    mu = gamma.T @ X / n_k[:, None]
+    cov = np.empty((len(n_k), X.shape[1], X.shape[1]))
+    for k in range(len(n_k)):
+        diff = X - mu[k]
+        cov[k] = (gamma[:, k, None] * diff).T @ diff / n_k[k]
+    return mu, cov, n_k / len(X)
+
+
+def log_likelihood(X, mu, cov, pi):
+    """Total log-likelihood, Bishop eq. (9.14)."""
+    return float(logsumexp(estimate_weighted_log_prob(X, mu, cov, pi), axis=1).sum())
+
+
+def fit(X, mu, cov, pi, n_iterations):
+    """Run ``n_iterations`` of EM from the given start; return an :class:`EMRun`."""
+    run = EMRun(params=[tuple(np.array(a, dtype=float) for a in (mu, cov, pi))])
+    for _ in range(n_iterations):
+        gamma = e_step(X, *run.params[-1])
+        run.gammas.append(gamma)
+        run.params.append(m_step(X, gamma))
+        run.log_likelihoods.append(log_likelihood(X, *run.params[-1]))
+    return run

@@ -1,0 +1,71 @@
+"""EM for a one-dimensional Gaussian mixture (Bishop, PRML section 9.2.2).
+
+Parameters are ``mu`` (K,), ``sigma`` (K,) standard deviations and
+``pi`` (K,) mixing weights; data ``x`` has shape (N,).
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.special import logsumexp
+
+
+def estimate_weighted_log_prob(x, mu, sigma, pi):
+    """log(pi_k) + log N(x_n | mu_k, sigma_k^2), shape (N, K)."""
+    x = np.asarray(x, dtype=float)[:, None]
+    mu, sigma, pi = (np.asarray(a, dtype=float)[None, :] for a in (mu, sigma, pi))
+    log_pdf = -0.5 * np.log(2 * np.pi) - np.log(sigma) - 0.5 * ((x - mu) / sigma) ** 2
+    return np.log(pi) + log_pdf
+
+
+def e_step(x, mu, sigma, pi):
+    """Responsibilities gamma (N, K), Bishop eq. (9.23), computed in log space."""
+    weighted = estimate_weighted_log_prob(x, mu, sigma, pi)
+    return np.exp(weighted - logsumexp(weighted, axis=1, keepdims=True))
+
+
+def m_step(x, gamma):
+    """New (mu, sigma, pi), each (K,), from responsibilities gamma (N, K).
+
+    Bishop eqs. (9.24)-(9.27); sigma is the square root of the weighted
+    variance around the *new* mean.
+    """
+    x = np.asarray(x, dtype=float)
+    n_k = gamma.sum(axis=0)
+    mu = gamma.T @ x / n_k
+    variance = (gamma * (x[:, None] - mu[None, :]) ** 2).sum(axis=0) / n_k
+    return mu, np.sqrt(variance), n_k / len(x)
+
+
+def log_likelihood(x, mu, sigma, pi):
+    """Total log-likelihood sum_n log sum_k pi_k N(x_n | mu_k, sigma_k^2), eq. (9.14)."""
+    return float(logsumexp(estimate_weighted_log_prob(x, mu, sigma, pi), axis=1).sum())
+
+
+@dataclass
+class EMRun:
+    """The trajectory of one EM run.
+
+    ``params[i]`` are the parameters at the start of iteration i, ``gammas[i]``
+    the responsibilities of its E-step and ``log_likelihoods[i]`` the
+    log-likelihood after its M-step, so ``params`` has one more entry.
+    """
+
+    params: list = field(default_factory=list)
+    gammas: list = field(default_factory=list)
+    log_likelihoods: list = field(default_factory=list)
+
+    @property
+    def final(self):
+        return self.params[-1]
+
+
+def fit(x, mu, sigma, pi, n_iterations):
+    """Run ``n_iterations`` of EM from the given start; return an :class:`EMRun`."""
+    run = EMRun(params=[tuple(np.array(a, dtype=float) for a in (mu, sigma, pi))])
+    for _ in range(n_iterations):
+        gamma = e_step(x, *run.params[-1])
+        run.gammas.append(gamma)
+        run.params.append(m_step(x, gamma))
+        run.log_likelihoods.append(log_likelihood(x, *run.params[-1]))
+    return run

@@ -1,0 +1,77 @@
+"""The catalogue of known wrong ways to implement EM for Gaussian mixtures.
+
+Each entry has a stable id (used in ``grades.csv``'s ``diagnosis`` column and
+in ``docs/misconceptions.md``) and a one-line, student-facing hint that points
+at the equation in Bishop's PRML, chapter 9. How each is detected lives in the
+checks (``grader.checks.gmm``): always from the student's numbers, never from
+their source text.
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Misconception:
+    id: str
+    quantity: str
+    hint: str
+
+
+CATALOGUE = {m.id: m for m in [
+    Misconception(
+        "sigma-is-variance", "sigma",
+        "sigma[k] holds a variance: the M-step (eq. 9.25) gives sigma_k squared, so take its square root."),
+    Misconception(
+        "variance-as-scale", "gamma",
+        "the E-step passes a variance where the density expects a standard deviation: "
+        "norm.pdf's `scale` is sigma_k, not sigma_k**2 (eq. 9.23)."),
+    Misconception(
+        "responsibilities-unnormalised", "gamma",
+        "each row of gamma must be divided by its own sum over the components k (eq. 9.23), "
+        "so that every data point's responsibilities add up to 1."),
+    Misconception(
+        "weights-missing-in-estep", "gamma",
+        "the E-step numerator is pi_k times the Gaussian density (eq. 9.23): the mixing weight is missing."),
+    Misconception(
+        "mean-divided-by-n", "mu",
+        "the new mean divides by N_k, the effective number of points of component k (eq. 9.24), "
+        "not by the total number of points N."),
+    Misconception(
+        "variance-divided-by-n", "sigma",
+        "the new variance divides by N_k (eq. 9.25), not by the total number of points N."),
+    Misconception(
+        "variance-unweighted", "sigma",
+        "every squared deviation in the variance update is weighted by its responsibility gamma[n, k] (eq. 9.25)."),
+    Misconception(
+        "old-mean-in-variance", "sigma",
+        "the variance update uses the new mean mu_k computed in this M-step (eq. 9.25), "
+        "so update mu[k] before sigma[k]."),
+    Misconception(
+        "covariance-divided-by-n", "cov",
+        "the new covariance divides by N_k (eq. 9.25), not by the total number of points N."),
+    Misconception(
+        "covariance-unweighted", "cov",
+        "each outer product (x_n - mu_k)(x_n - mu_k)^T in the covariance update is weighted by gamma[n, k] (eq. 9.25)."),
+    Misconception(
+        "covariance-old-mean", "cov",
+        "the covariance update uses the new mean mu_k from this M-step (eq. 9.25): update mu[k] first."),
+    Misconception(
+        "weights-not-updated", "pi",
+        "the mixing weights must be re-estimated in every M-step: pi_k = N_k / N (eq. 9.26)."),
+    Misconception(
+        "weights-not-normalised", "pi",
+        "pi_k is N_k divided by the number of points N (eq. 9.26), so the weights sum to 1."),
+    Misconception(
+        "loglik-wrong", "log_likelihoods",
+        "the log-likelihood (eq. 9.14) is the sum over points n of log( sum over k of pi_k N(x_n | mu_k, ...) ): "
+        "check the log, the axis of the inner sum and the weights."),
+    Misconception(
+        "history-aliased", "responsibilities_over_time",
+        "every entry of responsibilities_over_time is the same array: append gamma.copy(), not gamma, "
+        "or the list only remembers the last iteration."),
+]}
+
+
+def hint(misconception_id):
+    """The student-facing hint for an id, prefixed with the id."""
+    return f"[{misconception_id}] {CATALOGUE[misconception_id].hint}"

@@ -1,0 +1,53 @@
+"""Shared fixtures: a throwaway copy of the course with its own gradebook."""
+
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from grader.course import DEFAULT_ROOT, Course, ensure_tools_on_path, read_grades
+
+ensure_tools_on_path()
+
+
+class CourseCopy(Course):
+    """A course copied to a temp folder, released into its own gradebook, ready for submissions."""
+
+    def release_notebook(self, assignment_id, notebook=None):
+        notebook = notebook or self.notebooks(assignment_id)[0]
+        return nbformat.read(self.release / assignment_id / f"{notebook}.ipynb", as_version=4)
+
+    def solution_notebook(self, assignment_id, notebook=None):
+        notebook = notebook or self.notebooks(assignment_id)[0]
+        return nbformat.read(self.solutions / assignment_id / f"{notebook}.ipynb", as_version=4)
+
+    def submit(self, student_id, assignment_id, nb, notebook=None):
+        notebook = notebook or self.notebooks(assignment_id)[0]
+        folder = self.root / "submitted" / student_id / assignment_id
+        folder.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, folder / f"{notebook}.ipynb")
+
+    def plain_autograde(self, assignment_id):
+        """Real nbgrader autograde of everything submitted; {student: {grade_id: (score, max)}}."""
+        self.nbgrader_autograde(assignment_id)
+        by_student = {}
+        for (student, _notebook, grade_id), score in read_grades(self.db_url(), assignment_id).items():
+            by_student.setdefault(student, {})[grade_id] = score
+        return by_student
+
+
+def copy_course(target):
+    target.mkdir(parents=True)
+    shutil.copy(DEFAULT_ROOT / "nbgrader_config.py", target)
+    for folder in ("solutions", "notebooks"):
+        shutil.copytree(DEFAULT_ROOT / folder, target / folder)
+    return target
+
+
+@pytest.fixture
+def course(tmp_path):
+    """A released copy of the course (fresh gradebook) in a temp folder."""
+    copy = CourseCopy(copy_course(tmp_path / "course"))
+    copy.generate_release()
+    return copy

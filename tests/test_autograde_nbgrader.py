@@ -1,0 +1,34 @@
+"""Real `nbgrader autograde` runs: solutions earn full marks, the blank release zero, partial answers partial."""
+
+import pytest
+
+from grader.samples import MISTAKES, SEED_STYLE, fill_blanks, variant
+
+ASSIGNMENTS = sorted(SEED_STYLE)
+
+
+@pytest.mark.parametrize("assignment_id", ASSIGNMENTS)
+def test_solution_full_marks_blank_release_zero_seed_answer_full(course, assignment_id):
+    course.submit("solution", assignment_id, course.solution_notebook(assignment_id))
+    course.submit("blank", assignment_id, course.release_notebook(assignment_id))
+    course.submit("seed_style", assignment_id,
+                  fill_blanks(course.release_notebook(assignment_id), SEED_STYLE[assignment_id]))
+
+    grades = course.plain_autograde(assignment_id)
+
+    assert set(grades) == {"solution", "blank", "seed_style"}
+    for student in ("solution", "seed_style"):
+        assert all(score == maximum > 0 for score, maximum in grades[student].values()), (student, grades[student])
+    assert grades["blank"].keys() == grades["solution"].keys()
+    assert all(score == 0 for score, _ in grades["blank"].values()), grades["blank"]
+
+
+def test_wrong_sigma_update_earns_partial_credit(course):
+    answers = variant("01_em_1d", **MISTAKES["01_em_1d", "sigma-is-variance"])
+    course.submit("wrong_sigma", "01_em_1d", fill_blanks(course.release_notebook("01_em_1d"), answers))
+
+    grades = course.plain_autograde("01_em_1d")["wrong_sigma"]
+
+    earned = {grade_id for grade_id, (score, maximum) in grades.items() if score == maximum}
+    assert earned == {"test_estep", "test_mu", "test_pi"}
+    assert all(score == 0 for grade_id, (score, _) in grades.items() if grade_id not in earned)

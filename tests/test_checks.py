@@ -1,0 +1,125 @@
+"""The check functions on real notebook code, run in-process (fast) rather than in a kernel."""
+
+import contextlib
+import io
+
+import numpy as np
+import pytest
+from sklearn.mixture import GaussianMixture
+
+from grader.checks import CheckFailed, em1d, em2d
+from grader.course import DEFAULT_ROOT, Course
+from grader.em import multivariate, seed, univariate
+from grader.samples import MISTAKES, SEED_STYLE, fill_blanks, variant
+
+import nbformat
+
+COURSE = Course(DEFAULT_ROOT)
+CHECKS = {"01_em_1d": em1d, "02_em_2d": em2d}
+
+
+def run_until_em(nb):
+    """Execute a notebook's code cells up to and including the EM cell; return the namespace."""
+    ns = {}
+    with contextlib.redirect_stdout(io.StringIO()):
+        for cell in nb.cells:
+            if cell.cell_type != "code":
+                continue
+            try:
+                exec(compile(cell.source, cell.id, "exec"), ns)
+            except Exception:  # a kernel keeps the state of a cell that raised; so do we
+                pass
+            if cell.id == "em_loop":
+                return ns
+    raise AssertionError("no em_loop cell")
+
+
+def release(assignment_id):
+    return nbformat.read(COURSE.release / assignment_id / f"{assignment_id}.ipynb", as_version=4)
+
+
+def failures(module, ns):
+    out = {}
+    for label, check in module.CHECKS:
+        try:
+            check(ns)
+        except CheckFailed as failure:
+            out[check.__name__] = failure
+    return out
+
+
+def test_reference_em_matches_scikit_learn_1d():
+    problem = seed.problem_1d()
+    run = univariate.fit(problem.data, *problem.start, problem.n_iterations)
+    mu, sigma, pi = problem.start
+    gm = GaussianMixture(2, covariance_type="spherical", max_iter=problem.n_iterations, tol=0, reg_covar=0,
+                         weights_init=pi, means_init=mu[:, None], precisions_init=1 / sigma**2)
+    with np.errstate(all="ignore"), pytest.warns(Warning):  # ConvergenceWarning: 20 iterations by design
+        gm.fit(problem.data[:, None])
+    np.testing.assert_allclose(run.final[0], gm.means_[:, 0], rtol=1e-10)
+    np.testing.assert_allclose(run.final[1] ** 2, gm.covariances_, rtol=1e-10)
+    np.testing.assert_allclose(run.final[2], gm.weights_, rtol=1e-10)
+    assert run.log_likelihoods[0] == pytest.approx(-643.76, abs=0.01)
+    assert run.log_likelihoods[-1] == pytest.approx(-616.68, abs=0.01)
+    assert np.all(np.diff(run.log_likelihoods) >= 0)
+
+
+def test_reference_em_matches_scikit_learn_2d():
+    problem = seed.problem_2d()
+    run = multivariate.fit(problem.data, *problem.start, problem.n_iterations)
+    mu, cov, pi = problem.start
+    gm = GaussianMixture(2, covariance_type="full", max_iter=problem.n_iterations, tol=0, reg_covar=0,
+                         weights_init=pi, means_init=mu, precisions_init=np.linalg.inv(cov))
+    with pytest.warns(Warning):
+        gm.fit(problem.data)
+    np.testing.assert_allclose(run.final[0], gm.means_, rtol=1e-10)
+    np.testing.assert_allclose(run.final[1], gm.covariances_, rtol=1e-10)
+    np.testing.assert_allclose(run.final[2], gm.weights_, rtol=1e-10)
+    np.testing.assert_allclose(run.log_likelihoods[-1] / len(problem.data), gm.score(problem.data), rtol=1e-10)
+
+
+@pytest.mark.parametrize("assignment_id", sorted(SEED_STYLE))
+def test_seed_style_answers_pass_every_check(assignment_id):
+    ns = run_until_em(fill_blanks(release(assignment_id), SEED_STYLE[assignment_id]))
+    assert failures(CHECKS[assignment_id], ns) == {}
+
+
+@pytest.mark.parametrize("assignment_id, misconception", sorted(MISTAKES))
+def test_typical_mistakes_fail_and_are_named(assignment_id, misconception):
+    answers = variant(assignment_id, **MISTAKES[assignment_id, misconception])
+    ns = run_until_em(fill_blanks(release(assignment_id), answers))
+    failed = failures(CHECKS[assignment_id], ns)
+    assert failed, "a wrong answer passed every check"
+    diagnosed = {i for failure in failed.values() for i in failure.diagnosis}
+    assert misconception in diagnosed
+    for failure in failed.values():
+        assert misconception in str(failure) or not failure.diagnosis
+
+
+def test_wrong_sigma_keeps_estep_mean_and_weight_credit():
+    answers = variant("01_em_1d", **MISTAKES["01_em_1d", "sigma-is-variance"])
+    ns = run_until_em(fill_blanks(release("01_em_1d"), answers))
+    assert set(failures(em1d, ns)) == {"check_spread", "check_convergence"}
+
+
+def test_missing_variables_say_to_run_the_em_cell():
+    with pytest.raises(CheckFailed, match="run the EM cell"):
+        em1d.check_estep({})
+
+
+def test_checks_never_print_expected_values():
+    answers = variant("01_em_1d", **{"sigma[k]": "np.sqrt(np.sum(gamma[:, k] * (data - mu[k]) ** 2) / N_k[k]) + 0.01"})
+    ns = run_until_em(fill_blanks(release("01_em_1d"), answers))
+    message = str(failures(em1d, ns)["check_spread"])
+    assert "matches no known mistake" in message
+    expected_sigma = np.sqrt((ns["gamma"] * (ns["data"][:, None] - ns["mu"]) ** 2).sum(0) / ns["gamma"].sum(0))
+    for value in expected_sigma:
+        assert f"{value:.3f}"[:5] not in message
+
+
+def test_self_check_prints_one_line_per_check_and_a_verdict(capsys):
+    ns = run_until_em(fill_blanks(release("01_em_1d"), SEED_STYLE["01_em_1d"]))
+    assert em1d.self_check(ns) is True
+    lines = capsys.readouterr().out.strip().split("\n")
+    assert len(lines) == len(em1d.CHECKS) + 1
+    assert lines[-1] == "All checks passed: your EM is correct."
