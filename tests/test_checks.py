@@ -25,8 +25,9 @@ def run_until_em(nb):
         for cell in nb.cells:
             if cell.cell_type != "code":
                 continue
+            source = "\n".join(line for line in cell.source.split("\n") if not line.startswith("%"))
             try:
-                exec(compile(cell.source, cell.id, "exec"), ns)
+                exec(compile(source, cell.id, "exec"), ns)
             except Exception:  # a kernel keeps the state of a cell that raised; so do we
                 pass
             if cell.id == "em_loop":
