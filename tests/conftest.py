@@ -12,9 +12,21 @@ ensure_tools_on_path()
 
 
 class CourseCopy(Course):
-    """A course copied to a temp folder, released into its own gradebook, ready for submissions."""
+    """A course copied to a temp folder, with its own gradebook, ready for submissions.
+
+    Assignments are released into the gradebook on first use, so a test pays
+    only for the assignments it grades.
+    """
+
+    _released = ()
+
+    def ensure_released(self, assignment_id):
+        if assignment_id not in self._released:
+            self.generate_release(assignments=[assignment_id])
+            self._released = (*self._released, assignment_id)
 
     def release_notebook(self, assignment_id, notebook=None):
+        self.ensure_released(assignment_id)
         notebook = notebook or self.notebooks(assignment_id)[0]
         return nbformat.read(self.release / assignment_id / f"{notebook}.ipynb", as_version=4)
 
@@ -30,6 +42,7 @@ class CourseCopy(Course):
 
     def plain_autograde(self, assignment_id):
         """Real nbgrader autograde of everything submitted; {student: {grade_id: (score, max)}}."""
+        self.ensure_released(assignment_id)
         self.nbgrader_autograde(assignment_id)
         by_student = {}
         for (student, _notebook, grade_id), score in read_grades(self.db_url(), assignment_id).items():
@@ -47,7 +60,5 @@ def copy_course(target):
 
 @pytest.fixture
 def course(tmp_path):
-    """A released copy of the course (fresh gradebook) in a temp folder."""
-    copy = CourseCopy(copy_course(tmp_path / "course"))
-    copy.generate_release()
-    return copy
+    """A copy of the course (fresh gradebook) in a temp folder."""
+    return CourseCopy(copy_course(tmp_path / "course"))

@@ -2,22 +2,25 @@
 
 import pytest
 
+from grader.course import DEFAULT_ROOT, Course
 from grader.samples import MISTAKES, SEED_STYLE, fill_blanks, variant
 
-ASSIGNMENTS = sorted(SEED_STYLE)
 
-
-@pytest.mark.parametrize("assignment_id", ASSIGNMENTS)
-def test_solution_full_marks_blank_release_zero_seed_answer_full(course, assignment_id):
-    course.submit("solution", assignment_id, course.solution_notebook(assignment_id))
-    course.submit("blank", assignment_id, course.release_notebook(assignment_id))
-    course.submit("seed_style", assignment_id,
-                  fill_blanks(course.release_notebook(assignment_id), SEED_STYLE[assignment_id]))
+@pytest.mark.parametrize("assignment_id", Course(DEFAULT_ROOT).assignments)
+def test_solution_full_marks_and_blank_release_zero(course, assignment_id):
+    for notebook in course.notebooks(assignment_id):
+        course.submit("solution", assignment_id, course.solution_notebook(assignment_id, notebook), notebook)
+        course.submit("blank", assignment_id, course.release_notebook(assignment_id, notebook), notebook)
+    students = {"solution", "blank"}
+    if assignment_id in SEED_STYLE:
+        students.add("seed_style")
+        course.submit("seed_style", assignment_id,
+                      fill_blanks(course.release_notebook(assignment_id), SEED_STYLE[assignment_id]))
 
     grades = course.plain_autograde(assignment_id)
 
-    assert set(grades) == {"solution", "blank", "seed_style"}
-    for student in ("solution", "seed_style"):
+    assert set(grades) == students
+    for student in students - {"blank"}:
         assert all(score == maximum > 0 for score, maximum in grades[student].values()), (student, grades[student])
     assert grades["blank"].keys() == grades["solution"].keys()
     assert all(score == 0 for score, _ in grades["blank"].values()), grades["blank"]
