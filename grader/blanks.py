@@ -1,13 +1,23 @@
 """IPython extension: running a cell with an unfilled ``lhs = ###`` blank says which blank, not SyntaxError.
 
-Load it with ``%load_ext grader.blanks`` in a notebook's first code cell. A
-cell is rewritten only while it still contains a line of the exact form
-``<target> = ###``; a filled cell reaches the kernel unchanged.
+Load it with ``%load_ext grader.blanks`` in a notebook's first code cell.
+
+It can never change what a cell does: a cell is rewritten only if Python
+would reject it anyway (a SyntaxError), and only if that is because a line
+of real code reads ``<target> = ###``. The rewrite raises ``UnfilledBlank``,
+so a rewritten cell fails exactly where it would have failed; a filled cell,
+a ``###`` inside a string, or a cell magic reaches the kernel unchanged.
+Grade cells therefore pass or fail on their own merit with or without it.
 """
 
-import re
+import ast
+import io
+import tokenize
 
-BLANK_LINE = re.compile(r"^\s*(?P<target>[^#=\s][^#=]*?)\s*=\s*###\s*$")
+from IPython.core.inputtransformer2 import TransformerManager
+
+#: The release's blank marker: nothing after the ``=`` but this comment.
+BLANK = "###"
 
 #: What each blank computes, shown to the student. Keyed by the blank's target.
 HINTS = {
@@ -17,6 +27,22 @@ HINTS = {
     "cov[k]": "the responsibility-weighted covariance around the new mu[k] (eq. 9.25)",
     "pi[k]": "the mixing weight N_k / N (eq. 9.26)",
     "log_likelihood": "sum over points of log sum over k of pi_k N(x_n | component k) (eq. 9.14)",
+    # 03_logspace
+    "log_weighted[:, k]": "ln pi_k + ln N(x_n | mu_k, sigma_k^2) for every point, with norm.logpdf (eq. 9.23 in logs)",
+    "log_norm": "each point's ln sum_k exp(log_weighted[n, k]): logsumexp over axis=1 with keepdims=True",
+    "log_gamma": "the log-responsibilities: log_weighted minus each point's log_norm (eq. 9.23 in logs)",
+    # 04_init_convergence
+    "squared_distances": "each point's squared distance to its nearest centre chosen so far (k-means++)",
+    "probabilities": "the k-means++ sampling probabilities: squared distances divided by their sum",
+    "gains": "the change of the log-likelihood per iteration, divided by the number of samples",
+    "converged": "True when the last `patience` per-sample gains are all below tol",
+    "final_log_likelihoods": "the last log-likelihood of every run",
+    "best": "the run with the highest final log-likelihood",
+    # 05_singularities
+    "mu": "the responsibility-weighted means of all components, shape (K, D) (eq. 9.24)",
+    "weighted_scatter": "sum over n of gamma[n, k] (x_n - mu_k)(x_n - mu_k)^T (numerator of eq. 9.25)",
+    "covariances[k]": "the covariance of eq. (9.25) plus the ridge reg_covar * I on its diagonal",
+    "pi": "the mixing weights N_k / N of all components (eq. 9.26)",
 }
 
 
@@ -28,30 +54,73 @@ class UnfilledBlank(Exception):
         return [f"UnfilledBlank: {self}"]
 
 
-def unfilled_blanks(lines):
-    """(line number, target) for every unfilled blank in a cell's lines."""
-    return [(number, match.group("target"))
-            for number, match in enumerate(map(BLANK_LINE.match, lines), start=1) if match]
+def _is_assignment_target(text):
+    """``mu[k]`` or ``gamma[:, k]`` is; ``!echo x`` or ``f(x)`` is not."""
+    try:
+        tree = ast.parse(f"{text} = None")
+    except SyntaxError:
+        return False
+    return isinstance(tree.body[0], ast.Assign) and len(tree.body[0].targets) == 1
+
+
+def unfilled_blanks(source):
+    """(line number, target) of every line of real code reading ``<target> = ###``.
+
+    Tokens, not text, decide: ``=`` must be followed directly by a ``###``
+    comment and the end of the statement, so a ``###`` inside a string or
+    after a finished expression is not a blank. Source that cannot be
+    tokenized (a cell magic's foreign language) has no blanks.
+    """
+    lines = source.splitlines()
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
+    except (tokenize.TokenError, SyntaxError):
+        return []
+    found = []
+    for equals, comment, end in zip(tokens, tokens[1:], tokens[2:]):
+        if (equals.type == tokenize.OP and equals.string == "="
+                and comment.type == tokenize.COMMENT and comment.string.startswith(BLANK)
+                and end.type == tokenize.NEWLINE):
+            number, column = equals.start
+            target = lines[number - 1][:column].strip()
+            if _is_assignment_target(target):
+                found.append((number, target))
+    return found
+
+
+def python_rejects(source):
+    """True if the cell, after IPython's standard syntax (magics, ``!``), is a SyntaxError."""
+    code = TransformerManager().transform_cell(source)
+    try:
+        compile(code, "<cell>", "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True)
+    except SyntaxError:
+        return True
+    return False
 
 
 def describe(blanks):
+    """The one-line message: the first blank, what it computes, how many follow."""
     first_line, target = blanks[0]
     what = HINTS.get(target, "the expression described in the markdown above")
     more = f" ({len(blanks) - 1} more blank(s) below it)" if len(blanks) > 1 else ""
-    return f"line {first_line}: `{target} = ###` is not filled in yet; it should compute {what}{more}."
+    return f"line {first_line}: `{target} = {BLANK}` is not filled in yet; it should compute {what}{more}."
 
 
 def transform(lines):
-    """IPython cleanup transformer: a cell with blanks becomes one ``raise UnfilledBlank``."""
-    blanks = unfilled_blanks([line.rstrip("\n") for line in lines])
-    if not blanks:
+    """IPython cleanup transformer: a cell failing only for its blanks becomes one ``raise UnfilledBlank``."""
+    source = "".join(lines)
+    if BLANK not in source:
+        return lines
+    blanks = unfilled_blanks(source)
+    if not blanks or not python_rejects(source):
         return lines
     return [f"raise __import__('grader.blanks').blanks.UnfilledBlank({describe(blanks)!r})\n"]
 
 
 def load_ipython_extension(ipython):
+    # First in line, so line numbers are the editor's (IPython's own cleanup drops leading blank lines).
     if transform not in ipython.input_transformers_cleanup:
-        ipython.input_transformers_cleanup.append(transform)
+        ipython.input_transformers_cleanup.insert(0, transform)
 
 
 def unload_ipython_extension(ipython):
