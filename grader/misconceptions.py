@@ -7,6 +7,7 @@ checks (``grader.checks.gmm``): always from the student's numbers, never from
 their source text.
 """
 
+import re
 from dataclasses import dataclass
 
 
@@ -75,3 +76,20 @@ CATALOGUE = {m.id: m for m in [
 def hint(misconception_id):
     """The student-facing hint for an id, prefixed with the id."""
     return f"[{misconception_id}] {CATALOGUE[misconception_id].hint}"
+
+
+_TOKEN = re.compile(r"\[([a-z0-9]+(?:-[a-z0-9]+)*)\]")
+
+
+def diagnosis_ids(text):
+    """The catalogue ids named as ``[id]`` tokens in ``text``, in order of first appearance, without repeats.
+
+    ``text`` is anything a check printed: a ``CheckFailed`` message, a
+    self-check's output, or the error output of an autograded test cell.
+    Bracketed words that are not catalogue ids (``[0]``, ``[k]``) are ignored.
+    """
+    found = []
+    for match in _TOKEN.finditer(text or ""):
+        if match.group(1) in CATALOGUE and match.group(1) not in found:
+            found.append(match.group(1))
+    return found

@@ -9,14 +9,26 @@ check_estep = _checks.check_estep
 check_mu = _checks.check_mu
 check_sigma = _checks.check_spread
 check_pi = _checks.check_pi
-check_convergence = _checks.check_convergence
+check_log_likelihood = _checks.check_log_likelihood
+
+
+def check_convergence(ns, invariants_only=False):
+    """The log-likelihood values follow eq. (9.14), never decrease, and the run ends where EM ends.
+
+    Notebook 01 gives the log-likelihood lines as code and grades them here,
+    with the run, since it has no log-likelihood cell of its own: a student
+    who edits them must still be told when eq. (9.14) is no longer computed.
+    """
+    _checks.check_convergence(ns, invariants_only)
+    if not invariants_only:
+        check_log_likelihood(ns)
 
 CHECKS = [
     ("E-step: responsibilities gamma (eq. 9.23)", check_estep),
     ("M-step: means mu (eq. 9.24)", check_mu),
     ("M-step: standard deviations sigma (eq. 9.25)", check_sigma),
     ("M-step: mixing weights pi (eq. 9.26)", check_pi),
-    ("Log-likelihood never decreases; the fit matches EM from this start", check_convergence),
+    ("Log-likelihood (eq. 9.14) never decreases; the fit matches EM from this start", check_convergence),
 ]
 
 

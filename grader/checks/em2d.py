@@ -7,7 +7,8 @@ from ..misconceptions import hint
 from .core import CheckFailed, all_close, as_array, fetch, quiet
 from .gmm import GMMChecks, Spec
 
-_checks = GMMChecks(Spec(em=multivariate, spread="cov", problem=seed.problem_2d, history_offset=1))
+_checks = GMMChecks(Spec(em=multivariate, spread="cov", problem=seed.problem_2d, history_offset=1,
+                         history_has_own_check=True))
 
 check_estep = _checks.check_estep
 check_mu = _checks.check_mu

@@ -6,7 +6,9 @@ the loop recorded before it (``params_history[i]``), and its M-step updates
 from the student's own responsibilities of that iteration (and, for the
 spread, the student's own new mean). When a number is off, it is compared
 with the catalogued mistakes (:mod:`grader.misconceptions`) computed from the
-same inputs.
+same inputs. An iteration whose inputs are not valid numbers (NaN, a
+singular covariance) cannot be judged and is skipped; the step that produced
+those inputs is the one that fails.
 """
 
 from dataclasses import dataclass
@@ -29,6 +31,9 @@ class Spec:
     problem: Callable[[], seed.Problem]
     #: responsibilities_over_time entries recorded before the first E-step (2D stores the initial gamma).
     history_offset: int
+    #: True where the notebook grades responsibilities_over_time in a cell of its own; otherwise an
+    #: aliased history costs the E-step its credit, because the E-step can then only be judged once.
+    history_has_own_check: bool = False
 
 
 @dataclass
@@ -39,6 +44,26 @@ class Step:
     before: tuple  # (mu, spread, pi) the E-step started from
     gamma: np.ndarray  # (N, K) the E-step's responsibilities
     after: tuple  # (mu, spread, pi) the M-step produced
+
+
+@dataclass
+class Run:
+    """What the student's loop recorded.
+
+    ``params[i]`` are the parameters before iteration i + 1, plus the final
+    ones when the loop completed. ``steps`` are the iterations that can be
+    judged: all of them, or only the last when every recorded gamma is the
+    same array (``aliased``), since that array holds the last E-step only.
+    """
+
+    params: list
+    steps: list
+    complete: bool
+    aliased: bool
+
+
+class Unjudgeable(Exception):
+    """An iteration's inputs are not valid numbers, so its step cannot be recomputed."""
 
 
 def _normalise_rows(weights):
@@ -59,6 +84,21 @@ def _components(actual, expected):
     """Human list of the component indices k where ``actual`` is off."""
     ok = close(actual, expected).reshape(len(actual), -1).all(axis=1)
     return ", ".join(str(k) for k in np.flatnonzero(~ok))
+
+
+def _finite(*arrays):
+    return all(np.all(np.isfinite(a)) for a in arrays)
+
+
+def _reference(function, *args):
+    """``function(*args)``, or :class:`Unjudgeable` if the inputs make it fail or give NaN."""
+    try:
+        value = function(*args)
+    except (np.linalg.LinAlgError, ValueError, ZeroDivisionError):
+        raise Unjudgeable from None
+    if not _finite(value):
+        raise Unjudgeable
+    return value
 
 
 class GMMChecks:
@@ -103,12 +143,8 @@ class GMMChecks:
             for name, shape in (("mu", mu_shape), (self.spec.spread, spread_shape), ("pi", (K,)))
         )
 
-    def _steps(self, ns):
-        """Every iteration of the student's run that completed, from the recorded histories.
-
-        A loop that raised midway still recorded its first iterations; they are
-        checked (and diagnosed) before the missing ones are reported.
-        """
+    def _run(self, ns):
+        """The recorded :class:`Run`. A loop that raised midway still recorded its first iterations."""
         data, K, mu_shape, spread_shape = self._shapes(ns)
         n_iterations = int(fetch(ns, "n_iterations"))
         history = self._history(ns)
@@ -125,37 +161,61 @@ class GMMChecks:
         if usable < 1:
             raise CheckFailed("The EM loop did not complete a single iteration: run the EM cell and fix the "
                               "error it shows.")
-        if usable > 1 and gammas[offset] is gammas[offset + usable - 1]:
-            raise CheckFailed(hint("history-aliased"), ["history-aliased"])
         params = [self._params(entry, K, mu_shape, spread_shape, f"params_history[{i}]")
                   for i, entry in enumerate(history[: usable + 1])]
         if complete:
             params.append(self._final_params(ns, K, mu_shape, spread_shape))
+        aliased = usable > 1 and gammas[offset] is gammas[offset + usable - 1]
+        # An aliased list holds the last E-step only, and that is iteration `usable` only if the loop finished.
+        if not aliased:
+            judged = range(usable)
+        elif complete:
+            judged = range(usable - 1, usable)
+        else:
+            judged = range(0)
         steps = [
             Step(i + 1, params[i],
                  as_array({"g": gammas[i + offset]}, "g", (len(data), K),
-                          f"responsibilities_over_time[{i + offset}]"),
+                          f"responsibilities_over_time[{i + offset}]", finite=False),
                  params[i + 1])
-            for i in range(usable)
+            for i in judged
         ]
-        return steps, complete
+        return Run(params, steps, complete, aliased)
 
-    def _complete_steps(self, ns, check):
-        """Run ``check`` on every recorded step; fail afterwards if the loop did not finish."""
-        steps, complete = self._steps(ns)
-        for step in steps:
-            check(step)
-        if not complete:
-            raise CheckFailed(f"The EM loop stopped after {len(steps)} of {int(fetch(ns, 'n_iterations'))} "
-                              "iterations (did the EM cell raise an error?). The iterations that ran are right "
-                              "for this step; fix the error and run the cell again.")
-        return steps
+    def _judge(self, ns, judge_step, what):
+        """Judge every judgeable step; raise the first diagnosed failure, else the first failure.
+
+        A diagnosis found at any iteration is worth more to the student than
+        the first iteration that differs for a reason no catalogue entry explains.
+        """
+        run = self._run(ns)
+        failures, skipped = [], 0
+        for step in run.steps:
+            try:
+                judge_step(step)
+            except CheckFailed as failure:
+                failures.append(failure)
+            except Unjudgeable:
+                skipped += 1
+        if failures:
+            raise next((f for f in failures if f.diagnosis), failures[0])
+        if run.steps and skipped == len(run.steps):
+            raise CheckFailed(f"{what} could not be checked at any iteration, because its inputs are not valid "
+                              "numbers (NaN, or a covariance that is not positive-definite): fix the step that "
+                              "produces them first.")
+        if not run.complete:
+            raise CheckFailed(f"{self._loop_stopped(ns, run)} The iterations that ran are right for this step; "
+                              "fix the error and run the cell again.")
+        return run
 
     def _fail(self, what, step, actual, expected, candidates, inputs):
         ids = _first_match(actual, candidates)
         at = f" at iteration {step.iteration}"
         if ids:
             raise CheckFailed(f"{what}{at}: " + " ".join(hint(i) for i in ids), ids)
+        if not _finite(actual):
+            raise CheckFailed(f"{what}{at} contains NaN or infinite values, although its inputs ({inputs}) "
+                              "are valid numbers.")
         where = _components(actual, expected) if actual.shape == expected.shape else ""
         raise CheckFailed(
             f"{what} does not match the update computed from {inputs}{at}"
@@ -178,18 +238,20 @@ class GMMChecks:
                 if not np.allclose(gamma.sum(axis=1), 1.0):
                     raise unnormalised
                 return
-            self._complete_steps(ns, lambda step: self._check_one_estep(data, step, unnormalised))
+            run = self._judge(ns, lambda step: self._check_one_estep(data, step, unnormalised),
+                              "The E-step")
+            if run.aliased and not self.spec.history_has_own_check:
+                raise CheckFailed("Only the last iteration's E-step could be checked. " + hint("history-aliased"),
+                                  ["history-aliased"])
 
     def _check_one_estep(self, data, step, unnormalised):
         mu, spread, pi = step.before
-        expected = self.spec.em.e_step(data, mu, spread, pi)
-        if not np.all(np.isfinite(expected)):
-            raise CheckFailed(f"The parameters recorded before iteration {step.iteration} are not valid "
-                              "Gaussian parameters, so its E-step cannot be checked: look at the M-step first.")
+        expected = _reference(self.spec.em.e_step, data, mu, spread, pi)
         if all_close(step.gamma, expected):
             return
-        weighted = np.exp(self.spec.em.estimate_weighted_log_prob(data, mu, spread, pi))
-        unweighted = weighted / pi
+        with quiet():
+            weighted = np.exp(self.spec.em.estimate_weighted_log_prob(data, mu, spread, pi))
+            unweighted = weighted / pi
         candidates = [
             (("responsibilities-unnormalised",), weighted),
             (("responsibilities-unnormalised",), weighted / weighted.sum(axis=0)),
@@ -197,7 +259,8 @@ class GMMChecks:
             (("weights-missing-in-estep", "responsibilities-unnormalised"), unweighted),
         ]
         if self.spec.spread == "sigma":
-            candidates.append((("variance-as-scale",), self.spec.em.e_step(data, mu, spread**2, pi)))
+            with quiet():
+                candidates.append((("variance-as-scale",), self.spec.em.e_step(data, mu, spread**2, pi)))
         if not np.allclose(step.gamma.sum(axis=1), 1.0) and not _first_match(step.gamma, candidates):
             raise unnormalised
         self._fail("The E-step responsibilities gamma (eq. 9.23)", step, step.gamma, expected, candidates,
@@ -207,10 +270,10 @@ class GMMChecks:
 
     @staticmethod
     def _n_k(step):
+        """N_k of the step's responsibilities; :class:`Unjudgeable` if they are not valid weights."""
         n_k = step.gamma.sum(axis=0)
-        if np.any(n_k <= 0):
-            raise CheckFailed(f"A column of gamma sums to zero or less at iteration {step.iteration}, so the "
-                              "M-step cannot be checked: look at the E-step first.")
+        if not _finite(step.gamma) or np.any(n_k <= 0):
+            raise Unjudgeable
         return n_k
 
     def check_mu(self, ns, invariants_only=False):
@@ -227,7 +290,7 @@ class GMMChecks:
                                [(("mean-divided-by-n",), weighted_sum / len(data))], "your gamma")
 
             if not invariants_only:
-                self._complete_steps(ns, check)
+                self._judge(ns, check, "The mean update")
             as_array(ns, "mu", mu_shape)
 
     def _spread_candidates(self, data, gamma, n_k, mean, old_mean):
@@ -248,6 +311,7 @@ class GMMChecks:
                         denominator = np.full_like(n_k, len(data)) if by_n else n_k
                         variance = self._scatter(data, weights, old_mean if old else mean, denominator)
                         value = variance if (no_sqrt or not is_sigma) else np.sqrt(variance)
+                        # Unweighted sums over all N points: dividing them by N is the same mistake, not two.
                         flags = [name for name, on in
                                  (("unweighted", unweighted), ("old", old), ("by_n", by_n and not unweighted),
                                   ("no_sqrt", no_sqrt)) if on]
@@ -274,14 +338,16 @@ class GMMChecks:
                      else "The M-step covariances cov (eq. 9.25)")
 
             def check(step):
-                candidates = self._spread_candidates(data, step.gamma, self._n_k(step), step.after[0],
-                                                     step.before[0])
+                n_k = self._n_k(step)
+                if not _finite(step.after[0]):
+                    raise Unjudgeable  # the mean update failed; its own check says so
+                candidates = self._spread_candidates(data, step.gamma, n_k, step.after[0], step.before[0])
                 expected = candidates[0][1]
                 if not all_close(step.after[1], expected):
                     self._fail(label, step, step.after[1], expected, candidates[1:], "your gamma and your new mu")
 
             if not invariants_only:
-                self._complete_steps(ns, check)
+                self._judge(ns, check, label)
             spread = as_array(ns, name, spread_shape)
             if name == "sigma" and np.any(spread <= 0):
                 raise CheckFailed("sigma has entries that are not positive: a standard deviation is > 0.")
@@ -307,56 +373,101 @@ class GMMChecks:
                                candidates, "your gamma")
 
             if not invariants_only:
-                self._complete_steps(ns, check)
+                self._judge(ns, check, "The mixing weight update")
             if np.any(as_array(ns, "pi", (K,)) < 0):
                 raise CheckFailed("pi has negative entries: mixing weights are probabilities.")
 
     # --- log-likelihood and the whole run ------------------------------------------------------
 
-    def _log_likelihoods(self, ns):
+    def _log_likelihoods(self, ns, run):
+        """The recorded log-likelihoods: one per iteration that ran (all of them once the loop completed)."""
         n_iterations = int(fetch(ns, "n_iterations"))
         values = fetch(ns, "log_likelihoods")
-        if not isinstance(values, (list, tuple, np.ndarray)) or len(values) != n_iterations:
+        expected = n_iterations if run.complete else len(run.params) - 1
+        if not isinstance(values, (list, tuple, np.ndarray)) or len(values) not in (expected, expected + 1):
             raise CheckFailed(f"log_likelihoods should hold one value per iteration ({n_iterations} values): "
                               "append once per iteration, after the M-step.")
-        return as_array({"log_likelihoods": values}, "log_likelihoods", (n_iterations,))
+        return as_array({"log_likelihoods": values}, "log_likelihoods", (len(values),), finite=False)
+
+    def _loop_stopped(self, ns, run):
+        return CheckFailed(f"The EM loop stopped after {len(run.params) - 1} of {int(fetch(ns, 'n_iterations'))} "
+                           "iterations (did the EM cell raise an error?).")
 
     def check_log_likelihood(self, ns, invariants_only=False):
         """log_likelihoods[i] equals eq. (9.14) at the parameters after iteration i."""
         with quiet():
-            values = self._log_likelihoods(ns)
-            if invariants_only:
-                return
-            data = self._data(ns)
-            steps, _ = self._steps(ns)
-            for step, value in zip(steps, values):
-                mu, spread, pi = step.after
-                weighted_log = self.spec.em.estimate_weighted_log_prob(data, mu, spread, pi)
-                actual = np.array([value])
-                if all_close(actual, [self.spec.em.log_likelihood(data, mu, spread, pi)]):
-                    continue
-                weighted = np.exp(weighted_log)
-                candidates = [
-                    (("loglik-wrong",), [weighted.sum(axis=1).sum()]),
-                    (("loglik-wrong",), [np.log(weighted.sum(axis=0)).sum()]),
-                    (("loglik-wrong",), [np.log((weighted / pi).sum(axis=1)).sum()]),
-                    (("loglik-wrong",), [np.log(weighted.sum())]),
-                    (("loglik-wrong",), [weighted_log.sum()]),
-                ]
-                ids = _first_match(actual, candidates)
-                raise CheckFailed(f"The log-likelihood (eq. 9.14) at iteration {step.iteration} does not match "
-                                  "the parameters after that iteration. "
-                                  + (hint(ids[0]) if ids else "It matches no known mistake."), ids)
+            run = self._run(ns)
+            values = self._log_likelihoods(ns, run)
+            if not invariants_only:
+                data = self._data(ns)
+                failures = []
+                for iteration, (after, value) in enumerate(zip(run.params[1:], values), start=1):
+                    try:
+                        failures.append(self._check_one_log_likelihood(data, after, value, iteration))
+                    except Unjudgeable:
+                        continue
+                failures = [f for f in failures if f]
+                if failures:
+                    raise next((f for f in failures if f.diagnosis), failures[0])
+            if not run.complete:
+                raise self._loop_stopped(ns, run)
+
+    def _check_one_log_likelihood(self, data, params, value, iteration):
+        """None if ``value`` is eq. (9.14) at ``params``, else the failure (diagnosed if possible)."""
+        mu, spread, pi = params
+        expected = _reference(self.spec.em.log_likelihood, data, mu, spread, pi)
+        actual = np.array([value])
+        if all_close(actual, [expected]):
+            return None
+        weighted_log = self.spec.em.estimate_weighted_log_prob(data, mu, spread, pi)
+        weighted = np.exp(weighted_log)
+        if not np.isfinite(value) and not np.isfinite(np.log(weighted.sum(axis=1)).sum()):
+            raise Unjudgeable  # densities underflow at these parameters: eq. (9.14) typed directly gives -inf too
+        candidates = [
+            (("loglik-wrong",), [weighted.sum(axis=1).sum()]),
+            (("loglik-wrong",), [np.log(weighted.sum(axis=0)).sum()]),
+            (("loglik-wrong",), [np.log((weighted / pi).sum(axis=1)).sum()]),
+            (("loglik-wrong",), [np.log(weighted.sum())]),
+            (("loglik-wrong",), [weighted_log.sum()]),
+        ]
+        ids = _first_match(actual, candidates)
+        return CheckFailed(f"The log-likelihood (eq. 9.14) at iteration {iteration} does not match "
+                           "the parameters after that iteration. "
+                           + (hint(ids[0]) if ids else "It matches no known mistake: compare your line with "
+                              "eq. (9.14) term by term."), ids)
+
+    def _step_diagnosis(self, ns):
+        """The first diagnosed failure of the step checks, or None: the likely cause of a bad run."""
+        for check in (self.check_estep, self.check_mu, self.check_spread, self.check_pi,
+                      self.check_log_likelihood):
+            try:
+                check(ns)
+            except CheckFailed as failure:
+                if failure.diagnosis:
+                    return failure
+        return None
+
+    def _run_failure(self, ns, message):
+        """A failure of the whole run, naming the step checks' diagnosis when there is one."""
+        cause = self._step_diagnosis(ns)
+        if cause is None:
+            return CheckFailed(message + " Fix the failing step checks first.")
+        return CheckFailed(f"{message} Likely cause: {cause}", cause.diagnosis)
 
     def check_convergence(self, ns, invariants_only=False):
         """One non-decreasing log-likelihood per iteration; the run ends where EM from the seed's start ends."""
         with quiet():
-            values = self._log_likelihoods(ns)
+            run = self._run(ns)
+            if not run.complete:
+                raise self._run_failure(ns, str(self._loop_stopped(ns, run)))
+            values = self._log_likelihoods(ns, run)
+            if not np.all(np.isfinite(values)):
+                raise self._run_failure(ns, "log_likelihoods contains NaN or infinite values.")
             scale = max(1.0, float(np.max(np.abs(values))))
             drops = np.flatnonzero(np.diff(values) < -1e-9 * scale)
             if drops.size:
-                raise CheckFailed(
-                    f"The log-likelihood decreases after iteration {drops[0] + 1}. EM never decreases it "
+                raise self._run_failure(
+                    ns, f"The log-likelihood decreases after iteration {drops[0] + 1}. EM never decreases it "
                     "(Bishop section 9.4), so one of the E- or M-step lines is wrong.")
             if invariants_only:
                 return
@@ -364,16 +475,15 @@ class GMMChecks:
             data = self._data(ns)
             if data.shape != problem.data.shape or not all_close(data, problem.data):
                 raise CheckFailed("`data` is not the data the notebook generates: re-run the notebook from the top.")
-            steps = self._complete_steps(ns, lambda step: None)
-            if not all(all_close(a, b) for a, b in zip(steps[0].before, problem.start)):
+            if not all(all_close(a, b) for a, b in zip(run.params[0], problem.start)):
                 raise CheckFailed("params_history[0] is not the notebook's initialisation: "
                                   "re-run the initialisation cell before the EM cell.")
             reference = self.spec.em.fit(problem.data, *problem.start, problem.n_iterations).final
-            off = [name for name, a, b in zip(("mu", self.spec.spread, "pi"), steps[-1].after, reference)
+            off = [name for name, a, b in zip(("mu", self.spec.spread, "pi"), run.params[-1], reference)
                    if not all_close(a, b)]
             if off:
-                raise CheckFailed(f"After {problem.n_iterations} iterations from the notebook's start, "
-                                  f"{', '.join(off)} differ from what EM reaches: fix the failing step checks first.")
+                raise self._run_failure(ns, f"After {problem.n_iterations} iterations from the notebook's start, "
+                                        f"{', '.join(off)} differ from what EM reaches.")
 
     # --- the student's self-check ----------------------------------------------------------------
 
