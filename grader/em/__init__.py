@@ -6,6 +6,6 @@ structure of scikit-learn's ``sklearn/mixture``: small helpers, log-space
 E-steps, shapes stated in every docstring.
 """
 
-from . import multivariate, univariate
+from . import elbo, initialisation, kmeans, model_selection, multivariate, regularised, univariate
 
-__all__ = ["univariate", "multivariate"]
+__all__ = ["univariate", "multivariate", "initialisation", "regularised", "model_selection", "elbo", "kmeans"]

@@ -1,0 +1,18 @@
+"""The self-check cell of notebooks 03-05: one printed line per check, then a verdict."""
+
+from .core import CheckFailed
+
+
+def report(ns, checks, success):
+    """Run ``checks`` [(label, check)] on ``ns``; print ✓/✗ lines and ``success`` or a hint; True if all pass."""
+    passed = True
+    for label, check in checks:
+        try:
+            check(ns)
+        except CheckFailed as failure:
+            passed = False
+            print(f"✗ {label}: {failure}")
+        else:
+            print(f"✓ {label}")
+    print(success if passed else "Fix the first ✗ line, re-run your cell, then this cell.")
+    return passed

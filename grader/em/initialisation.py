@@ -1,0 +1,55 @@
+"""Starting points and stopping rules for EM (notebook 04).
+
+Reference versions of what the student writes: k-means++ seeding, a stopping
+rule on the per-sample gain of the log-likelihood that must hold for several
+consecutive iterations, and the choice of the best of several restarts.
+"""
+
+import numpy as np
+
+from . import multivariate
+from .univariate import EMRun
+
+
+def kmeans_plus_plus(X, n_components, rng):
+    """k-means++ seeding (Arthur & Vassilvitskii 2007): centres (K, D) drawn from the rows of X (N, D).
+
+    The first centre is uniform; each next one is drawn with probability
+    proportional to the squared distance to the nearest centre chosen so far.
+    ``rng`` is a ``numpy.random.Generator``; the draws are ``rng.integers``
+    then one ``rng.choice(N, p=...)`` per further centre.
+    """
+    X = np.asarray(X, dtype=float)
+    centers = [X[rng.integers(len(X))]]
+    for _ in range(1, n_components):
+        squared_distances = ((X[:, None, :] - np.array(centers)[None]) ** 2).sum(axis=2).min(axis=1)
+        centers.append(X[rng.choice(len(X), p=squared_distances / squared_distances.sum())])
+    return np.array(centers)
+
+
+def has_converged(log_likelihoods, n_samples, tol, patience):
+    """True once the per-sample gain of the log-likelihood stayed below ``tol`` for ``patience`` iterations.
+
+    ``log_likelihoods`` holds one total log-likelihood per iteration so far;
+    the gains are its successive differences divided by ``n_samples``.
+    """
+    gains = np.diff(np.asarray(log_likelihoods, dtype=float)) / n_samples
+    return len(gains) >= patience and bool(np.all(gains[-patience:] < tol))
+
+
+def best_run(runs):
+    """The run (an :class:`EMRun`) with the highest final log-likelihood."""
+    return max(runs, key=lambda run: run.log_likelihoods[-1])
+
+
+def fit_until_converged(X, start, tol, patience, max_iter, stop=has_converged):
+    """Full-covariance EM from ``start`` = (mu, cov, pi) until ``stop`` says so or ``max_iter`` iterations."""
+    run = EMRun(params=[tuple(np.array(a, dtype=float) for a in start)])
+    for _ in range(max_iter):
+        gamma = multivariate.e_step(X, *run.params[-1])
+        run.gammas.append(gamma)
+        run.params.append(multivariate.m_step(X, gamma))
+        run.log_likelihoods.append(multivariate.log_likelihood(X, *run.params[-1]))
+        if stop(run.log_likelihoods, len(X), tol, patience):
+            break
+    return run
