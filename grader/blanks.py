@@ -43,6 +43,24 @@ HINTS = {
     "weighted_scatter": "sum over n of gamma[n, k] (x_n - mu_k)(x_n - mu_k)^T (numerator of eq. 9.25)",
     "covariances[k]": "the covariance of eq. (9.25) plus the ridge reg_covar * I on its diagonal",
     "pi": "the mixing weights N_k / N of all components (eq. 9.26)",
+    # 06_model_selection
+    "n_means": "the number of free entries in the K mean vectors of length D",
+    "n_weights": "the number of free mixing weights: K of them, but they sum to 1",
+    "n_cov_full": "the free entries of K symmetric D x D covariance matrices",
+    "n_cov_diag": "the free entries of K diagonal covariance matrices",
+    "n_cov_tied": "the free entries of one symmetric D x D covariance matrix shared by all components",
+    "n_cov_spherical": "the free entries of K covariances of the form sigma_k^2 I",
+    "bic_value": "-2 log-likelihood + n_params ln(n_samples) (PRML eq. 4.139 times -2)",
+    "aic_value": "-2 log-likelihood + 2 n_params (PRML eq. 1.73 times -2)",
+    # 07_elbo
+    "lower_bound": "sum over n and k of q[n, k] (log_joint[n, k] - ln q[n, k]), with xlogy(q, q) for q ln q (eq. 9.71)",
+    "log_posterior": "ln p(z_n = k | x_n): log_joint minus each point's logsumexp over k (eq. 9.23 in logs)",
+    "kl": "sum over n and k of q[n, k] (ln q[n, k] - log_posterior[n, k]), with xlogy(q, q) for q ln q (eq. 9.72)",
+    # 08_kmeans_limit
+    "log_weighted": "ln pi_k - (x_n - mu_k)^2 / (2 variance) for every point and component (eq. 9.42 in logs)",
+    "nearest": "the index k of the closest mean for every point: argmin over k of (x_n - mu_k)^2 (eq. 9.2)",
+    "r": "the one-hot (N, K) matrix with a 1 in column nearest[n] of row n (eq. 9.2)",
+    "means": "sum_n w[n, k] x_n / sum_n w[n, k] for every k (eq. 9.4 with one-hot w, eq. 9.24 with soft w)",
 }
 
 

@@ -1,5 +1,7 @@
 """Every reference solution runs top to bottom in a real kernel, silently on stderr, and self-checks clean."""
 
+import shutil
+
 import nbformat
 import pytest
 from nbclient import NotebookClient
@@ -13,6 +15,8 @@ SOLUTIONS = sorted(COURSE.solutions.glob("*/*.ipynb"))
 @pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.parent.name)
 def test_solution_executes_and_passes_its_self_check(path, tmp_path):
     nb = nbformat.read(path, as_version=4)
+    # nbgrader ships an assignment's other files (data) next to its notebook; so does this run.
+    shutil.copytree(path.parent, tmp_path, dirs_exist_ok=True)
     NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
     for cell in nb.cells:
         if cell.cell_type != "code":
