@@ -1,8 +1,8 @@
 """Starting points and stopping rules for EM (notebook 04).
 
-Reference versions of what the student writes: k-means++ seeding, a stopping
-rule on the per-sample gain of the log-likelihood that must hold for several
-consecutive iterations, and the choice of the best of several restarts.
+Reference versions of what the student writes: k-means++ seeding and a
+stopping rule on the per-sample gain of the log-likelihood that must hold for
+several consecutive iterations.
 """
 
 import numpy as np
@@ -35,11 +35,6 @@ def has_converged(log_likelihoods, n_samples, tol, patience):
     """
     gains = np.diff(np.asarray(log_likelihoods, dtype=float)) / n_samples
     return len(gains) >= patience and bool(np.all(gains[-patience:] < tol))
-
-
-def best_run(runs):
-    """The run (an :class:`EMRun`) with the highest final log-likelihood."""
-    return max(runs, key=lambda run: run.log_likelihoods[-1])
 
 
 def fit_until_converged(X, start, tol, patience, max_iter, stop=has_converged):
