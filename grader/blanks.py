@@ -53,7 +53,7 @@ HINTS = {
     "bic_value": "-2 log-likelihood + n_params ln(n_samples) (PRML eq. 4.139 times -2)",
     "aic_value": "-2 log-likelihood + 2 n_params (PRML eq. 1.73 times -2)",
     # 07_elbo
-    "lower_bound": "sum over n and k of q[n, k] (log_joint[n, k] - ln q[n, k]), with xlogy(q, q) for q ln q (eq. 9.71)",
+    "elbo_value": "sum over n and k of q[n, k] (log_joint[n, k] - ln q[n, k]), with xlogy(q, q) for q ln q (eq. 9.71)",
     "log_posterior": "ln p(z_n = k | x_n): log_joint minus each point's logsumexp over k (eq. 9.23 in logs)",
     "kl": "sum over n and k of q[n, k] (ln q[n, k] - log_posterior[n, k]), with xlogy(q, q) for q ln q (eq. 9.72)",
     # 08_kmeans_limit

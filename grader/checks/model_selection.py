@@ -50,6 +50,7 @@ PIECE_MISTAKES = [
     ("the K mixing weights sum to 1, so only K - 1 of them are free", lambda K, D: +1),
     ("the K - 1 free mixing weights are missing from the count", lambda K, D: -(K - 1)),
     ("the K D entries of the means are missing from the count", lambda K, D: -K * D),
+    ("each of the K means has D entries: K D in total", lambda K, D: K - K * D),
 ]
 
 
@@ -59,18 +60,17 @@ def _grid(function):
 
 
 def _diagnose_count(covariance_type, counts):
-    """Descriptions of the mistakes whose counts reproduce ``counts`` on the whole grid, or ()."""
+    """Explanations of every catalogued mistake (alone or paired) that reproduces ``counts`` on the grid."""
     correct_cov = lambda K, D: reference.n_covariance_parameters(covariance_type, K, D)  # noqa: E731
     cov_options = [((), correct_cov)] + [((text,), wrong) for text, wrong in _count_mistakes(covariance_type)]
     piece_options = [((), lambda K, D: 0)] + [((text,), shift) for text, shift in PIECE_MISTAKES]
+    explanations = []
     for cov_text, cov in cov_options:
         for piece_text, shift in piece_options:
-            if not cov_text and not piece_text:
-                continue
             wrong = _grid(lambda K, D: K * D + K - 1 + cov(K, D) + shift(K, D))
-            if np.array_equal(counts, wrong):
-                return cov_text + piece_text
-    return ()
+            if (cov_text or piece_text) and np.array_equal(counts, wrong):
+                explanations.append(" and ".join(cov_text + piece_text))
+    return explanations
 
 
 def _student_counts(ns, covariance_type):
@@ -109,8 +109,9 @@ def check_n_parameters(ns, covariance_types=reference.COVARIANCE_TYPES, invarian
             raise CheckFailed(
                 f"{call_text} is not the number of free parameters of a {covariance_type!r} mixture "
                 f"(first wrong at K = {K}, D = {D}): "
-                + ("; ".join(mistakes) + "." if mistakes else
-                   "count K D mean entries, K - 1 weights and the covariance entries in the table above."))
+                + (("either " if len(mistakes) > 1 else "") + "; or ".join(mistakes) + "." if mistakes else
+                   "count the free entries of the means, the weights and the covariances term by term (the table above "
+                   "says what each type stores; remember symmetry and that the weights sum to 1)."))
 
 
 # --- information criteria ---------------------------------------------------------------
