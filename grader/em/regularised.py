@@ -26,3 +26,14 @@ def fit(X, mu, cov, pi, n_iterations, reg_covar):
         run.params.append(m_step(X, gamma, reg_covar))
         run.log_likelihoods.append(multivariate.log_likelihood(X, *run.params[-1]))
     return run
+
+
+def collapse_start(X):
+    """Notebook 05's start (mu (3, D), cov (3, D, D), pi (3,)): two broad components and a narrow third one
+    on the point farthest from the mean, which EM shrinks onto that single point."""
+    X = np.asarray(X, dtype=float)
+    farthest = X[np.argmax(np.linalg.norm(X - X.mean(axis=0), axis=1))]
+    n_features = X.shape[1]
+    mu = np.array([np.zeros(n_features), np.full(n_features, 4.0), farthest])
+    cov = np.array([np.eye(n_features), np.eye(n_features), 0.05 * np.eye(n_features)])
+    return mu, cov, np.array([0.45, 0.45, 0.1])
