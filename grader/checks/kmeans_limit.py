@@ -146,14 +146,14 @@ def check_limit(ns, invariants_only=False):
         pi = np.full(len(start), 1 / len(start))
         n_iterations = 20
 
-        centroids = np.array(start, dtype=float)
+        centroids, lloyd_centroids = np.array(start, dtype=float), np.array(start, dtype=float)
         for _ in range(n_iterations):
-            centroids = _result(update_means, start.shape, data, _result(hard_assign, (len(data), len(start)),
-                                                                          data, centroids))
-        if not all_close(centroids, reference.lloyd(data, start, n_iterations)):
-            raise CheckFailed(f"{n_iterations} rounds of hard_assign + update_means from the notebook's start do "
-                              "not reach Lloyd's k-means centroids: fix the hard_assign and update_means checks "
-                              "first.")
+            r = _result(hard_assign, (len(data), len(start)), data, centroids)
+            centroids = _result(update_means, start.shape, data, r)
+            lloyd_centroids = reference.update_means(data, reference.hard_assign(data, lloyd_centroids))
+            if not all_close(centroids, lloyd_centroids):
+                raise CheckFailed("hard_assign + update_means from the notebook's start do not take Lloyd's k-means "
+                                  "steps: fix the hard_assign and update_means checks first.")
 
         distance_to_one_hot = []
         for variance in VARIANCES:
@@ -162,16 +162,21 @@ def check_limit(ns, invariants_only=False):
         if np.any(np.diff(distance_to_one_hot) > ONE_HOT_TOLERANCE) or distance_to_one_hot[-1] > ONE_HOT_TOLERANCE:
             raise CheckFailed("The responsibilities of `soft_assign` do not become one-hot as the variance shrinks "
                               "towards 0 (PRML section 9.3.2): fix the soft_assign check first.")
+        if not np.allclose(gamma, reference.hard_assign(data, centroids), rtol=0, atol=ONE_HOT_TOLERANCE):
+            raise CheckFailed("For a tiny variance the responsibilities of `soft_assign` become one-hot, but not on "
+                              "each point's NEAREST mean, as k-means' assignment (eq. 9.2) is: fix the soft_assign "
+                              "check first.")
         if invariants_only:
             return
 
-        mu = np.array(start, dtype=float)
+        mu, lloyd_mu = np.array(start, dtype=float), np.array(start, dtype=float)
         for _ in range(n_iterations):
             mu = _result(update_means, start.shape, data, _soft(soft_assign, data, mu, SMALL_VARIANCE, pi))
-        if not all_close(mu, centroids):
-            raise CheckFailed(f"EM with the shared variance {SMALL_VARIANCE} (soft_assign + update_means) from the "
-                              "notebook's start does not end at the k-means centroids, although its "
-                              "responsibilities are one-hot: fix the other checks first.")
+            lloyd_mu = reference.update_means(data, reference.hard_assign(data, lloyd_mu))
+            if not all_close(mu, lloyd_mu):
+                raise CheckFailed(f"EM with the shared variance {SMALL_VARIANCE} (soft_assign + update_means) from "
+                                  "the notebook's start does not take Lloyd's k-means steps, although its "
+                                  "responsibilities are one-hot: fix the other checks first.")
 
 
 CHECKS = [
