@@ -1,0 +1,158 @@
+"""``grader``: the instructor's command line, a thin layer over the Python API.
+
+Subcommands: release, autograde, feedback, export, demo, lab.
+Run ``grader <subcommand> --help`` for the options of each.
+"""
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from rich.console import Console
+
+from . import sandbox
+from .course import Course, CourseError
+from .pipeline.submissions import SubmissionsError
+
+console = Console()
+
+
+def _course(args):
+    return Course(args.course) if args.course else Course()
+
+
+def cmd_release(args):
+    course = _course(args)
+    target = course.generate_release(assignments=args.assignment or None)
+    console.print(f"released {', '.join(args.assignment or course.assignments)} into {target}")
+
+
+def _limits(args):
+    return sandbox.Limits(cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout,
+                          memory_bytes=args.memory_mb * 2**20)
+
+
+def _autograde(course, submissions, out, args):
+    from .pipeline.autograde import autograde
+    from .pipeline.progress import ProgressBar
+    from .pipeline.report import collect_rows, console_table
+
+    run = autograde(submissions, out, course=course, workers=args.workers, scheduler=args.scheduler,
+                    db_url=args.db, limits=_limits(args), progress=ProgressBar(console))
+    for problem in run.problems:
+        console.print(f"[yellow]warning[/yellow] {problem.path}: {problem.message}")
+    for (student, assignment), why in run.failures.items():
+        console.print(f"[red]error[/red] {student}/{assignment}: nbgrader could not grade it: {why}")
+    from .pipeline.autograde import Grader
+
+    console_table(collect_rows(Grader(course, out, db_url=args.db), run), console)
+    console.print(f"graded {len(run.graded)} submission(s), {len(run.skipped)} already graded; "
+                  f"grades: {Path(out) / 'grades.csv'}; summary: {Path(out) / 'summary.html'}; "
+                  f"feedback: {Path(out) / 'feedback'}")
+    return run
+
+
+def cmd_autograde(args):
+    _autograde(_course(args), args.submissions, args.out, args)
+
+
+def cmd_demo(args):
+    from .sample_class import BUNDLED
+
+    out = args.out or Path(tempfile.gettempdir()) / "gmm-em-demo"
+    console.print(f"grading the bundled sample class {BUNDLED} on a local SQLite gradebook in {out}")
+    _autograde(_course(args), BUNDLED, out, args)
+    console.print(f"open the class report: {Path(out).resolve() / 'summary.html'}")
+
+
+def cmd_feedback(args):
+    from .pipeline.autograde import Grader
+    from .pipeline.feedback import write_feedback
+    from .pipeline.report import collect_rows
+
+    grader = Grader(_course(args), args.out, db_url=args.db)
+    written = write_feedback(grader, collect_rows(grader))
+    console.print(f"wrote {len(written)} feedback file(s) under {Path(args.out) / 'feedback'}")
+
+
+def cmd_export(args):
+    from nbgrader.api import Gradebook
+    from nbgrader.plugins import CsvExportPlugin
+
+    db_url = args.db or f"sqlite:///{Path(args.out).resolve() / 'gradebook.db'}"
+    plugin = CsvExportPlugin()
+    plugin.to = str(args.to)
+    with Gradebook(db_url) as gradebook:
+        plugin.export(gradebook)
+    console.print(f"exported total scores to {args.to}")
+
+
+def cmd_lab(args):
+    from .apps.lab import launch_lab
+
+    return launch_lab(_course(args).root, port=args.port, open_browser=not args.no_browser)
+
+
+def parser():
+    main = argparse.ArgumentParser(prog="grader", description="GMM-EM course: release, autograde and report.")
+    main.add_argument("--course", type=Path, help="course root (default: this checkout)")
+    commands = main.add_subparsers(dest="command", required=True)
+
+    release = commands.add_parser("release", help="regenerate notebooks/ from solutions/ (nbgrader)")
+    release.add_argument("assignment", nargs="*", help="assignment ids (default: all)")
+    release.set_defaults(func=cmd_release)
+
+    def grading_options(sub):
+        sub.add_argument("--workers", type=int, default=os.cpu_count(), help="parallel executions (default: cores)")
+        sub.add_argument("--scheduler", help="Dask scheduler address (tcp://host:port) to execute on a cluster")
+        sub.add_argument("--db", help="SQLAlchemy URL of the gradebook (default: sqlite in the output folder)")
+        sub.add_argument("--cell-timeout", type=float, default=sandbox.Limits.cell_timeout, help="seconds per cell")
+        sub.add_argument("--notebook-timeout", type=float, default=sandbox.Limits.notebook_timeout,
+                         help="seconds per notebook")
+        sub.add_argument("--memory-mb", type=int, default=sandbox.Limits.memory_bytes // 2**20,
+                         help="address-space limit per notebook run, MiB")
+
+    autograde = commands.add_parser("autograde", help="grade a folder or zip of submissions")
+    autograde.add_argument("submissions", type=Path,
+                           help="folder or zip laid out <student_id>/<assignment_id>/<notebook>.ipynb")
+    autograde.add_argument("--out", type=Path, default=Path("grading-report"), help="output folder")
+    grading_options(autograde)
+    autograde.set_defaults(func=cmd_autograde)
+
+    demo = commands.add_parser("demo", help="grade the bundled sample class end to end")
+    demo.add_argument("--out", type=Path, help="output folder (default: a folder in the temp directory)")
+    grading_options(demo)
+    demo.set_defaults(func=cmd_demo)
+
+    feedback = commands.add_parser("feedback", help="regenerate the feedback HTML of an output folder")
+    feedback.add_argument("out", type=Path)
+    feedback.add_argument("--db", help="gradebook URL if not the output folder's")
+    feedback.set_defaults(func=cmd_feedback)
+
+    export = commands.add_parser("export", help="export total scores with nbgrader's CSV exporter")
+    export.add_argument("out", type=Path, help="output folder of an autograde run")
+    export.add_argument("--to", type=Path, default=Path("totals.csv"))
+    export.add_argument("--db", help="gradebook URL if not the output folder's")
+    export.set_defaults(func=cmd_export)
+
+    lab = commands.add_parser("lab", help="start the student's JupyterLab on notebooks/")
+    lab.add_argument("--port", type=int)
+    lab.add_argument("--no-browser", action="store_true")
+    lab.set_defaults(func=cmd_lab)
+    return main
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
+    try:
+        status = args.func(args)
+    except (CourseError, SubmissionsError) as error:
+        console.print(f"[red]error[/red] {error}")
+        return 2
+    return status if isinstance(status, int) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

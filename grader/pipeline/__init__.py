@@ -1,0 +1,1 @@
+"""The instructor pipeline: collect submissions, execute them in parallel sandboxes, grade with nbgrader, report."""

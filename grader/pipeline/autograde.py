@@ -1,0 +1,290 @@
+"""Autograde a class: execute in parallel sandboxes, score with nbgrader through one writer, report.
+
+The work is split where it can run in parallel and where it must not:
+
+1. In this process: find and check the submissions, copy them into
+   nbgrader's submitted layout, and sanitize each notebook exactly as
+   ``nbgrader autograde`` does (restoring locked and test cells from the
+   gradebook). Only reads touch the gradebook here.
+2. In parallel, anywhere: execute each sanitized notebook in a sandboxed
+   child (local worker threads driving forked children, or Dask workers).
+   Workers never see the gradebook.
+3. Back in this process, one submission at a time: nbgrader's own Autograde
+   converter runs with its Execute step replaced by a replay of the outputs
+   from step 2, so nbgrader computes and stores the scores (the single writer)
+   exactly as it would have. A small ledger next to each autograded
+   submission records what was graded, so a re-run skips it.
+"""
+
+import json
+import os
+import shutil
+import threading
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.converters import Autograde
+from nbgrader.coursedir import CourseDirectory
+from nbgrader.preprocessors import NbGraderPreprocessor
+
+from .. import sandbox
+from ..course import Course, _quiet_logs, ensure_tools_on_path
+from . import executor
+from .submissions import collect, stage
+
+LEDGER = "grader-ledger.json"
+
+
+class ReplayOutputs(NbGraderPreprocessor):
+    """Stands in for nbgrader's Execute: puts back the outputs a sandboxed worker produced."""
+
+    executed = {}  # (student, assignment, notebook) -> executed notebook (plain dict)
+
+    def preprocess(self, nb, resources):
+        info = resources["nbgrader"]
+        executed = self.executed.pop((info["student"], info["assignment"], info["notebook"]))
+        if len(executed["cells"]) != len(nb.cells):
+            raise RuntimeError("the executed notebook does not match the sanitized one")
+        for cell, done in zip(nb.cells, executed["cells"]):
+            if cell.cell_type == "code":
+                cell.outputs = [nbformat.from_dict(o) for o in done.get("outputs", [])]
+                cell.execution_count = done.get("execution_count")
+        return nb, resources
+
+
+@dataclass
+class Run:
+    """What one ``autograde`` call did."""
+
+    out: Path
+    db_url: str
+    graded: list = field(default_factory=list)  # (student, assignment) graded in this run
+    skipped: list = field(default_factory=list)  # already graded with the same input
+    problems: list = field(default_factory=list)  # submissions.Problem
+    failures: dict = field(default_factory=dict)  # (student, assignment) -> why nbgrader could not grade it
+
+
+class Grader:
+    """Autograding of one output folder (its gradebook, submitted and autograded copies)."""
+
+    def __init__(self, course, out, db_url=None, limits=None):
+        ensure_tools_on_path()
+        self.course = course
+        self.out = Path(out).resolve()
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.db_url = db_url or f"sqlite:///{self.out / 'gradebook.db'}"
+        self.limits = limits or sandbox.Limits()
+        self.submitted = self.out / "submitted"
+        self.autograded = self.out / "autograded"
+        for private in (self.submitted, self.autograded):
+            private.mkdir(exist_ok=True)
+            private.chmod(0o700)  # other students' work is not readable by a sandboxed run
+        self.config = course.config(CourseDirectory={
+            "db_url": self.db_url,
+            "submitted_directory": str(self.submitted),
+            "autograded_directory": str(self.autograded),
+        })
+        self._data_files = {}
+
+    # --- setup -------------------------------------------------------------------------------
+
+    def ensure_assignment(self, assignment_id):
+        """Make sure the gradebook knows the assignment's cells (generate_assignment into a scratch release)."""
+        with Gradebook(self.db_url) as gradebook:
+            try:
+                gradebook.find_assignment(assignment_id)
+                return
+            except MissingEntry:
+                pass
+        self.course.generate_release(release_dir=self.out / ".release", db_url=self.db_url,
+                                     assignments=[assignment_id])
+
+    def data_files(self, assignment_id):
+        """Non-notebook files of the assignment (data the notebook reads), as bytes."""
+        if assignment_id not in self._data_files:
+            folder = self.course.solutions / assignment_id
+            self._data_files[assignment_id] = {
+                str(p.relative_to(folder)): p.read_bytes()
+                for p in sorted(folder.rglob("*")) if p.is_file() and p.suffix != ".ipynb"
+                and ".ipynb_checkpoints" not in p.parts}
+        return self._data_files[assignment_id]
+
+    def _converter(self, student_id, assignment_id):
+        config = self.config.copy()
+        config.CourseDirectory.student_id = student_id
+        config.CourseDirectory.assignment_id = assignment_id
+        converter = Autograde(coursedir=CourseDirectory(config=config), config=config)
+        converter.force = True
+        return converter
+
+    # --- the three steps ------------------------------------------------------------------------
+
+    def sanitize(self, submission, notebook_name):
+        """The notebook as nbgrader will execute it: outputs cleared, locked and test cells restored."""
+        path = self.submitted / submission.student_id / submission.assignment_id / f"{notebook_name}.ipynb"
+        nb = nbformat.read(path, as_version=4)
+        resources = {"nbgrader": {"student": submission.student_id, "assignment": submission.assignment_id,
+                                  "notebook": notebook_name, "db_url": self.db_url}}
+        converter = self._converter(submission.student_id, submission.assignment_id)
+        for preprocessor in converter.sanitize_preprocessors:
+            nb, resources = preprocessor(config=self.config).preprocess(nb, resources)
+        return nb
+
+    def score(self, submission, executions):
+        """nbgrader's Autograde with the executions replayed; the only step that writes grades."""
+        for notebook_name, execution in executions.items():
+            ReplayOutputs.executed[(submission.student_id, submission.assignment_id, notebook_name)] = \
+                execution.notebook
+        converter = self._converter(submission.student_id, submission.assignment_id)
+        converter.autograde_preprocessors = [
+            ReplayOutputs if p.__name__ == "Execute" else p for p in converter.autograde_preprocessors]
+        try:
+            if submission.files:
+                with _quiet_logs(converter):
+                    converter.start()
+            else:
+                self._zero_submission(submission)
+        finally:
+            for notebook_name in executions:
+                ReplayOutputs.executed.pop((submission.student_id, submission.assignment_id, notebook_name), None)
+
+    def _zero_submission(self, submission):
+        """Nothing gradable was submitted: record zeros, as nbgrader does for a missing notebook."""
+        with Gradebook(self.db_url) as gradebook:
+            gradebook.update_or_create_student(submission.student_id)
+            record = gradebook.update_or_create_submission(submission.assignment_id, submission.student_id)
+            for notebook in record.notebooks:
+                for grade in notebook.grades:
+                    grade.auto_score = 0
+                    grade.needs_manual_grade = False
+            gradebook.db.commit()
+
+    # --- ledger ------------------------------------------------------------------------------------
+
+    def ledger_path(self, student_id, assignment_id):
+        return self.autograded / student_id / assignment_id / LEDGER
+
+    def read_ledger(self, student_id, assignment_id):
+        path = self.ledger_path(student_id, assignment_id)
+        try:
+            return json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError):
+            return None
+
+    def write_ledger(self, submission, fingerprint, notes):
+        path = self.ledger_path(submission.student_id, submission.assignment_id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(json.dumps({"fingerprint": fingerprint, "notes": notes}, indent=1, sort_keys=True))
+        os.replace(temporary, path)  # atomic: a crash leaves the old ledger or the new one
+
+    def is_graded(self, submission, fingerprint):
+        ledger = self.read_ledger(submission.student_id, submission.assignment_id)
+        return bool(ledger) and ledger.get("fingerprint") == fingerprint
+
+    # --- the run -------------------------------------------------------------------------------------
+
+    def run(self, submissions_path, workers=None, scheduler=None, progress=None):
+        """Grade everything at ``submissions_path`` that is not graded yet; return a :class:`Run`."""
+        run = Run(self.out, self.db_url)
+        submissions, run.problems = collect(submissions_path, self.course, self.out / ".scratch")
+        for assignment_id in sorted({s.assignment_id for s in submissions}):
+            self.ensure_assignment(assignment_id)
+
+        pending = []
+        for submission in submissions:
+            fingerprint = submission.fingerprint()
+            if self.is_graded(submission, fingerprint):
+                run.skipped.append(submission.key)
+            else:
+                pending.append((submission, fingerprint))
+        if progress:
+            progress.start(total=len(pending))
+
+        jobs = []
+        for submission, fingerprint in pending:
+            stage(submission, self.submitted)
+            for notebook_name in submission.files:
+                try:
+                    nb = self.sanitize(submission, notebook_name)
+                except Exception as error:  # nbgrader refuses tampered metadata with various exceptions
+                    submission.notes[notebook_name] = f"tampered ({error})"
+                    continue
+                jobs.append((submission, notebook_name, nb))
+
+        results = {submission.key: {} for submission, _ in pending}
+        expected = {submission.key: sum(1 for job in jobs if job[0] is submission) for submission, _ in pending}
+        fingerprints = {submission.key: fingerprint for submission, fingerprint in pending}
+
+        def finish(submission):
+            executions = results.pop(submission.key)
+            notes = dict(submission.notes)
+            for name, execution in executions.items():
+                if execution.note:
+                    notes[name] = execution.note
+            try:
+                self.score(submission, executions)
+            except Exception as error:  # one submission nbgrader cannot grade must not stop the class
+                run.failures[submission.key] = f"{type(error).__name__}: {error}"
+                notes["*"] = f"grading-error ({type(error).__name__})"
+                self._zero_submission(submission)
+            self.write_ledger(submission, fingerprints[submission.key], notes)
+            run.graded.append(submission.key)
+            if progress:
+                progress.advance()
+
+        for submission, _ in pending:
+            if expected[submission.key] == 0:
+                finish(submission)
+        for (submission, notebook_name), execution in self._execute(jobs, workers, scheduler):
+            results[submission.key][notebook_name] = execution
+            if len(results[submission.key]) == expected[submission.key]:
+                finish(submission)
+        if progress:
+            progress.stop()
+        return run
+
+    def _execute(self, jobs, workers, scheduler):
+        """Yield ((submission, notebook), Execution) as executions finish, locally or on Dask."""
+        if not jobs:
+            return
+        if scheduler:
+            from distributed import Client
+            from distributed import as_completed as dask_completed
+
+            with Client(scheduler) as client:
+                futures = {client.submit(executor.execute, dict(nb), self.data_files(s.assignment_id), self.limits,
+                                         pure=False): (s, name) for s, name, nb in jobs}
+                for future in dask_completed(futures):
+                    yield futures[future], _result_or_crash(future, futures[future][0], jobs)
+            return
+        with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
+            futures = {pool.submit(executor.execute, nb, self.data_files(s.assignment_id), self.limits):
+                       (s, name) for s, name, nb in jobs}
+            for future in as_completed(futures):
+                yield futures[future], _result_or_crash(future, futures[future][0], jobs)
+
+
+def _result_or_crash(future, submission, jobs):
+    """A worker that failed outside the student's code still yields an Execution, marked kernel-died."""
+    try:
+        return future.result()
+    except Exception:
+        notebook = next(nb for s, _, nb in jobs if s is submission)
+        executed = json.loads(json.dumps(notebook))
+        executor._mark_unexecuted(executed, "worker-failed")
+        return executor.Execution(executed, "kernel-died")
+
+
+def autograde(submissions_path, out, course=None, workers=None, scheduler=None, db_url=None, limits=None,
+              progress=None):
+    """Grade a class and write the reports; return the :class:`Run`. See ``grader autograde --help``."""
+    from . import report
+
+    grader = Grader(course or Course(), out, db_url=db_url, limits=limits)
+    run = grader.run(submissions_path, workers=workers, scheduler=scheduler, progress=progress)
+    report.write_all(grader, run)
+    return run

@@ -1,0 +1,142 @@
+"""Execute one submitted notebook in a sandboxed child process.
+
+The child is forked from a zygote (:mod:`.zygote`) that has already imported
+NumPy, SciPy, Matplotlib and IPython, so a submission costs a fork instead of
+a kernel start: the main reason ``grader autograde`` beats sequential
+nbgrader. The child applies the sandbox (:mod:`grader.sandbox`), runs the
+cells with :func:`grader.pipeline.shell.run_cells`, and streams each cell's
+outputs back, so a timeout or a crash keeps everything that ran before it.
+"""
+
+import json
+import os
+import shutil
+import signal
+import tempfile
+import time
+from dataclasses import dataclass
+
+from .. import sandbox
+from . import zygote
+
+
+@dataclass
+class Execution:
+    """A notebook (nbformat dict) with outputs, and why execution ended early, if it did."""
+
+    notebook: dict
+    note: str = ""
+    seconds: float = 0.0
+
+
+def _child(conn, notebook, files, limits, workdir, skip):
+    """Entry point of the sandboxed child: apply limits, run the cells, stream outputs."""
+    from .shell import run_cells
+
+    sandbox.enter(limits, workdir, files)
+
+    def started(index):
+        conn.send_bytes(json.dumps({"start": index}).encode())
+
+    def finished(index, cell):
+        conn.send_bytes(json.dumps({"index": index, "outputs": cell["outputs"],
+                                    "execution_count": cell["execution_count"]}).encode())
+
+    run_cells(notebook["cells"], limits.cell_timeout, limits.output_bytes, on_cell=finished, on_start=started,
+              skip=set(skip))
+    conn.send_bytes(b'{"done": true}')
+    conn.close()
+
+
+def _kill(pid):
+    for kill in (os.killpg, os.kill):
+        try:
+            kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+#: Seconds the child gets beyond ``cell_timeout`` to interrupt a cell itself before it is killed.
+GRACE = 2.0
+
+
+def execute(notebook, files=None, limits=None):
+    """Run ``notebook`` (an nbformat dict, already sanitized) in a sandbox; return an :class:`Execution`.
+
+    ``files`` maps relative paths to bytes that the notebook expects next to
+    it (data files of the assignment). Never raises for anything the student's
+    code does: the outcome is in the returned notes and outputs.
+
+    A cell stuck where Python cannot interrupt it (inside C code) is handled
+    like nbgrader's interrupt-and-continue: the child is killed and the
+    notebook re-run from the start with that cell skipped, until the notebook
+    time limit is spent.
+    """
+    limits = limits or sandbox.Limits()
+    files = files or {}
+    started = time.monotonic()
+    skip, note = [], ""
+    while True:
+        attempt = json.loads(json.dumps(notebook))  # a private, plain-JSON copy
+        outcome, stuck = _attempt(attempt, files, limits, skip, started + limits.notebook_timeout)
+        if outcome != "stuck-cell":
+            note = outcome
+            break
+        skip.append(stuck)
+    _mark_unexecuted(attempt, note)
+    note = note or _note_from_outputs(attempt)
+    return Execution(attempt, note, time.monotonic() - started)
+
+
+def _attempt(notebook, files, limits, skip, deadline):
+    """One run in a fresh child; returns (note, index of a cell that had to be killed)."""
+    workdir = tempfile.mkdtemp(prefix="grader-run-")
+    pid, conn = zygote.shared().spawn((_child, (notebook, files, limits, workdir, skip)))
+    outcome, current, done = "kernel-died", None, False
+    cell_deadline = deadline
+    try:
+        while True:
+            wait = min(deadline, cell_deadline) - time.monotonic()
+            if wait <= 0 or not conn.poll(wait):
+                outcome = "timeout" if time.monotonic() >= deadline else "stuck-cell"
+                break
+            try:
+                message = json.loads(conn.recv_bytes(limits.output_bytes * 4 + 2**20))
+            except (EOFError, OSError):
+                break
+            if message.get("done"):
+                outcome, done = "", True
+                break
+            if "start" in message:
+                current = message["start"]
+                cell_deadline = time.monotonic() + limits.cell_timeout + GRACE
+                continue
+            cell = notebook["cells"][message["index"]]
+            cell["outputs"], cell["execution_count"] = message["outputs"], message["execution_count"]
+            cell_deadline = deadline
+    finally:
+        if not done:
+            _kill(pid)
+        conn.close()
+        shutil.rmtree(workdir, ignore_errors=True)
+    return outcome, current
+
+
+def _note_from_outputs(notebook):
+    outputs = [o for c in notebook["cells"] if c["cell_type"] == "code" for o in c.get("outputs", [])]
+    if any(o.get("ename") == "MemoryError" for o in outputs):
+        return "memory"
+    if any(o.get("ename") == "CellTimeout" for o in outputs):
+        return "timeout"
+    if any(o.get("output_type") == "stream" and "[output limit reached" in o.get("text", "") for o in outputs):
+        return "output-limit"
+    return ""
+
+
+def _mark_unexecuted(notebook, note):
+    """Cells the child never reported get an error output, so nbgrader cannot score them as passed."""
+    for cell in notebook["cells"]:
+        if cell["cell_type"] == "code" and cell.get("execution_count") is None:
+            cell["outputs"] = [{"output_type": "error", "ename": "NotExecuted",
+                                "evalue": f"grading stopped before this cell ran ({note or 'kernel-died'})",
+                                "traceback": []}]

@@ -1,0 +1,101 @@
+"""Per-student feedback HTML that shows what failed and why, never hidden tests or expected values.
+
+nbgrader's own feedback renders the autograded notebook, whose test cells hold
+the restored hidden tests and whose tracebacks quote them (nbgrader issues
+#917, #1363). Here every test cell shows only its visible part, and only the
+check's message (which by design never contains expected numbers) instead of
+the traceback.
+"""
+
+from pathlib import Path
+
+import nbformat
+from nbconvert import HTMLExporter
+from nbgrader.preprocessors import ClearHiddenTests
+
+from ..misconceptions import CATALOGUE, diagnosis_ids
+
+NOTE_EXPLANATIONS = {
+    "timeout": "Your notebook ran longer than the time limit and was stopped; cells after that point were not run.",
+    "memory": "Your code tried to use more memory than allowed.",
+    "kernel-died": "The Python process running your notebook stopped unexpectedly (for example os._exit or a crash); "
+                   "cells after that point were not run.",
+    "output-limit": "Your notebook printed more output than allowed; the rest was discarded.",
+    "missing-notebook": "This notebook was not in your submission.",
+    "invalid-notebook": "This file could not be read as a notebook (is it valid .ipynb JSON?).",
+    "tampered": "The grading cells of this notebook were modified; they were restored before grading.",
+    "hard-coded": "Your code's results did not hold up when it was run on different data: results must be computed, "
+                  "not typed in.",
+}
+
+
+def _explain(note):
+    key = note.split(" ")[0]
+    return NOTE_EXPLANATIONS.get(key, note)
+
+
+def feedback_notebook(autograded, grades, note=""):
+    """A copy of an autograded notebook fit to show its student.
+
+    ``grades`` maps grade_id to (score, max_score).
+    """
+    nb = nbformat.from_dict(autograded)
+    nb, _ = ClearHiddenTests().preprocess(nb, {})
+    total = sum(score or 0 for score, _ in grades.values())
+    maximum = sum(maximum for _, maximum in grades.values())
+    lines = [f"# Feedback: {total:g} / {maximum:g} points", ""]
+    if note:
+        lines += [f"**Note:** {_explain(note)}", ""]
+    lines += ["| test | points | result |", "|---|---|---|"]
+    hints = []
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type != "code" or not meta.get("grade"):
+            continue
+        score, max_score = grades.get(meta["grade_id"], (None, meta.get("points", 0)))
+        errors = [o for o in cell.outputs if o.output_type == "error"]
+        message = "; ".join(f"{o.ename}: {o.evalue}" for o in errors)
+        passed = score is not None and score == max_score
+        verdict = "✓ passed" if passed else f"✗ {message or 'failed'}"
+        cell.outputs = [nbformat.v4.new_output("stream", name="stdout" if passed else "stderr",
+                                               text=f"{verdict}  ({score or 0:g} / {max_score:g} points)\n")]
+        lines.append(f"| `{meta['grade_id']}` | {score or 0:g} / {max_score:g} | "
+                     f"{'passed' if passed else 'failed'} |")
+        hints += [i for i in diagnosis_ids(message) if i not in hints]
+    if hints:
+        lines += ["", "### What to look at", ""] + [f"- **{i}**: {CATALOGUE[i].hint}" for i in hints]
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            # tracebacks of the student's own cells can quote restored test code: keep the message only
+            cell.outputs = [nbformat.v4.new_output("stream", name="stderr", text=f"{o.ename}: {o.evalue}\n")
+                            if o.output_type == "error" else o for o in cell.outputs]
+    nb.cells.insert(0, nbformat.v4.new_markdown_cell("\n".join(lines)))
+    return nb
+
+
+def render_html(nb):
+    exporter = HTMLExporter(template_name="lab")
+    body, _ = exporter.from_notebook_node(nb)
+    return body
+
+
+def write_feedback(grader, rows):
+    """feedback/<student>/<assignment>/<notebook>.html for every graded notebook in ``rows``."""
+    grades, notes = {}, {}
+    for row in rows:
+        if row.grade_id:
+            key = (row.student_id, row.assignment_id, row.notebook_id)
+            grades.setdefault(key, {})[row.grade_id] = (row.score if row.score != "" else None, row.max_score)
+            notes[key] = row.note
+    written = []
+    for (student_id, assignment_id, notebook_id), cell_grades in sorted(grades.items()):
+        source = Path(grader.autograded) / student_id / assignment_id / f"{notebook_id}.ipynb"
+        if not source.is_file():
+            continue
+        nb = feedback_notebook(nbformat.read(source, as_version=4), cell_grades, notes[(student_id, assignment_id,
+                                                                                          notebook_id)])
+        target = grader.out / "feedback" / student_id / assignment_id / f"{notebook_id}.html"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(render_html(nb))
+        written.append(target)
+    return written

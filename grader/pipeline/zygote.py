@@ -1,0 +1,139 @@
+"""A preloaded process that forks one sandboxed child per notebook.
+
+The zygote imports NumPy, SciPy, Matplotlib and IPython once; each child it
+forks starts with all of them loaded, so running a submission costs a fork
+instead of an interpreter or kernel start. It is a plain subprocess, so it
+works where ``multiprocessing`` refuses to start children (daemonic Dask
+workers) and never re-imports the caller's ``__main__``.
+
+Protocol on the control socket: the parent sends one byte with two file
+descriptors attached (the child's input pipe and output pipe); the zygote
+forks, answers with the child's pid as 8 bytes, and forgets the child (its
+exit is reaped automatically). The child reads its pickled job from the input
+pipe and streams results on the output pipe (see :mod:`.executor`).
+"""
+
+import atexit
+import os
+import pickle
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import threading
+
+PRELOAD = ["numpy", "scipy.stats", "scipy.special", "matplotlib", "matplotlib.pyplot", "matplotlib_inline",
+           "matplotlib_inline.backend_inline", "IPython", "IPython.core.interactiveshell",
+           "grader.pipeline.shell", "grader.pipeline.executor", "grader.checks.em1d", "grader.checks.em2d",
+           "grader.blanks", "grader.sandbox"]
+
+ENVIRONMENT = {
+    # one BLAS thread per child: the parallelism is across submissions
+    "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+    "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+}
+
+
+class Zygote:
+    """Parent-side handle: ``spawn(job)`` returns (pid, result connection)."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._process = None
+        self._control = None
+
+    def _start(self):
+        parent, child = socket.socketpair()
+        env = dict(os.environ, **ENVIRONMENT)
+        self._process = subprocess.Popen([sys.executable, "-m", "grader.pipeline.zygote", str(child.fileno())],
+                                         pass_fds=[child.fileno()], env=env, stdin=subprocess.DEVNULL)
+        child.close()
+        self._control = parent
+        atexit.register(self.close)
+
+    def spawn(self, job):
+        """Fork a child that runs ``job`` (a picklable (function, args) pair)."""
+        from multiprocessing.connection import Connection
+
+        to_child_r, to_child_w = os.pipe()
+        from_child_r, from_child_w = os.pipe()
+        with self._lock:
+            if self._process is None or self._process.poll() is not None:
+                self._start()
+            socket.send_fds(self._control, [b"j"], [to_child_r, from_child_w])
+            pid = struct.unpack("q", _recv_exactly(self._control, 8))[0]
+        os.close(to_child_r)
+        os.close(from_child_w)
+        with os.fdopen(to_child_w, "wb") as pipe:
+            try:
+                pickle.dump(job, pipe)
+            except BrokenPipeError:
+                pass
+        return pid, Connection(from_child_r, writable=False)
+
+    def close(self):
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+            self._process.wait()
+
+
+def _recv_exactly(sock, size):
+    data = b""
+    while len(data) < size:
+        chunk = sock.recv(size - len(data))
+        if not chunk:
+            raise ConnectionError("the zygote process exited")
+        data += chunk
+    return data
+
+
+_shared = None
+_shared_lock = threading.Lock()
+
+
+def shared():
+    """The zygote of this process, started on first use."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = Zygote()
+        return _shared
+
+
+def _serve(control_fd):
+    control = socket.socket(fileno=control_fd)
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
+    while True:
+        try:
+            message, fds, _flags, _addr = socket.recv_fds(control, 1, 2)
+        except OSError:
+            return
+        if not message:
+            return
+        job_fd, result_fd = fds
+        pid = os.fork()
+        if pid == 0:
+            control.close()
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            _run_child(job_fd, result_fd)
+        os.close(job_fd)
+        os.close(result_fd)
+        control.sendall(struct.pack("q", pid))
+
+
+def _run_child(job_fd, result_fd):
+    from multiprocessing.connection import Connection
+
+    try:
+        with os.fdopen(job_fd, "rb") as pipe:
+            function, args = pickle.load(pipe)
+        function(Connection(result_fd, readable=False), *args)
+    finally:
+        os._exit(0)
+
+
+if __name__ == "__main__":
+    for name in PRELOAD:
+        __import__(name)
+    _serve(int(sys.argv[1]))
