@@ -5,6 +5,10 @@ in ``docs/misconceptions.md``) and a one-line, student-facing hint that points
 at the equation in Bishop's PRML, chapter 9. How each is detected lives in the
 checks (``grader.checks.gmm``): always from the student's numbers, never from
 their source text.
+
+A check names a diagnosed mistake as ``[id]`` in its message (:func:`hint`);
+:func:`diagnosis_ids` reads those tokens back from any text a check produced,
+and :func:`graded_cell_errors` collects that text from an autograded notebook.
 """
 
 import re
@@ -68,7 +72,7 @@ CATALOGUE = {m.id: m for m in [
         "check the log, the axis of the inner sum and the weights."),
     Misconception(
         "history-aliased", "responsibilities_over_time",
-        "every entry of responsibilities_over_time is the same array: append gamma.copy(), not gamma, "
+        "the entries of responsibilities_over_time are all one and the same array: append gamma.copy(), not gamma, "
         "or the list only remembers the last iteration."),
 ]}
 
@@ -93,3 +97,22 @@ def diagnosis_ids(text):
         if match.group(1) in CATALOGUE and match.group(1) not in found:
             found.append(match.group(1))
     return found
+
+
+def graded_cell_errors(notebook):
+    """``{grade_id: error text}`` of the grade cells of an executed notebook that raised.
+
+    ``notebook`` is a notebook as nbformat reads it (or its plain JSON);
+    nbgrader's autograded copy keeps each test cell's error output, whose
+    text holds the check's message and so its ``[id]`` tokens.
+    """
+    errors = {}
+    for cell in notebook["cells"]:
+        nbgrader = cell.get("metadata", {}).get("nbgrader", {})
+        if cell["cell_type"] != "code" or not nbgrader.get("grade"):
+            continue
+        texts = [f"{out.get('ename', '')}: {out.get('evalue', '')}" for out in cell.get("outputs", [])
+                 if out.get("output_type") == "error"]
+        if texts:
+            errors[nbgrader["grade_id"]] = "\n".join(texts)
+    return errors

@@ -163,7 +163,7 @@ _LOGLIK = "    log_likelihood = np.sum(np.log(likelihood.sum(axis=1)))\n"
 _IMPORT_LOGSUMEXP = ("# EM algorithm\n", "# EM algorithm\nfrom scipy.special import logsumexp\n")
 
 #: Every catalogued mistake as a student would make it, in the blanks or in the EM cell's given lines.
-MUTANTS = [Sample(aid, "blank", mid, blanks) for (aid, mid), blanks in MISTAKES.items()] + [
+MUTANTS = [Sample(aid, "blank " + ", ".join(blanks), mid, blanks) for (aid, mid), blanks in MISTAKES.items()] + [
     Sample("01_em_1d", "normalised over points", "responsibilities-unnormalised",
            edits=((_NORMALISE_1D, "    gamma /= gamma.sum(axis=0)  # Normalize\n"),)),
     Sample("01_em_1d", "normalisation deleted", "responsibilities-unnormalised", edits=((_NORMALISE_1D, ""),)),

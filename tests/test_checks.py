@@ -10,7 +10,7 @@ from sklearn.mixture import GaussianMixture
 from grader.checks import CheckFailed, em1d, em2d
 from grader.course import DEFAULT_ROOT, Course
 from grader.em import multivariate, seed, univariate
-from grader.samples import MISTAKES, SEED_STYLE, fill_blanks, variant
+from grader.samples import ALTERNATIVES, MISTAKES, MUTANTS, SEED_STYLE, fill_blanks, variant
 
 import nbformat
 
@@ -124,3 +124,52 @@ def test_self_check_prints_one_line_per_check_and_a_verdict(capsys):
     lines = capsys.readouterr().out.strip().split("\n")
     assert len(lines) == len(em1d.CHECKS) + 1
     assert lines[-1] == "All checks passed: your EM is correct."
+
+
+def sample_failures(key):
+    """{check name: CheckFailed} for the mutant or alternative of grader.samples with this key."""
+    (sample,) = [s for s in MUTANTS + ALTERNATIVES if s.key == key]
+    return failures(CHECKS[sample.assignment_id], run_until_em(sample.notebook(release(sample.assignment_id))))
+
+
+def test_a_diagnosis_at_a_later_iteration_beats_an_unexplained_first_one():
+    # 2D starts from unequal weights: pi = 1/K is unexplained at iteration 1, then pi stays put.
+    answers = variant("02_em_2d", **{"pi[k]": "1 / K"})
+    ns = run_until_em(fill_blanks(release("02_em_2d"), answers))
+    failure = failures(em2d, ns)["check_pi"]
+    assert failure.diagnosis == ("weights-not-updated",)
+    assert "at iteration 1:" not in str(failure)
+
+
+def test_a_loop_broken_by_one_update_costs_that_update_and_the_run_only():
+    failed = sample_failures("02_em_2d-covariance-divided-by-n-blank cov[k]")
+    assert {name: f.diagnosis for name, f in failed.items()} == {
+        "check_spread": ("covariance-divided-by-n",), "check_convergence": ("covariance-divided-by-n",)}
+    assert "stopped after" in str(failed["check_convergence"]) and "Likely cause" in str(failed["check_convergence"])
+
+
+def test_a_loop_that_stopped_with_valid_parameters_fails_every_step_check():
+    ns = run_until_em(fill_blanks(release("02_em_2d"), SEED_STYLE["02_em_2d"]))
+    # What a loop that raised at iteration 6 for a reason unrelated to the parameters leaves behind.
+    del ns["params_history"][6:], ns["responsibilities_over_time"][7:], ns["log_likelihoods"][5:]
+    failed = failures(em2d, ns)
+    assert set(failed) == {name for name in (check.__name__ for _, check in em2d.CHECKS)}
+    assert all("stopped after" in str(f) or "should hold" in str(f) for f in failed.values())
+    assert not any(f.diagnosis for f in failed.values())
+
+
+def test_an_aliased_history_costs_only_the_record():
+    assert {name: f.diagnosis for name, f in sample_failures("02_em_2d-history-aliased-gamma reused in place").items()
+            } == {"check_history": ("history-aliased",)}
+    assert {name: f.diagnosis for name, f in sample_failures("01_em_1d-history-aliased-gamma allocated once").items()
+            } == {"check_estep": ("history-aliased",)}
+
+
+def test_1d_log_likelihood_lines_are_graded_with_the_convergence():
+    failed = sample_failures("01_em_1d-loglik-wrong-no log")
+    assert set(failed) == {"check_convergence"} and failed["check_convergence"].diagnosis == ("loglik-wrong",)
+
+
+@pytest.mark.parametrize("sample", ALTERNATIVES, ids=lambda s: s.key)
+def test_correct_alternatives_pass_every_check(sample):
+    assert sample_failures(sample.key) == {}

@@ -51,15 +51,20 @@ class Run:
     """What the student's loop recorded.
 
     ``params[i]`` are the parameters before iteration i + 1, plus the final
-    ones when the loop completed. ``steps`` are the iterations that can be
+    ones when the loop completed (or when it raised because its last M-step
+    produced invalid parameters). ``steps`` are the iterations that can be
     judged: all of them, or only the last when every recorded gamma is the
     same array (``aliased``), since that array holds the last E-step only.
+    ``broken_parameters``: the loop raised because its parameters stopped being
+    valid Gaussian parameters; the step that made them so is the one to blame,
+    so the others keep their credit.
     """
 
     params: list
     steps: list
     complete: bool
     aliased: bool
+    broken_parameters: bool = False
 
 
 class Unjudgeable(Exception):
@@ -163,8 +168,22 @@ class GMMChecks:
                               "error it shows.")
         params = [self._params(entry, K, mu_shape, spread_shape, f"params_history[{i}]")
                   for i, entry in enumerate(history[: usable + 1])]
+        broken = False
         if complete:
             params.append(self._final_params(ns, K, mu_shape, spread_shape))
+        elif not self._valid(data, params[-1]):
+            broken = True  # the next E-step raised on them
+        elif recorded == len(history):
+            # The last E-step ran; if what the loop holds now is invalid, its M-step made it so and the
+            # loop raised right after (computing the log-likelihood): judge that M-step too.
+            try:
+                current = self._final_params(ns, K, mu_shape, spread_shape)
+            except CheckFailed:
+                current = None
+            if current is not None and not self._valid(data, current):
+                params.append(current)
+                usable += 1
+                broken = True
         aliased = usable > 1 and gammas[offset] is gammas[offset + usable - 1]
         # An aliased list holds the last E-step only, and that is iteration `usable` only if the loop finished.
         if not aliased:
@@ -180,7 +199,27 @@ class GMMChecks:
                  params[i + 1])
             for i in judged
         ]
-        return Run(params, steps, complete, aliased)
+        return Run(params, steps, complete, aliased, broken)
+
+    def _broken_parameters(self, ns):
+        """Whether the loop raised because an update made the parameters invalid.
+
+        The final values of such a run are broken by that update, so they are
+        judged through the recorded steps only, never on their own.
+        """
+        try:
+            run = self._run(ns)
+        except CheckFailed:
+            return False
+        return not run.complete and run.broken_parameters
+
+    def _valid(self, data, params):
+        """Whether ``params`` are Gaussian parameters an E-step can use."""
+        try:
+            _reference(self.spec.em.e_step, data, *params)
+        except Unjudgeable:
+            return False
+        return True
 
     def _judge(self, ns, judge_step, what):
         """Judge every judgeable step; raise the first diagnosed failure, else the first failure.
@@ -203,7 +242,7 @@ class GMMChecks:
             raise CheckFailed(f"{what} could not be checked at any iteration, because its inputs are not valid "
                               "numbers (NaN, or a covariance that is not positive-definite): fix the step that "
                               "produces them first.")
-        if not run.complete:
+        if not run.complete and not run.broken_parameters:
             raise CheckFailed(f"{self._loop_stopped(ns, run)} The iterations that ran are right for this step; "
                               "fix the error and run the cell again.")
         return run
@@ -229,14 +268,15 @@ class GMMChecks:
         """gamma (N, K): non-negative rows summing to 1, equal to eq. (9.23) at every iteration."""
         with quiet():
             data, K, _, _ = self._shapes(ns)
-            gamma = as_array(ns, "gamma", (len(data), K))
-            if np.any(gamma < 0):
-                raise CheckFailed("gamma has negative entries: responsibilities are probabilities (eq. 9.23).")
             unnormalised = CheckFailed("The rows of gamma do not sum to 1. " + hint("responsibilities-unnormalised"),
                                        ["responsibilities-unnormalised"])
-            if invariants_only:
-                if not np.allclose(gamma.sum(axis=1), 1.0):
+            if not self._broken_parameters(ns):
+                gamma = as_array(ns, "gamma", (len(data), K))
+                if np.any(gamma < 0):
+                    raise CheckFailed("gamma has negative entries: responsibilities are probabilities (eq. 9.23).")
+                if invariants_only and not np.allclose(gamma.sum(axis=1), 1.0):
                     raise unnormalised
+            if invariants_only:
                 return
             run = self._judge(ns, lambda step: self._check_one_estep(data, step, unnormalised),
                               "The E-step")
@@ -291,7 +331,8 @@ class GMMChecks:
 
             if not invariants_only:
                 self._judge(ns, check, "The mean update")
-            as_array(ns, "mu", mu_shape)
+            if not self._broken_parameters(ns):
+                as_array(ns, "mu", mu_shape)
 
     def _spread_candidates(self, data, gamma, n_k, mean, old_mean):
         """Every combination of the catalogued spread mistakes, the correct update first."""
@@ -348,6 +389,8 @@ class GMMChecks:
 
             if not invariants_only:
                 self._judge(ns, check, label)
+            if self._broken_parameters(ns):
+                return
             spread = as_array(ns, name, spread_shape)
             if name == "sigma" and np.any(spread <= 0):
                 raise CheckFailed("sigma has entries that are not positive: a standard deviation is > 0.")
@@ -374,7 +417,7 @@ class GMMChecks:
 
             if not invariants_only:
                 self._judge(ns, check, "The mixing weight update")
-            if np.any(as_array(ns, "pi", (K,)) < 0):
+            if not self._broken_parameters(ns) and np.any(as_array(ns, "pi", (K,)) < 0):
                 raise CheckFailed("pi has negative entries: mixing weights are probabilities.")
 
     # --- log-likelihood and the whole run ------------------------------------------------------
@@ -383,8 +426,9 @@ class GMMChecks:
         """The recorded log-likelihoods: one per iteration that ran (all of them once the loop completed)."""
         n_iterations = int(fetch(ns, "n_iterations"))
         values = fetch(ns, "log_likelihoods")
-        expected = n_iterations if run.complete else len(run.params) - 1
-        if not isinstance(values, (list, tuple, np.ndarray)) or len(values) not in (expected, expected + 1):
+        # A loop that raised records one value per iteration that got past the log-likelihood line.
+        allowed = (n_iterations,) if run.complete else range(max(0, len(run.params) - 2), len(run.params) + 1)
+        if not isinstance(values, (list, tuple, np.ndarray)) or len(values) not in allowed:
             raise CheckFailed(f"log_likelihoods should hold one value per iteration ({n_iterations} values): "
                               "append once per iteration, after the M-step.")
         return as_array({"log_likelihoods": values}, "log_likelihoods", (len(values),), finite=False)
@@ -409,7 +453,7 @@ class GMMChecks:
                 failures = [f for f in failures if f]
                 if failures:
                     raise next((f for f in failures if f.diagnosis), failures[0])
-            if not run.complete:
+            if not run.complete and not run.broken_parameters:
                 raise self._loop_stopped(ns, run)
 
     def _check_one_log_likelihood(self, data, params, value, iteration):
