@@ -17,7 +17,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import CourseCopy, copy_course
+from tests.conftest import CourseCopy, copy_course
 
 from grader.misconceptions import CATALOGUE, diagnosis_ids, graded_cell_errors
 from grader.samples import ALTERNATIVES, MUTANTS
