@@ -16,7 +16,8 @@ from . import sandbox
 from .course import Course, CourseError
 from .pipeline.submissions import SubmissionsError
 
-console = Console()
+console = Console(soft_wrap=True)
+errors = Console(stderr=True, soft_wrap=True)
 
 
 def _course(args):
@@ -42,9 +43,9 @@ def _autograde(course, submissions, out, args):
     run = autograde(submissions, out, course=course, workers=args.workers, scheduler=args.scheduler,
                     db_url=args.db, limits=_limits(args), progress=ProgressBar(console))
     for problem in run.problems:
-        console.print(f"[yellow]warning[/yellow] {problem.path}: {problem.message}")
+        errors.print(f"[yellow]warning[/yellow] {problem.path}: {problem.message}")
     for (student, assignment), why in run.failures.items():
-        console.print(f"[red]error[/red] {student}/{assignment}: nbgrader could not grade it: {why}")
+        errors.print(f"[red]error[/red] {student}/{assignment}: nbgrader could not grade it: {why}")
     from .pipeline.autograde import Grader
 
     console_table(collect_rows(Grader(course, out, db_url=args.db), run), console)
@@ -149,7 +150,7 @@ def main(argv=None):
     try:
         status = args.func(args)
     except (CourseError, SubmissionsError) as error:
-        console.print(f"[red]error[/red] {error}")
+        errors.print(f"[red]error[/red] {error}")
         return 2
     return status if isinstance(status, int) else 0
 

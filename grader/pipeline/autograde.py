@@ -18,8 +18,7 @@ The work is split where it can run in parallel and where it must not:
 
 import json
 import os
-import shutil
-import threading
+import warnings
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +35,9 @@ from . import executor
 from .submissions import collect, stage
 
 LEDGER = "grader-ledger.json"
+
+# nbgrader 0.9 triggers SQLAlchemy autoflush warnings on every autograde; they say nothing to an instructor
+warnings.filterwarnings("ignore", message=".*not in session.*", module="nbgrader")
 
 
 class ReplayOutputs(NbGraderPreprocessor):
@@ -76,7 +78,7 @@ class Grader:
         self.out = Path(out).resolve()
         self.out.mkdir(parents=True, exist_ok=True)
         self.db_url = db_url or f"sqlite:///{self.out / 'gradebook.db'}"
-        self.limits = limits or sandbox.Limits()
+        self.limits = (limits or sandbox.Limits()).hiding(*self.private_paths())
         self.submitted = self.out / "submitted"
         self.autograded = self.out / "autograded"
         for private in (self.submitted, self.autograded):
@@ -88,6 +90,14 @@ class Grader:
             "autograded_directory": str(self.autograded),
         })
         self._data_files = {}
+
+    def private_paths(self):
+        """What student code must not see: solutions, gradebooks, everyone's submitted and graded work."""
+        root = self.course.root
+        gradebooks = [url[len("sqlite:///"):] for url in (self.db_url, self.course.db_url())
+                      if url.startswith("sqlite:///")]
+        return [self.course.solutions, self.out, *gradebooks,
+                *(root / folder for folder in ("submitted", "autograded", "feedback"))]
 
     # --- setup -------------------------------------------------------------------------------
 
@@ -191,6 +201,7 @@ class Grader:
         """Grade everything at ``submissions_path`` that is not graded yet; return a :class:`Run`."""
         run = Run(self.out, self.db_url)
         submissions, run.problems = collect(submissions_path, self.course, self.out / ".scratch")
+        self.limits = self.limits.hiding(submissions_path)
         for assignment_id in sorted({s.assignment_id for s in submissions}):
             self.ensure_assignment(assignment_id)
 
