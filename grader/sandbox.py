@@ -1,39 +1,191 @@
-"""Limits for running student code: time, memory, output, files, network, privileges.
+"""Limits for running student code: time, memory, output, files, network, processes, privileges.
 
 :func:`enter` is called first thing in the child process that runs a
-submission. It is best effort where the platform says no (an unprivileged
-user cannot drop to ``nobody`` or leave the network namespace), and says so
-in :func:`capabilities` so the README and tests can tell what is defended.
+submission. As root on Linux it puts the child in its own namespaces:
+
+* mount: every mount read-only, the ``hidden`` paths (solutions, gradebook,
+  other students' work) covered by empty read-only mounts, and a fresh
+  size-limited tmpfs as the only writable place (the working directory);
+* network: only a loopback interface that is down, so no connection works;
+* PID: the student's code runs as PID 1 of a new namespace with a fresh
+  ``/proc``, so it can neither see nor signal the grader, and every process
+  it starts dies with it;
+* IPC: no shared memory or semaphores with anything else;
+
+then drops every capability, so it cannot unmount or remount any of this.
+It is best effort where the platform says no (not root, no namespaces) and
+says so in :func:`capabilities`, so the README and tests can tell what is
+defended here.
 """
 
 import ctypes
+import json
 import os
 import pwd
+import re
 import resource
+import signal
 import stat
 import sys
-from dataclasses import asdict, dataclass
+import tempfile
+from dataclasses import asdict, dataclass, replace
 
+CLONE_NEWNS = 0x00020000
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWPID = 0x20000000
 CLONE_NEWNET = 0x40000000
+
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
+MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
+MS_NOATIME, MS_NODIRATIME, MS_RELATIME, MS_STRICTATIME = 1024, 2048, 1 << 21, 1 << 24
+#: Per-mount options a bind remount must repeat, or it silently clears them.
+MOUNT_OPTIONS = {"nosuid": MS_NOSUID, "nodev": MS_NODEV, "noexec": MS_NOEXEC, "noatime": MS_NOATIME,
+                 "nodiratime": MS_NODIRATIME, "relatime": MS_RELATIME, "strictatime": MS_STRICTATIME}
+
+PR_SET_PDEATHSIG, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS, PR_CAP_AMBIENT = 1, 24, 38, 47
+PR_CAP_AMBIENT_CLEAR_ALL = 4
+LINUX_CAPABILITY_VERSION_3 = 0x20080522
+
+#: Protections :func:`enter` can apply, as reported by :func:`capabilities`.
+PROTECTIONS = ("mount-namespace", "read-only-filesystem", "hidden-paths", "private-tmp", "network-namespace",
+               "pid-namespace", "ipc-namespace", "capabilities-dropped", "unprivileged-user")
 
 
 @dataclass(frozen=True)
 class Limits:
-    """Per-submission limits; defaults are far above what a correct solution needs."""
+    """Per-submission limits; defaults are far above what a correct solution needs.
+
+    ``hidden`` lists paths student code must not see at all (they are covered
+    by empty read-only mounts where the platform allows it).
+    """
 
     cell_timeout: float = 120.0
     notebook_timeout: float = 300.0
     memory_bytes: int = 4 * 2**30
     output_bytes: int = 2 * 2**20
     file_bytes: int = 64 * 2**20
+    scratch_bytes: int = 256 * 2**20
+    hidden: tuple = ()
 
     def to_dict(self):
         return asdict(self)
 
+    def hiding(self, *paths):
+        """These limits with ``paths`` added to the hidden ones."""
+        resolved = {os.path.realpath(p) for p in paths if p}
+        return replace(self, hidden=tuple(sorted(resolved.union(self.hidden))))
 
-def _unshare_network():
+
+def _libc():
     libc = ctypes.CDLL(None, use_errno=True)
-    return libc.unshare(CLONE_NEWNET) == 0
+    libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
+    libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+    return libc
+
+
+def _mount(libc, source, target, fstype, flags, data=None):
+    encode = (lambda s: s.encode() if isinstance(s, str) else s)
+    return libc.mount(encode(source), encode(target), encode(fstype), flags, encode(data)) == 0
+
+
+def _mount_points():
+    """(mount point, per-mount flags) of every mount this process sees, outermost first."""
+    points = []
+    with open("/proc/self/mountinfo") as handle:
+        for line in handle:
+            fields = line.split()
+            # mountinfo escapes spaces and other odd bytes in paths as \ooo
+            point = re.sub(r"\\([0-7]{3})", lambda match: chr(int(match.group(1), 8)), fields[4])
+            flags = sum(MOUNT_OPTIONS.get(option, 0) for option in fields[5].split(","))
+            points.append((point, flags))
+    return points
+
+
+def _read_only_everywhere(libc):
+    """Remount every mount read-only; True unless a reachable one refused."""
+    complete = True
+    for point, flags in _mount_points():
+        refused = not _mount(libc, None, point, None, MS_REMOUNT | MS_BIND | MS_RDONLY | flags)
+        # a mount point covered by a later mount cannot be reached, so it needs no protection
+        if refused and os.path.exists(point) and not _covered(point):
+            complete = False
+    return complete
+
+
+def _covered(point):
+    """Whether ``point`` is shadowed (its path now resolves into another, read-only mount)."""
+    try:
+        return bool(os.statvfs(point).f_flag & os.ST_RDONLY)
+    except OSError:
+        return True
+
+
+def _hide(libc, path):
+    """Cover ``path`` with an empty read-only mount; True if it is now hidden."""
+    if os.path.isdir(path):
+        return _mount(libc, "hidden", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,mode=0555")
+    if os.path.exists(path):
+        return _mount(libc, os.devnull, path, None, MS_BIND) and \
+            _mount(libc, None, path, None, MS_REMOUNT | MS_BIND | MS_RDONLY)
+    return True
+
+
+def _scratch_root(workdir):
+    """The temp folder to replace by a private tmpfs: the workdir's parent, unless Python is installed there."""
+    root = os.path.realpath(os.path.dirname(workdir))
+    # sys.path[0] is only the directory the grader was started from, not needed by student code
+    needed = [sys.prefix, sys.base_prefix, *sys.path[1:], os.path.dirname(__file__)]
+    if root == os.path.realpath(tempfile.gettempdir()) and not any(
+            os.path.realpath(p).startswith(root + os.sep) for p in needed if os.path.isabs(p)):
+        return root
+    return os.path.realpath(workdir)
+
+
+def _private_filesystem(libc, limits, workdir, applied):
+    """Read-only file system with hidden paths and a private writable tmpfs holding ``workdir``."""
+    if not _mount(libc, None, "/", None, MS_REC | MS_PRIVATE):
+        return  # without private mounts, every change below would leak to the host
+    applied["mount-namespace"] = True
+    root = _scratch_root(workdir)  # before the file system turns read-only: tempfile probes it for writing
+    if applied.get("pid-namespace"):
+        _mount(libc, "proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    applied["hidden-paths"] = all([_hide(libc, path) for path in limits.hidden])
+    applied["read-only-filesystem"] = _read_only_everywhere(libc)
+    scratch = f"size={limits.scratch_bytes},mode=1777"
+    applied["private-tmp"] = _mount(libc, "scratch", root, "tmpfs", MS_NOSUID | MS_NODEV, scratch)
+    _mount(libc, "shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, scratch)
+
+
+def _pid_namespace_init():
+    """Fork; the parent waits and exits with the child, the child (PID 1 of the new namespace) returns.
+
+    The parent is the process the grader knows and kills; the child asks to
+    be killed when it dies, and the kernel ends every process of a PID
+    namespace when its first process ends.
+    """
+    child = os.fork()
+    if child == 0:
+        _libc().prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        return
+    os.closerange(0, 2**16)
+    _, status = os.waitpid(child, 0)
+    os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
+
+
+def _drop_capabilities(libc):
+    """Give up every capability (root stays uid 0 but cannot mount, ptrace others or bypass permissions)."""
+    libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+    libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
+    try:
+        with open("/proc/sys/kernel/cap_last_cap") as handle:
+            last = int(handle.read())
+    except OSError:
+        last = 63
+    for capability in range(last + 1):
+        libc.prctl(PR_CAPBSET_DROP, capability, 0, 0, 0)
+    header = (ctypes.c_uint32 * 2)(LINUX_CAPABILITY_VERSION_3, 0)
+    data = (ctypes.c_uint32 * 6)()
+    return libc.capset(header, data) == 0
 
 
 def _world_readable(path):
@@ -66,9 +218,30 @@ def _drop_privileges(workdir):
     return True
 
 
-def enter(limits, workdir, files):
-    """Confine the current (child) process; call before running any student code."""
-    os.setsid() if os.getpid() != os.getsid(0) else None
+def _unshare(libc, flag):
+    return libc.unshare(flag) == 0
+
+
+def enter(limits, workdir, files, keep_fds=()):
+    """Confine the current (child) process; call before running any student code.
+
+    Writes ``files`` ({relative path: bytes}) into ``workdir`` and makes it the
+    current directory. File descriptors other than ``keep_fds`` are closed
+    and 0-2 lead to /dev/null. Returns {protection: bool} for :data:`PROTECTIONS`.
+    """
+    if os.getpid() != os.getsid(0):
+        os.setsid()
+    applied = dict.fromkeys(PROTECTIONS, False)
+    if os.geteuid() == 0:
+        libc = _libc()
+        applied["network-namespace"] = _unshare(libc, CLONE_NEWNET)
+        applied["ipc-namespace"] = _unshare(libc, CLONE_NEWIPC)
+        if _unshare(libc, CLONE_NEWNS):
+            applied["pid-namespace"] = _unshare(libc, CLONE_NEWPID)
+            if applied["pid-namespace"]:
+                _pid_namespace_init()
+            _private_filesystem(libc, limits, workdir, applied)
+    os.makedirs(workdir, exist_ok=True)
     for relative, content in files.items():
         path = os.path.join(workdir, relative)
         os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -79,11 +252,41 @@ def enter(limits, workdir, files):
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
-    if os.geteuid() == 0:
-        _unshare_network()
+    keep = sorted({0, 1, 2, *keep_fds})
+    for low, high in zip(keep, [*keep[1:], 2**16]):
+        os.closerange(low + 1, high)
     resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
     resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_bytes, limits.file_bytes))
     cpu = int(limits.notebook_timeout) + 5
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    _drop_privileges(workdir)
+    if os.geteuid() == 0 and applied["mount-namespace"]:
+        applied["capabilities-dropped"] = _drop_capabilities(_libc())
+    else:
+        applied["unprivileged-user"] = _drop_privileges(workdir) or os.geteuid() != 0
+    return applied
+
+
+_capabilities = None
+
+
+def capabilities():
+    """{protection: bool} that :func:`enter` achieves on this machine, measured once in a throwaway child."""
+    global _capabilities
+    if _capabilities is None:
+        read, write = os.pipe()
+        workdir = tempfile.mkdtemp(prefix="grader-probe-")
+        pid = os.fork()
+        if pid == 0:
+            try:
+                applied = enter(Limits(), workdir, {}, keep_fds=(write,))
+                os.write(write, json.dumps(applied).encode())
+            finally:
+                os._exit(0)
+        os.close(write)
+        with os.fdopen(read, "rb") as pipe:
+            report = pipe.read()
+        os.waitpid(pid, 0)
+        os.rmdir(workdir)
+        _capabilities = json.loads(report) if report else dict.fromkeys(PROTECTIONS, False)
+    return dict(_capabilities)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from .. import sandbox
 from . import zygote
+from .shell import LIMIT_MARKER
 
 
 @dataclass
@@ -27,13 +28,19 @@ class Execution:
     notebook: dict
     note: str = ""
     seconds: float = 0.0
+    sandbox: dict = None  # {protection: applied?} as reported by the child (see grader.sandbox.enter)
 
 
 def _child(conn, notebook, files, limits, workdir, skip):
     """Entry point of the sandboxed child: apply limits, run the cells, stream outputs."""
     from .shell import run_cells
 
-    sandbox.enter(limits, workdir, files)
+    try:
+        applied = sandbox.enter(limits, workdir, files, keep_fds=(conn.fileno(),))
+    except Exception as error:  # a broken sandbox must be told apart from a student's crash
+        conn.send_bytes(json.dumps({"sandbox-error": f"{type(error).__name__}: {error}"}).encode())
+        raise
+    conn.send_bytes(json.dumps({"sandbox": applied}).encode())
 
     def started(index):
         conn.send_bytes(json.dumps({"start": index}).encode())
@@ -75,21 +82,31 @@ def execute(notebook, files=None, limits=None):
     limits = limits or sandbox.Limits()
     files = files or {}
     started = time.monotonic()
-    skip, note = [], ""
+    skip, note, applied = [], "", {}
     while True:
         attempt = json.loads(json.dumps(notebook))  # a private, plain-JSON copy
-        outcome, stuck = _attempt(attempt, files, limits, skip, started + limits.notebook_timeout)
+        outcome, stuck = _attempt(attempt, files, limits, skip, started + limits.notebook_timeout, applied)
         if outcome != "stuck-cell":
             note = outcome
             break
         skip.append(stuck)
     _mark_unexecuted(attempt, note)
     note = note or _note_from_outputs(attempt)
-    return Execution(attempt, note, time.monotonic() - started)
+    return Execution(attempt, note, time.monotonic() - started, applied)
 
 
-def _attempt(notebook, files, limits, skip, deadline):
-    """One run in a fresh child; returns (note, index of a cell that had to be killed)."""
+def _max_message(limits):
+    """Largest message a child may send: a cell's capped output, JSON-escaped (up to 6 bytes a byte), plus slack."""
+    return 6 * limits.output_bytes + 4 * 2**20
+
+
+def _attempt(notebook, files, limits, skip, deadline, applied):
+    """One run in a fresh child; returns (note, index of a cell that had to be killed).
+
+    Messages that do not follow the protocol (a student writing to the
+    result pipe, or a child killed in the middle of a message) end the run
+    as ``kernel-died``: the cells they claim to report stay unexecuted.
+    """
     workdir = tempfile.mkdtemp(prefix="grader-run-")
     pid, conn = zygote.shared().spawn((_child, (notebook, files, limits, workdir, skip)))
     outcome, current, done = "kernel-died", None, False
@@ -101,19 +118,28 @@ def _attempt(notebook, files, limits, skip, deadline):
                 outcome = "timeout" if time.monotonic() >= deadline else "stuck-cell"
                 break
             try:
-                message = json.loads(conn.recv_bytes(limits.output_bytes * 4 + 2**20))
-            except (EOFError, OSError):
+                message = json.loads(conn.recv_bytes(_max_message(limits)))
+            except (EOFError, OSError, ValueError):
+                break
+            if not isinstance(message, dict):
                 break
             if message.get("done"):
                 outcome, done = "", True
                 break
-            if "start" in message:
+            if "sandbox-error" in message:
+                outcome = "sandbox-error"
+                break
+            if "sandbox" in message:
+                applied.update(message["sandbox"])
+            elif "start" in message:
                 current = message["start"]
+                if not isinstance(current, int) or not 0 <= current < len(notebook["cells"]):
+                    break
                 cell_deadline = time.monotonic() + limits.cell_timeout + GRACE
-                continue
-            cell = notebook["cells"][message["index"]]
-            cell["outputs"], cell["execution_count"] = message["outputs"], message["execution_count"]
-            cell_deadline = deadline
+            elif not _record(notebook, current, message):
+                break
+            else:
+                cell_deadline = deadline
     finally:
         if not done:
             _kill(pid)
@@ -122,13 +148,22 @@ def _attempt(notebook, files, limits, skip, deadline):
     return outcome, current
 
 
+def _record(notebook, current, message):
+    """Store a finished cell's outputs if the message reports the cell that started; False otherwise."""
+    if message.get("index") != current or not isinstance(message.get("outputs"), list):
+        return False
+    cell = notebook["cells"][current]
+    cell["outputs"], cell["execution_count"] = message["outputs"], message.get("execution_count")
+    return True
+
+
 def _note_from_outputs(notebook):
     outputs = [o for c in notebook["cells"] if c["cell_type"] == "code" for o in c.get("outputs", [])]
     if any(o.get("ename") == "MemoryError" for o in outputs):
         return "memory"
     if any(o.get("ename") == "CellTimeout" for o in outputs):
         return "timeout"
-    if any(o.get("output_type") == "stream" and "[output limit reached" in o.get("text", "") for o in outputs):
+    if any(o.get("output_type") == "stream" and LIMIT_MARKER in o.get("text", "") for o in outputs):
         return "output-limit"
     return ""
 

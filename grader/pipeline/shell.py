@@ -22,8 +22,14 @@ class OutputLimit(Exception):
     pass
 
 
+#: Characters of an error message or traceback kept: errors are recorded even past the output limit.
+ERROR_CHARS = 20_000
+
+LIMIT_MARKER = "[output limit reached: further output discarded]"
+
+
 class _Recorder:
-    """Collects the outputs of the current cell, capping their total size."""
+    """Collects the outputs of the current cell, capping their total size over the whole notebook."""
 
     def __init__(self, max_bytes):
         self.outputs = []
@@ -32,8 +38,11 @@ class _Recorder:
         self.truncated = False
 
     def _charge(self, size):
+        """Count ``size`` bytes; False (and a marker in the current cell, once) when over the limit."""
         self.used += size
         if self.used > self.max_bytes:
+            if not self.truncated:
+                self.outputs.append({"output_type": "stream", "name": "stderr", "text": f"\n{LIMIT_MARKER}\n"})
             self.truncated = True
             return False
         return True
@@ -42,8 +51,6 @@ class _Recorder:
         if self.truncated or not text:
             return
         if not self._charge(len(text.encode("utf-8", "replace"))):
-            self.outputs.append({"output_type": "stream", "name": "stderr",
-                                 "text": "\n[output limit reached: further output discarded]\n"})
             return
         last = self.outputs[-1] if self.outputs else None
         if last and last["output_type"] == "stream" and last["name"] == name:
@@ -115,8 +122,12 @@ class RecordingShell(InteractiveShell):
         pass
 
     def _showtraceback(self, etype, evalue, stb):
-        self.recorder.outputs.append({"output_type": "error", "ename": etype.__name__,
-                                      "evalue": str(evalue), "traceback": list(stb)})
+        self.recorder.outputs.append({"output_type": "error", "ename": _clip(etype.__name__),
+                                      "evalue": _clip(str(evalue)), "traceback": [_clip("\n".join(stb))]})
+
+
+def _clip(text):
+    return text if len(text) <= ERROR_CHARS else text[:ERROR_CHARS] + "\n[... truncated]"
 
 
 def _timeout_error():
