@@ -124,7 +124,8 @@ def _attempt(notebook, files, limits, skip, deadline, applied):
             if not isinstance(message, dict):
                 break
             if message.get("done"):
-                outcome, done = "", True
+                # the child reports every code cell before it is done: an early "done" was written by student code
+                outcome, done = ("" if _all_reported(notebook) else "tampered"), True
                 break
             if "sandbox-error" in message:
                 outcome = "sandbox-error"
@@ -146,6 +147,10 @@ def _attempt(notebook, files, limits, skip, deadline, applied):
         conn.close()
         shutil.rmtree(workdir, ignore_errors=True)
     return outcome, current
+
+
+def _all_reported(notebook):
+    return all(c["execution_count"] is not None for c in notebook["cells"] if c["cell_type"] == "code")
 
 
 def _record(notebook, current, message):

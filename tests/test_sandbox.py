@@ -1,0 +1,210 @@
+"""The sandbox around each notebook run, exercised through the real executor (zygote, fork, namespaces).
+
+Each test runs a small notebook whose cells try something a submission
+should not be able to do and print what happened; a protection the platform
+cannot apply is skipped with the reason, never assumed.
+"""
+
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from grader import sandbox
+from grader.pipeline import executor
+from grader.pipeline.shell import LIMIT_MARKER
+
+LIMITS = sandbox.Limits(cell_timeout=5, notebook_timeout=60, memory_bytes=2 * 2**30, output_bytes=2**16)
+PROTECTIONS = sandbox.capabilities()
+
+
+def requires(*protections):
+    missing = [p for p in protections if not PROTECTIONS.get(p)]
+    return pytest.mark.skipif(bool(missing), reason=f"sandbox cannot apply {', '.join(missing)} on this machine "
+                                                    "(needs root and Linux namespaces)")
+
+
+@pytest.fixture
+def outside_tmp():
+    """A folder outside the temp dir (which the sandbox replaces wholesale), to test hiding on its own."""
+    folder = Path(tempfile.mkdtemp(dir="/var/tmp" if os.access("/var/tmp", os.W_OK) else Path.home()))
+    yield folder
+    shutil.rmtree(folder)
+
+
+def run(*sources, limits=LIMITS, files=None):
+    notebook = {"cells": [{"cell_type": "code", "source": source, "metadata": {}, "outputs": [],
+                           "execution_count": None} for source in sources]}
+    return executor.execute(notebook, files or {}, limits)
+
+
+def text(execution, index):
+    return "".join(o.get("text", "") for o in execution.notebook["cells"][index]["outputs"])
+
+
+def errors(execution, index):
+    return [o["ename"] for o in execution.notebook["cells"][index]["outputs"] if o["output_type"] == "error"]
+
+
+def test_each_run_reports_the_protections_it_applied():
+    execution = run("print('hello')")
+    assert text(execution, 0) == "hello\n"
+    assert execution.note == ""
+    assert execution.sandbox == PROTECTIONS
+
+
+@requires("pid-namespace")
+def test_student_code_sees_no_other_process():
+    execution = run("import os\nprint(os.getpid(), sorted(int(p) for p in os.listdir('/proc') if p.isdigit()))")
+    assert text(execution, 0) == "1 [1]\n"
+
+
+@requires("pid-namespace")
+def test_background_processes_end_with_the_run():
+    marker = f"{time.time_ns() % 10**6 + 1000}.5"  # a sleep duration no other process on the machine uses
+    execution = run(f"import subprocess\nsubprocess.Popen(['sleep', '{marker}'], start_new_session=True)\n"
+                    "print('started')")
+    assert text(execution, 0) == "started\n"
+
+    def survivors():
+        found = []
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                    if handle.read().split(b"\0")[:2] == [b"sleep", marker.encode()]:
+                        found.append(pid)
+            except OSError:
+                pass
+        return found
+
+    deadline = time.monotonic() + 10
+    while survivors() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert survivors() == []
+
+
+@requires("mount-namespace", "hidden-paths")
+def test_hidden_files_and_folders_read_as_empty(outside_tmp):
+    secret_file = outside_tmp / "gradebook.db"
+    secret_file.write_text("answers")
+    secret_folder = outside_tmp / "solutions"
+    secret_folder.mkdir()
+    (secret_folder / "key.txt").write_text("answers")
+    limits = LIMITS.hiding(secret_file, secret_folder)
+    execution = run(f"print(repr(open({str(secret_file)!r}).read()))", f"print(os.listdir({str(secret_folder)!r}))",
+                    limits=limits)
+    assert text(execution, 0) == "''\n"
+    assert errors(execution, 1) == ["NameError"]  # os was never imported: the cell itself ran
+    execution = run("import os", f"print(os.listdir({str(secret_folder)!r}))", limits=limits)
+    assert text(execution, 1) == "[]\n"
+
+
+@requires("mount-namespace", "read-only-filesystem", "private-tmp")
+def test_only_the_private_scratch_space_is_writable(outside_tmp):
+    outside = outside_tmp / "outside.txt"
+    execution = run("open('mine.txt', 'w').write('ok'); print(open('mine.txt').read())",
+                    f"open({str(outside)!r}, 'w')",
+                    "open('/usr/escape.txt', 'w')",
+                    "import numpy; numpy.save('array.npy', numpy.ones(3)); print(numpy.load('array.npy').sum())",
+                    files={"data/points.csv": b"1,2\n"})
+    assert text(execution, 0) == "ok\n"
+    assert errors(execution, 1) and errors(execution, 2)
+    assert text(execution, 3) == "3.0\n"
+    assert not outside.exists() and not os.path.exists("/usr/escape.txt")
+
+
+@requires("capabilities-dropped", "hidden-paths")
+def test_root_without_capabilities_cannot_undo_the_mounts(outside_tmp):
+    secret = outside_tmp / "solutions"
+    secret.mkdir()
+    (secret / "key.txt").write_text("answers")
+    execution = run("import ctypes, os\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+                    f"print(libc.umount2({str(secret).encode()!r}, 2), ctypes.get_errno())\n"
+                    "print(libc.mount(None, b'/', None, 32 | 4096, None), ctypes.get_errno())\n"
+                    f"print(os.listdir({str(secret)!r}))",
+                    limits=LIMITS.hiding(secret))
+    eperm = 1
+    assert text(execution, 0) == f"-1 {eperm}\n-1 {eperm}\n[]\n"
+
+
+@requires("network-namespace")
+def test_no_network_even_to_localhost():
+    execution = run("import socket\ntry:\n    socket.create_connection(('127.0.0.1', 22), timeout=2)\n"
+                    "except OSError as error:\n    print(error.errno)\n"
+                    "print(sorted(name for _, name in socket.if_nameindex()))")
+    unreachable = 101
+    assert text(execution, 0) == f"{unreachable}\n['lo']\n"
+
+
+def test_cell_ignoring_the_alarm_is_killed_and_the_rest_still_runs():
+    execution = run("x = 1", "import signal\nsignal.signal(signal.SIGALRM, signal.SIG_IGN)\nwhile True:\n    pass",
+                    "print(x + 1)")
+    assert execution.note == "timeout"
+    assert errors(execution, 1) == ["CellTimeout"]
+    assert text(execution, 2) == "2\n"
+
+
+def test_notebook_time_limit_ends_the_run_and_marks_what_never_ran():
+    limits = sandbox.Limits(cell_timeout=5, notebook_timeout=6, output_bytes=2**16)
+    execution = run("import time\ntime.sleep(4)", "time.sleep(4)", "print('late')", limits=limits)
+    assert execution.note == "timeout"
+    assert errors(execution, 2) == ["NotExecuted"]
+
+
+def test_memory_growth_becomes_a_memory_error_for_this_run_only():
+    limits = sandbox.Limits(cell_timeout=60, memory_bytes=2**30)  # page faults are slow on a loaded machine
+    execution = run("chunks = []\nwhile True:\n    chunks.append(bytearray(2**26))", "del chunks\nprint('alive')",
+                    limits=limits)
+    assert execution.note == "memory"
+    assert errors(execution, 0) == ["MemoryError"]
+    assert text(execution, 1) == "alive\n"
+    assert text(run("print('next run')"), 0) == "next run\n"
+
+
+def test_crash_in_c_is_kernel_died_and_keeps_earlier_outputs():
+    execution = run("print('before')", "import ctypes\nctypes.string_at(0)", "print('after')")
+    assert execution.note == "kernel-died"
+    assert text(execution, 0) == "before\n"
+    assert errors(execution, 1) == errors(execution, 2) == ["NotExecuted"]
+
+
+@pytest.mark.parametrize("flood", [
+    "for _ in range(10**4):\n    print('x' * 100)",
+    "from IPython.display import display, HTML\nfor _ in range(10**4):\n    display(HTML('x' * 100))",
+])
+def test_output_flood_is_capped_with_a_marker(flood):
+    execution = run(flood, "print('after')")
+    assert execution.note == "output-limit"
+    assert LIMIT_MARKER in text(execution, 0)
+    outputs = execution.notebook["cells"][0]["outputs"]
+    assert sum(len(str(o)) for o in outputs) < 2 * LIMITS.output_bytes
+
+
+def test_writes_to_the_real_stdout_go_nowhere():
+    execution = run("import os, sys\nfor _ in range(10**4):\n    os.write(1, b'y' * 100)\n"
+                    "    sys.__stdout__.write('z' * 100)\nprint('done')")
+    assert execution.note == ""
+    assert text(execution, 0) == "done\n"
+
+
+def test_huge_error_message_is_clipped():
+    execution = run("raise ValueError('e' * 10**7)")
+    error = execution.notebook["cells"][0]["outputs"][0]
+    assert error["ename"] == "ValueError"
+    assert len(error["evalue"]) < 10**5
+
+
+def test_forged_early_done_message_cannot_skip_the_remaining_cells():
+    forge = ("import os\nfrom multiprocessing.connection import Connection\n"
+             "for fd in map(int, os.listdir('/proc/self/fd')):\n"
+             "    if fd > 2:\n"
+             "        try:\n"
+             "            Connection(fd, readable=False).send_bytes(b'{\"done\": true}')\n"
+             "        except OSError:\n"
+             "            pass")
+    execution = run(forge, "assert False, 'a test the student would fail'")
+    assert execution.note == "tampered"
+    assert errors(execution, 1) == ["NotExecuted"]
