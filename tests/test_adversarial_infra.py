@@ -27,6 +27,7 @@ ASSIGNMENT = "01_em_1d"
 GRADED_CELLS = {"test_estep", "test_mu", "test_sigma", "test_pi", "test_convergence"}
 LIMITS = sandbox.Limits(cell_timeout=20, notebook_timeout=90, memory_bytes=3 * 2**30, output_bytes=2**20)
 HONEST = ("honest_a", "honest_b")
+STRUCTURAL = ("deletes_test_cell", "deletes_answer_cell", "renames_grade_id")
 PROTECTIONS = sandbox.capabilities()
 
 
@@ -84,6 +85,19 @@ def attacks(paths, port):
     }
 
 
+def without_cell(nb, cell_id):
+    copy = nbformat.from_dict(nb)
+    copy.cells = [c for c in copy.cells if c.get("id") != cell_id]
+    return copy
+
+
+def structural(honest):
+    """student id -> a notebook whose nbgrader cells were deleted or had their metadata edited."""
+    renamed = nbformat.from_dict(honest)
+    next(c for c in renamed.cells if c.get("id") == "test_pi").metadata["nbgrader"]["grade_id"] = "free_points"
+    return dict(zip(STRUCTURAL, (without_cell(honest, "test_pi"), without_cell(honest, "em_loop"), renamed)))
+
+
 def read_csv(path):
     with open(path, newline="") as handle:
         return list(csv.DictReader(handle))
@@ -117,6 +131,8 @@ def graded(course, tmp_path_factory):
         write_notebook(honest, folder / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
     for student, code in attacks(paths, listener.getsockname()[1]).items():
         write_notebook(prefixed(release, code), folder / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
+    for student, nb in structural(honest).items():
+        write_notebook(nb, folder / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
     write_notebook(honest, folder / "renames" / ASSIGNMENT / "my_em_answers.ipynb")
     broken = folder / "breaks_json" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
     broken.parent.mkdir(parents=True)
@@ -151,8 +167,8 @@ def cell_text(autograded, student, cell_id):
 
 def test_every_submission_has_a_row_per_graded_cell(graded):
     rows, *_ = graded
-    expected = {*HONEST, *attacks({"out": Path(), "solutions": Path(), "course": Path(),
-                                   "submissions": Path()}, 0), "renames", "breaks_json"}
+    expected = {*HONEST, *attacks({"out": Path(), "solutions": Path(), "course": Path(), "submissions": Path()}, 0),
+                *STRUCTURAL, "renames", "breaks_json"}
     assert set(rows) == expected
     for student, student_rows in rows.items():
         assert {r["grade_id"] for r in student_rows} == GRADED_CELLS, student
@@ -176,6 +192,16 @@ def test_crash_hang_and_memory_score_zero_with_their_reason(graded, student, not
     rows, *_ = graded
     assert set(scores(rows[student]).values()) == {0.0}, rows[student]
     assert notes(rows[student]) == {note}
+
+
+def test_deleted_or_relabelled_grading_cells_are_noted(graded):
+    rows, *_ = graded
+    assert scores(rows["deletes_test_cell"]) == {**full_marks(rows["deletes_test_cell"]), "test_pi": 0.0}
+    assert notes(rows["deletes_test_cell"]) == {"missing-cell (test_pi)"}
+    assert set(scores(rows["deletes_answer_cell"]).values()) == {0.0}
+    assert notes(rows["deletes_answer_cell"]) == {"missing-cell (em_loop)"}
+    assert set(scores(rows["renames_grade_id"]).values()) == {0.0}
+    assert {note.split(" ")[0] for note in notes(rows["renames_grade_id"])} == {"tampered"}
 
 
 def test_renamed_notebook_is_graded_under_its_expected_name(graded):

@@ -143,6 +143,13 @@ class Grader:
             nb, resources = preprocessor(config=self.config).preprocess(nb, resources)
         return nb
 
+    def missing_cells(self, assignment_id, notebook_name, nb):
+        """Ids of the assignment's nbgrader cells (given, answer or test) that the notebook no longer has."""
+        present = {cell.metadata.get("nbgrader", {}).get("grade_id") for cell in nb.cells}
+        with Gradebook(self.db_url) as gradebook:
+            expected = {cell.name for cell in gradebook.find_notebook(notebook_name, assignment_id).source_cells}
+        return sorted(expected - present)
+
     def score(self, submission, executions):
         """nbgrader's Autograde with the executions replayed; the only step that writes grades."""
         for notebook_name, execution in executions.items():
@@ -224,6 +231,10 @@ class Grader:
                 except Exception as error:  # nbgrader refuses tampered metadata with various exceptions
                     submission.notes[notebook_name] = f"tampered ({error})"
                     continue
+                missing = self.missing_cells(submission.assignment_id, notebook_name, nb)
+                if missing:
+                    submission.notes[notebook_name] = "; ".join(filter(None, (
+                        submission.notes.get(notebook_name), f"missing-cell ({', '.join(missing)})")))
                 jobs.append((submission, notebook_name, nb))
 
         results = {submission.key: {} for submission, _ in pending}
@@ -235,7 +246,7 @@ class Grader:
             notes = dict(submission.notes)
             for name, execution in executions.items():
                 if execution.note:
-                    notes[name] = execution.note
+                    notes[name] = "; ".join(filter(None, (notes.get(name), execution.note)))
             try:
                 self.score(submission, executions)
             except Exception as error:  # one submission nbgrader cannot grade must not stop the class
