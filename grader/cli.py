@@ -14,7 +14,7 @@ from rich.console import Console
 
 from . import sandbox
 from .course import Course, CourseError
-from .pipeline.submissions import SubmissionsError
+from .pipeline.submissions import CANVAS_REGEX, SubmissionsError
 
 console = Console(soft_wrap=True)
 errors = Console(stderr=True, soft_wrap=True)
@@ -41,7 +41,9 @@ def _autograde(course, submissions, out, args):
     from .pipeline.report import collect_rows, console_table
 
     run = autograde(submissions, out, course=course, workers=args.workers, scheduler=args.scheduler,
-                    db_url=args.db, limits=_limits(args), progress=ProgressBar(console))
+                    db_url=args.db, limits=_limits(args), progress=ProgressBar(console),
+                    lms_assignment=getattr(args, "assignment", None),
+                    collector_regex=getattr(args, "collector_regex", CANVAS_REGEX))
     for problem in run.problems:
         errors.print(f"[yellow]warning[/yellow] {problem.path}: {problem.message}")
     for (student, assignment), why in run.failures.items():
@@ -119,6 +121,11 @@ def parser():
     autograde.add_argument("submissions", type=Path,
                            help="folder or zip laid out <student_id>/<assignment_id>/<notebook>.ipynb")
     autograde.add_argument("--out", type=Path, default=Path("grading-report"), help="output folder")
+    autograde.add_argument("--assignment", help="SUBMISSIONS is an LMS download of this assignment, with the "
+                                                "student id in each file name (see --collector-regex)")
+    autograde.add_argument("--collector-regex", default=CANVAS_REGEX,
+                           help="nbgrader zip-collect pattern with groups student_id and file_id "
+                                "(default: Canvas download names)")
     grading_options(autograde)
     autograde.set_defaults(func=cmd_autograde)
 

@@ -192,6 +192,23 @@ def test_zip_of_the_class_gives_the_same_grades(graded, tmp_path):
     assert read_csv(tmp_path / "zipped" / "grades.csv") == read_csv(out / "grades.csv")
 
 
+def test_lms_download_is_collected_by_file_name(graded, tmp_path):
+    course, submissions, out, _run, _plain = graded
+    archive = tmp_path / "submissions.zip"
+    with zipfile.ZipFile(archive, "w") as handle:
+        for number, path in enumerate(sorted(submissions.glob("*/01_em_1d/01_em_1d.ipynb"))):
+            student_id = path.parent.parent.name.replace("_", "")
+            late = "late_" if number % 2 else ""
+            handle.write(path, f"{student_id}_{late}{1000 + number}_{90000 + number}_01_em_1d.ipynb")
+        handle.writestr("notes.ipynb", "{}")
+    run = autograde(archive, tmp_path / "lms", course=course, workers=2, lms_assignment="01_em_1d")
+    assert [str(p.path.name) for p in run.problems] == ["notes.ipynb"]
+    lms = {(r["student_id"], r["grade_id"]): r["score"] for r in read_csv(tmp_path / "lms" / "grades.csv")}
+    folder = {(r["student_id"].replace("_", ""), r["grade_id"]): r["score"] for r in read_csv(out / "grades.csv")
+              if r["assignment_id"] == "01_em_1d"}
+    assert lms == folder
+
+
 def test_bad_input_is_named_and_does_not_stop_the_class(graded, tmp_path):
     course, _submissions, _out, _run, _plain = graded
     folder = tmp_path / "class"

@@ -32,7 +32,7 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from .. import sandbox
 from ..course import Course, _quiet_logs, ensure_tools_on_path
 from . import executor
-from .submissions import collect, stage
+from .submissions import CANVAS_REGEX, collect, stage
 
 LEDGER = "grader-ledger.json"
 
@@ -204,10 +204,15 @@ class Grader:
 
     # --- the run -------------------------------------------------------------------------------------
 
-    def run(self, submissions_path, workers=None, scheduler=None, progress=None):
-        """Grade everything at ``submissions_path`` that is not graded yet; return a :class:`Run`."""
+    def run(self, submissions_path, workers=None, scheduler=None, progress=None, lms_assignment=None,
+            collector_regex=CANVAS_REGEX):
+        """Grade everything at ``submissions_path`` that is not graded yet; return a :class:`Run`.
+
+        ``lms_assignment`` marks the input as an LMS download of that assignment (see :func:`collect`).
+        """
         run = Run(self.out, self.db_url)
-        submissions, run.problems = collect(submissions_path, self.course, self.out / ".scratch")
+        submissions, run.problems = collect(submissions_path, self.course, self.out / ".scratch",
+                                            lms_assignment, collector_regex)
         self.limits = self.limits.hiding(submissions_path)
         for assignment_id in sorted({s.assignment_id for s in submissions}):
             self.ensure_assignment(assignment_id)
@@ -302,11 +307,12 @@ def _result_or_crash(future, submission, jobs):
 
 
 def autograde(submissions_path, out, course=None, workers=None, scheduler=None, db_url=None, limits=None,
-              progress=None):
+              progress=None, lms_assignment=None, collector_regex=CANVAS_REGEX):
     """Grade a class and write the reports; return the :class:`Run`. See ``grader autograde --help``."""
     from . import report
 
     grader = Grader(course or Course(), out, db_url=db_url, limits=limits)
-    run = grader.run(submissions_path, workers=workers, scheduler=scheduler, progress=progress)
+    run = grader.run(submissions_path, workers=workers, scheduler=scheduler, progress=progress,
+                     lms_assignment=lms_assignment, collector_regex=collector_regex)
     report.write_all(grader, run)
     return run

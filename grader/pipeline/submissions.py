@@ -1,9 +1,11 @@
 """Find a class's submissions and check them before anything runs.
 
 Input is a folder laid out ``<student_id>/<assignment_id>/<notebook>.ipynb``
-(nbgrader's submitted layout, possibly under one extra top folder), or a zip
-of one. Every problem is reported with the file it concerns and never stops
-the other submissions: a broken notebook is graded as missing, with a note.
+(nbgrader's submitted layout, possibly under one extra top folder), a zip of
+one, or an LMS download of one assignment whose file names carry the student
+id, parsed by nbgrader's zip-collect filename collector. Every problem is
+reported with the file it concerns and never stops the other submissions: a
+broken notebook is graded as missing, with a note.
 """
 
 import hashlib
@@ -16,6 +18,9 @@ from pathlib import Path
 import nbformat
 
 IGNORED_PARTS = {".ipynb_checkpoints", "__MACOSX"}
+
+#: Canvas names downloaded submissions ``<student>_[late_]<user id>_<submission id>_<file name>``.
+CANVAS_REGEX = r".*/(?P<student_id>[^/_]+)_(?:late_)?\d+_\d+_(?P<file_id>[^/]+)$"
 
 
 class SubmissionsError(Exception):
@@ -112,21 +117,49 @@ def check_notebook(path):
     return None
 
 
-def collect(path, course, scratch):
+def _lms_files(root, assignment_id, regex):
+    """(student_id, assignment_id, file) for an LMS download, named by nbgrader's filename collector."""
+    from nbgrader.plugins import FileNameCollectorPlugin
+
+    collector = FileNameCollectorPlugin(named_regexp=regex)
+    for file in _notebook_files(root):
+        info = collector.collect(str(file))
+        if info:
+            yield info["student_id"], assignment_id, file.parent / Path(info["file_id"]).name, file
+        else:
+            yield None, None, None, file
+
+
+def _layout_files(root):
+    for file in _notebook_files(root):
+        parts = file.relative_to(root).parts
+        yield (*parts[:2], file, file) if len(parts) == 3 else (None, None, None, file)
+
+
+def collect(path, course, scratch, assignment_id=None, collector_regex=CANVAS_REGEX):
     """Read the submissions at ``path``; return (submissions, problems).
 
-    ``scratch`` is a folder for unpacking zips.
+    ``scratch`` is a folder for unpacking zips. With ``assignment_id`` the
+    input is an LMS download of that assignment, whose file names are parsed
+    with ``collector_regex`` (groups ``student_id`` and ``file_id``).
     """
-    root = _layout_root(_unpack(path, scratch))
+    root = _unpack(path, scratch)
+    if assignment_id:
+        course.require(assignment_id)
+        found = _lms_files(root, assignment_id, collector_regex)
+        unmatched = f"file name does not match the collector pattern {collector_regex!r}: ignored"
+    else:
+        root = _layout_root(root)
+        found = _layout_files(root)
+        unmatched = ("not in the layout <student_id>/<assignment_id>/<notebook>.ipynb: ignored "
+                     "(for an LMS download, name the assignment with --assignment)")
     by_key, problems = {}, []
     assignments = set(course.assignments)
     seen_students = {}
-    for file in _notebook_files(root):
-        parts = file.relative_to(root).parts
-        if len(parts) != 3:
-            problems.append(Problem(file, "not in the layout <student_id>/<assignment_id>/<notebook>.ipynb: ignored"))
+    for student_id, assignment_id, named, file in found:
+        if student_id is None:
+            problems.append(Problem(file, unmatched))
             continue
-        student_id, assignment_id, _ = parts
         if assignment_id not in assignments:
             problems.append(Problem(file, f"unknown assignment {assignment_id!r} (the course has: "
                                           f"{', '.join(sorted(assignments))})", student_id, assignment_id,
@@ -139,13 +172,13 @@ def collect(path, course, scratch):
                                           f"only {first!r} is graded", student_id, assignment_id, "duplicate-student"))
             continue
         submission = by_key.setdefault((student_id, assignment_id), Submission(student_id, assignment_id))
-        submission.files[file.name[: -len(".ipynb")]] = file
+        submission.files[named.name[: -len(".ipynb")]] = file
 
     submissions = []
     for (student_id, assignment_id), submission in sorted(by_key.items()):
-        folder = root / student_id / assignment_id
-        if (folder / "timestamp.txt").is_file():
-            submission.timestamp = (folder / "timestamp.txt").read_text().strip()
+        timestamp = root / student_id / assignment_id / "timestamp.txt"
+        if timestamp.is_file():
+            submission.timestamp = timestamp.read_text().strip()
         _match_expected(submission, course.notebooks(assignment_id), problems)
         submissions.append(submission)
     return submissions, problems
