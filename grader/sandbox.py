@@ -11,6 +11,9 @@ submission. As root on Linux it puts the child in its own namespaces:
   ``/proc``, so it can neither see nor signal the grader, and every process
   it starts dies with it;
 * IPC: no shared memory or semaphores with anything else;
+* a ``pids`` cgroup caps how many processes and threads it can have (a fork
+  bomb fails instead of exhausting the machine); :func:`release` kills
+  whatever is left in it and removes it;
 
 then drops every capability, so it cannot unmount or remount any of this.
 It is best effort where the platform says no (not root, no namespaces) and
@@ -28,6 +31,7 @@ import signal
 import stat
 import sys
 import tempfile
+import time
 from dataclasses import asdict, dataclass, replace
 
 CLONE_NEWNS = 0x00020000
@@ -48,7 +52,8 @@ LINUX_CAPABILITY_VERSION_3 = 0x20080522
 
 #: Protections :func:`enter` can apply, as reported by :func:`capabilities`.
 PROTECTIONS = ("mount-namespace", "read-only-filesystem", "hidden-paths", "private-tmp", "network-namespace",
-               "pid-namespace", "ipc-namespace", "capabilities-dropped", "unprivileged-user")
+               "pid-namespace", "ipc-namespace", "process-limit", "capabilities-dropped", "unprivileged-user")
+PIDS_CGROUP = "/sys/fs/cgroup/pids"
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,7 @@ class Limits:
     output_bytes: int = 2 * 2**20
     file_bytes: int = 64 * 2**20
     scratch_bytes: int = 256 * 2**20
+    max_processes: int = 256
     hidden: tuple = ()
 
     def to_dict(self):
@@ -218,6 +224,55 @@ def _drop_privileges(workdir):
     return True
 
 
+def _own_cgroup(controller):
+    """This process's cgroup (v1) for ``controller``, relative to the hierarchy's root, or None."""
+    with open("/proc/self/cgroup") as handle:
+        for line in handle:
+            _, controllers, path = line.rstrip("\n").split(":", 2)
+            if controller in controllers.split(","):
+                return path
+    return None
+
+
+def _process_cgroup(pid):
+    """The pids cgroup of the run whose first process is ``pid`` (nested in the current one)."""
+    return os.path.join(PIDS_CGROUP, (_own_cgroup("pids") or "/").lstrip("/"), f"grader-sandbox-{pid}")
+
+
+def _limit_processes(limits):
+    """Move this process into a new pids cgroup capped at ``limits.max_processes``; True if done."""
+    path = _process_cgroup(os.getpid())
+    try:
+        os.makedirs(path, exist_ok=True)
+        for name, value in (("pids.max", limits.max_processes), ("cgroup.procs", os.getpid())):
+            with open(os.path.join(path, name), "w") as handle:
+                handle.write(str(value))
+    except OSError:
+        return False
+    return True
+
+
+def release(pid):
+    """After a run whose first process was ``pid``: kill what is left of it and remove its cgroup."""
+    path = _process_cgroup(pid)
+    for _ in range(100):
+        try:
+            with open(os.path.join(path, "cgroup.procs")) as handle:
+                left = [int(line) for line in handle if line.strip()]
+        except OSError:
+            return  # never created (no cgroups here) or already removed
+        for process in left:
+            try:
+                os.kill(process, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        try:
+            os.rmdir(path)
+            return
+        except OSError:
+            time.sleep(0.02)  # busy until the killed processes have exited
+
+
 def _unshare(libc, flag):
     return libc.unshare(flag) == 0
 
@@ -236,6 +291,7 @@ def enter(limits, workdir, files, keep_fds=()):
         libc = _libc()
         applied["network-namespace"] = _unshare(libc, CLONE_NEWNET)
         applied["ipc-namespace"] = _unshare(libc, CLONE_NEWIPC)
+        applied["process-limit"] = _limit_processes(limits)  # before forking, so every descendant is inside
         if _unshare(libc, CLONE_NEWNS):
             applied["pid-namespace"] = _unshare(libc, CLONE_NEWPID)
             if applied["pid-namespace"]:
@@ -287,6 +343,7 @@ def capabilities():
         with os.fdopen(read, "rb") as pipe:
             report = pipe.read()
         os.waitpid(pid, 0)
+        release(pid)
         os.rmdir(workdir)
         _capabilities = json.loads(report) if report else dict.fromkeys(PROTECTIONS, False)
     return dict(_capabilities)

@@ -62,28 +62,35 @@ def test_student_code_sees_no_other_process():
     assert text(execution, 0) == "1 [1]\n"
 
 
-@requires("pid-namespace")
-def test_background_processes_end_with_the_run():
-    marker = f"{time.time_ns() % 10**6 + 1000}.5"  # a sleep duration no other process on the machine uses
-    execution = run(f"import subprocess\nsubprocess.Popen(['sleep', '{marker}'], start_new_session=True)\n"
-                    "print('started')")
-    assert text(execution, 0) == "started\n"
+def unique_sleep():
+    """A sleep duration no other process on the machine uses, to find the ones a run started."""
+    return f"{time.time_ns() % 10**6 + 1000}.5"
 
-    def survivors():
+
+def wait_for_no_sleep(duration, seconds=10):
+    """Wait until no ``sleep <duration>`` process is left on the machine; return the pids still there."""
+    deadline = time.monotonic() + seconds
+    while True:
         found = []
         for pid in filter(str.isdigit, os.listdir("/proc")):
             try:
                 with open(f"/proc/{pid}/cmdline", "rb") as handle:
-                    if handle.read().split(b"\0")[:2] == [b"sleep", marker.encode()]:
+                    if handle.read().split(b"\0")[:2] == [b"sleep", duration.encode()]:
                         found.append(pid)
             except OSError:
                 pass
-        return found
-
-    deadline = time.monotonic() + 10
-    while survivors() and time.monotonic() < deadline:
+        if not found or time.monotonic() > deadline:
+            return found
         time.sleep(0.1)
-    assert survivors() == []
+
+
+@requires("pid-namespace")
+def test_background_processes_end_with_the_run():
+    duration = unique_sleep()
+    execution = run(f"import subprocess\nsubprocess.Popen(['sleep', '{duration}'], start_new_session=True)\n"
+                    "print('started')")
+    assert text(execution, 0) == "started\n"
+    assert wait_for_no_sleep(duration) == []
 
 
 @requires("mount-namespace", "hidden-paths")
@@ -208,3 +215,14 @@ def test_forged_early_done_message_cannot_skip_the_remaining_cells():
     execution = run(forge, "assert False, 'a test the student would fail'")
     assert execution.note == "tampered"
     assert errors(execution, 1) == ["NotExecuted"]
+
+
+@requires("process-limit", "pid-namespace")
+def test_process_count_is_capped_and_nothing_outlives_the_run():
+    limits = sandbox.Limits(cell_timeout=30, notebook_timeout=60, max_processes=20)
+    duration = unique_sleep()
+    execution = run("import subprocess\nstarted = 0\nfor _ in range(60):\n    try:\n"
+                    f"        subprocess.Popen(['sleep', '{duration}'])\n        started += 1\n"
+                    "    except OSError:\n        pass\nprint(started)", limits=limits)
+    assert 0 < int(text(execution, 0)) < limits.max_processes
+    assert wait_for_no_sleep(duration) == []

@@ -145,6 +145,7 @@ def _attempt(notebook, files, limits, skip, deadline, applied):
         if not done:
             _kill(pid)
         conn.close()
+        sandbox.release(pid)
         shutil.rmtree(workdir, ignore_errors=True)
     return outcome, current
 
