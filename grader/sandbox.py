@@ -273,6 +273,17 @@ def release(pid):
             time.sleep(0.02)  # busy until the killed processes have exited
 
 
+#: Environment variables student code keeps; the rest (tokens, credentials, paths of the grader) is removed.
+ENVIRONMENT_KEPT = {"PATH", "LANG", "LANGUAGE", "TZ", "PYTHONPATH", "PYTHONHASHSEED", "LD_LIBRARY_PATH", "MPLBACKEND",
+                    "VIRTUAL_ENV", "CONDA_PREFIX", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"}
+
+
+def _scrub_environment():
+    for name in list(os.environ):
+        if name not in ENVIRONMENT_KEPT and not name.startswith("LC_"):
+            del os.environ[name]
+
+
 def _unshare(libc, flag):
     return libc.unshare(flag) == 0
 
@@ -304,6 +315,7 @@ def enter(limits, workdir, files, keep_fds=()):
         with open(path, "wb") as handle:
             handle.write(content)
     os.chdir(workdir)
+    _scrub_environment()
     os.environ.update(HOME=workdir, MPLCONFIGDIR=workdir, TMPDIR=workdir)
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):

@@ -226,3 +226,23 @@ def test_process_count_is_capped_and_nothing_outlives_the_run():
                     "    except OSError:\n        pass\nprint(started)", limits=limits)
     assert 0 < int(text(execution, 0)) < limits.max_processes
     assert wait_for_no_sleep(duration) == []
+
+
+def test_grader_environment_is_not_inherited(monkeypatch):
+    from grader.pipeline import zygote
+
+    monkeypatch.setenv("GRADER_TEST_SECRET", "token")
+    zygote.shared().close()  # the next run starts a zygote that inherits the variable, as a real grader would
+    execution = run("import os\nprint(os.environ.get('GRADER_TEST_SECRET'), os.environ['HOME'] == os.getcwd())")
+    assert text(execution, 0) == "None True\n"
+
+
+@requires("private-tmp")
+def test_filling_the_disk_stops_at_the_scratch_size():
+    limits = sandbox.Limits(cell_timeout=30, scratch_bytes=8 * 2**20, file_bytes=4 * 2**20)
+    execution = run("import errno\nwritten = 0\ntry:\n    for i in range(100):\n"
+                    "        with open(f'block{i}', 'wb') as handle:\n            handle.write(b'x' * 2**20)\n"
+                    "        written += 1\nexcept OSError as error:\n    print(written, errno.errorcode[error.errno])",
+                    limits=limits)
+    written, error = text(execution, 0).split()
+    assert int(written) <= 8 and error == "ENOSPC"
