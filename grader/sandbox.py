@@ -127,7 +127,13 @@ def _covered(point):
 
 
 def _hide(libc, path):
-    """Cover ``path`` with an empty read-only mount; True if it is now hidden."""
+    """Cover ``path`` with an empty read-only mount; True if it is now hidden.
+
+    A folder that holds Python or this package (say ``--out`` pointed at the
+    checkout) is left visible and reported, rather than breaking every run.
+    """
+    if _holds_python(path):
+        return False
     if os.path.isdir(path):
         return _mount(libc, "hidden", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,mode=0555")
     if os.path.exists(path):
@@ -136,13 +142,19 @@ def _hide(libc, path):
     return True
 
 
+def _holds_python(folder):
+    """Whether the interpreter, its libraries or this package live in ``folder``."""
+    folder = os.path.realpath(folder)
+    # sys.path[0] is only the directory the grader was started from, not needed by student code
+    needed = [sys.prefix, sys.base_prefix, *sys.path[1:], os.path.dirname(__file__)]
+    return any(os.path.realpath(p) == folder or os.path.realpath(p).startswith(folder + os.sep)
+               for p in needed if os.path.isabs(p))
+
+
 def _scratch_root(workdir):
     """The temp folder to replace by a private tmpfs: the workdir's parent, unless Python is installed there."""
     root = os.path.realpath(os.path.dirname(workdir))
-    # sys.path[0] is only the directory the grader was started from, not needed by student code
-    needed = [sys.prefix, sys.base_prefix, *sys.path[1:], os.path.dirname(__file__)]
-    if root == os.path.realpath(tempfile.gettempdir()) and not any(
-            os.path.realpath(p).startswith(root + os.sep) for p in needed if os.path.isabs(p)):
+    if root == os.path.realpath(tempfile.gettempdir()) and not _holds_python(root):
         return root
     return os.path.realpath(workdir)
 

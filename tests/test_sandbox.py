@@ -246,3 +246,13 @@ def test_filling_the_disk_stops_at_the_scratch_size():
                     limits=limits)
     written, error = text(execution, 0).split()
     assert int(written) <= 8 and error == "ENOSPC"
+
+
+@requires("mount-namespace")
+def test_hiding_the_folder_python_lives_in_is_refused_and_reported():
+    import grader
+
+    package = os.path.dirname(grader.__file__)
+    execution = run("import grader.checks.lower_bound\nprint('imported')", limits=LIMITS.hiding(package))
+    assert text(execution, 0) == "imported\n"
+    assert execution.sandbox["hidden-paths"] is False
