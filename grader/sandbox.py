@@ -51,7 +51,8 @@ PR_CAP_AMBIENT_CLEAR_ALL = 4
 LINUX_CAPABILITY_VERSION_3 = 0x20080522
 
 #: Protections :func:`enter` can apply, as reported by :func:`capabilities`.
-PROTECTIONS = ("mount-namespace", "read-only-filesystem", "hidden-paths", "private-tmp", "network-namespace",
+PROTECTIONS = ("mount-namespace", "read-only-filesystem", "hidden-paths", "private-tmp", "private-dev",
+               "network-namespace",
                "pid-namespace", "ipc-namespace", "process-limit", "capabilities-dropped", "unprivileged-user")
 PIDS_CGROUP = "/sys/fs/cgroup/pids"
 
@@ -171,7 +172,33 @@ def _private_filesystem(libc, limits, workdir, applied):
     applied["read-only-filesystem"] = _read_only_everywhere(libc)
     scratch = f"size={limits.scratch_bytes},mode=1777"
     applied["private-tmp"] = _mount(libc, "scratch", root, "tmpfs", MS_NOSUID | MS_NODEV, scratch)
-    _mount(libc, "shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, scratch)
+    applied["private-dev"] = _private_dev(libc, scratch)
+
+
+#: The only device nodes student code gets: (major, minor) of each character device.
+DEVICES = {"null": (1, 3), "zero": (1, 5), "full": (1, 7), "random": (1, 8), "urandom": (1, 9)}
+
+
+def _private_dev(libc, shm_options):
+    """A read-only /dev with only harmless devices and a private /dev/shm.
+
+    Root without capabilities still owns the disks' device nodes, and a
+    read-only mount does not stop writes to a device: the host's /dev must go.
+    """
+    if not _mount(libc, "dev", "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "size=64k,mode=0755"):
+        return False
+    try:
+        for name, (major, minor) in DEVICES.items():
+            os.mknod(f"/dev/{name}", stat.S_IFCHR | 0o666, os.makedev(major, minor))
+            os.chmod(f"/dev/{name}", 0o666)
+        for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"),
+                             ("stderr", "/proc/self/fd/2")):
+            os.symlink(target, f"/dev/{name}")
+        os.mkdir("/dev/shm")
+    except OSError:
+        return False
+    return _mount(libc, "shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, shm_options) and \
+        _mount(libc, None, "/dev", None, MS_REMOUNT | MS_NOSUID | MS_NOEXEC | MS_RDONLY)
 
 
 def _pid_namespace_init():

@@ -256,3 +256,19 @@ def test_hiding_the_folder_python_lives_in_is_refused_and_reported():
     execution = run("import grader.checks.lower_bound\nprint('imported')", limits=LIMITS.hiding(package))
     assert text(execution, 0) == "imported\n"
     assert execution.sandbox["hidden-paths"] is False
+
+
+def test_value_of_the_last_expression_is_an_execute_result():
+    execution = run("6 * 7")
+    outputs = execution.notebook["cells"][0]["outputs"]
+    assert [o["output_type"] for o in outputs] == ["execute_result"]
+    assert outputs[0]["data"]["text/plain"] == "42"
+
+
+@requires("private-dev")
+def test_only_harmless_devices_exist():
+    execution = run("import os\nprint(sorted(os.listdir('/dev')))\nopen('/dev/null', 'w').write('x')\n"
+                    "print(len(open('/dev/urandom', 'rb').read(8)))\nopen('/dev/shm/scratch', 'w').write('x')\n"
+                    "open('/dev/sda', 'w')")
+    assert text(execution, 0) == f"{sorted([*sandbox.DEVICES, 'fd', 'shm', 'stdin', 'stdout', 'stderr'])}\n8\n"
+    assert errors(execution, 0) == ["OSError"]

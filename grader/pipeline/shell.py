@@ -157,6 +157,7 @@ def run_cells(cells, cell_timeout, max_output_bytes, on_cell=None, on_start=None
     shell.recorder = recorder
     shell.display_pub = _Publisher(recorder, shell=shell)
     shell.displayhook = _DisplayHook(recorder, shell=shell, cache_size=1000)
+    shell.display_trap.hook = shell.displayhook  # the trap installs its hook as sys.displayhook during each cell
     # Context tracebacks re-parse every frame's source (seconds per error); feedback shows only the message
     shell.InteractiveTB.set_mode("Plain")
     shell.enable_matplotlib("inline")
