@@ -24,6 +24,7 @@ defended here.
 import ctypes
 import json
 import os
+import platform
 import pwd
 import re
 import resource
@@ -53,7 +54,8 @@ LINUX_CAPABILITY_VERSION_3 = 0x20080522
 #: Protections :func:`enter` can apply, as reported by :func:`capabilities`.
 PROTECTIONS = ("mount-namespace", "read-only-filesystem", "hidden-paths", "private-tmp", "private-dev",
                "network-namespace",
-               "pid-namespace", "ipc-namespace", "process-limit", "capabilities-dropped", "unprivileged-user")
+               "pid-namespace", "ipc-namespace", "process-limit", "capabilities-dropped", "no-unix-sockets",
+               "unprivileged-user")
 PIDS_CGROUP = "/sys/fs/cgroup/pids"
 
 
@@ -168,12 +170,15 @@ def _private_filesystem(libc, limits, workdir, applied):
     root = _scratch_root(workdir)  # before the file system turns read-only: tempfile probes it for writing
     if applied.get("pid-namespace"):
         _mount(libc, "proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
-    applied["hidden-paths"] = all([_hide(libc, path) for path in limits.hidden])
+    applied["hidden-paths"] = all([_hide(libc, path) for path in (*limits.hidden, *SYSTEM_HIDDEN)])
     applied["read-only-filesystem"] = _read_only_everywhere(libc)
     scratch = f"size={limits.scratch_bytes},mode=1777"
     applied["private-tmp"] = _mount(libc, "scratch", root, "tmpfs", MS_NOSUID | MS_NODEV, scratch)
     applied["private-dev"] = _private_dev(libc, scratch)
 
+
+#: Hidden from every run: service sockets (a database's, say) and container secrets live here.
+SYSTEM_HIDDEN = ("/run",)
 
 #: The only device nodes student code gets: (major, minor) of each character device.
 DEVICES = {"null": (1, 3), "zero": (1, 5), "full": (1, 7), "random": (1, 8), "urandom": (1, 9)}
@@ -231,6 +236,48 @@ def _drop_capabilities(libc):
     header = (ctypes.c_uint32 * 2)(LINUX_CAPABILITY_VERSION_3, 0)
     data = (ctypes.c_uint32 * 6)()
     return libc.capset(header, data) == 0
+
+
+PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 22, 2
+#: machine -> (audit arch, socket syscall number); io_uring_setup is 425 on both.
+SECCOMP_ARCHES = {"x86_64": (0xC000003E, 41), "aarch64": (0xC00000B7, 198)}
+NR_IO_URING_SETUP, AF_UNIX, EACCES = 425, 1, 13
+
+
+class _SockFilter(ctypes.Structure):
+    _fields_ = [("code", ctypes.c_uint16), ("jt", ctypes.c_uint8), ("jf", ctypes.c_uint8), ("k", ctypes.c_uint32)]
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(_SockFilter))]
+
+
+def _forbid_unix_sockets(libc):
+    """Seccomp filter: socket(AF_UNIX, ...) and io_uring fail with EACCES; True if installed.
+
+    The network namespace stops TCP, but a Unix socket file anywhere on the
+    (read-only) file system still accepts root's connections: a database
+    server's, say. io_uring could create sockets behind the filter's back.
+    """
+    if platform.machine() not in SECCOMP_ARCHES:
+        return False
+    arch, nr_socket = SECCOMP_ARCHES[platform.machine()]
+    load, jump_equal, ret = 0x20, 0x15, 0x06  # BPF_LD|BPF_W|BPF_ABS, BPF_JMP|BPF_JEQ|BPF_K, BPF_RET|BPF_K
+    allow, deny = 0x7FFF0000, 0x00050000 | EACCES  # SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO | errno
+    program = [
+        (load, 0, 0, 4),  # seccomp_data.arch
+        (jump_equal, 0, 5, arch),
+        (load, 0, 0, 0),  # seccomp_data.nr
+        (jump_equal, 4, 0, NR_IO_URING_SETUP),
+        (jump_equal, 0, 2, nr_socket),
+        (load, 0, 0, 16),  # low half of seccomp_data.args[0]: the address family
+        (jump_equal, 1, 0, AF_UNIX),
+        (ret, 0, 0, allow),
+        (ret, 0, 0, deny),
+    ]
+    filters = (_SockFilter * len(program))(*(_SockFilter(*instruction) for instruction in program))
+    fprog = _SockFprog(len(program), filters)
+    return libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.addressof(fprog), 0, 0) == 0
 
 
 def _world_readable(path):
@@ -368,7 +415,9 @@ def enter(limits, workdir, files, keep_fds=()):
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     if os.geteuid() == 0 and applied["mount-namespace"]:
-        applied["capabilities-dropped"] = _drop_capabilities(_libc())
+        libc = _libc()
+        applied["capabilities-dropped"] = _drop_capabilities(libc)
+        applied["no-unix-sockets"] = _forbid_unix_sockets(libc)  # needs no_new_privs, set just above
     else:
         applied["unprivileged-user"] = _drop_privileges(workdir) or os.geteuid() != 0
     return applied

@@ -272,3 +272,20 @@ def test_only_harmless_devices_exist():
                     "open('/dev/sda', 'w')")
     assert text(execution, 0) == f"{sorted([*sandbox.DEVICES, 'fd', 'shm', 'stdin', 'stdout', 'stderr'])}\n8\n"
     assert errors(execution, 0) == ["OSError"]
+
+
+@requires("no-unix-sockets", "mount-namespace")
+def test_unix_socket_of_a_local_service_cannot_be_reached(outside_tmp):
+    import socket
+
+    path = str(outside_tmp / "service.sock")
+    with socket.socket(socket.AF_UNIX) as listener:
+        listener.bind(path)
+        listener.listen()
+        execution = run(f"import socket\ns = socket.socket(socket.AF_UNIX)\ns.connect({path!r})",
+                        "import os\nr, w = os.pipe()\nprint(os.write(w, b'pipes still work'))")
+        listener.setblocking(False)
+        with pytest.raises(BlockingIOError):
+            listener.accept()
+    assert errors(execution, 0) == ["PermissionError"]
+    assert text(execution, 1) == "16\n"
