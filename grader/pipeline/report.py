@@ -99,8 +99,8 @@ def _distribution_figures(rows):
         lines = -(-len(cells) // columns)
         figure, axes = plt.subplots(lines, columns, figsize=(3.2 * columns, 2.4 * lines), squeeze=False)
         for axis, ((notebook_id, grade_id, max_score), scores) in zip(axes.ravel(), sorted(cells.items())):
-            bins = [x - 0.25 for x in range(int(max_score) + 2)] if float(max_score).is_integer() else 10
-            axis.hist(scores, bins=bins, color="tab:blue", edgecolor="white")
+            values = sorted(Counter(scores).items())
+            axis.bar([f"{value:g}" for value, _ in values], [count for _, count in values], color="tab:blue")
             axis.set_title(f"{grade_id} (max {max_score:g})", fontsize=9)
             axis.set_xlabel("score")
             axis.set_ylabel("students")
