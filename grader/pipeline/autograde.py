@@ -29,7 +29,7 @@ from nbgrader.converters import Autograde
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import NbGraderPreprocessor
 
-from .. import sandbox
+from .. import sandbox, verify
 from ..course import Course, _quiet_logs, ensure_tools_on_path
 from . import executor
 from .submissions import CANVAS_REGEX, collect, stage
@@ -78,6 +78,7 @@ class Grader:
         self.out = Path(out).resolve()
         self.out.mkdir(parents=True, exist_ok=True)
         self.db_url = db_url or f"sqlite:///{self.out / 'gradebook.db'}"
+        self.secret = verify.course_secret(course.root)  # before the sandbox limits, which hide its file
         self.limits = (limits or sandbox.Limits()).hiding(*self.private_paths())
         self.submitted = self.out / "submitted"
         self.autograded = self.out / "autograded"
@@ -96,7 +97,7 @@ class Grader:
         root = self.course.root
         gradebooks = [url[len("sqlite:///"):] for url in (self.db_url, self.course.db_url())
                       if url.startswith("sqlite:///")]
-        return [self.course.solutions, self.out, *gradebooks,
+        return [self.course.solutions, self.out, *gradebooks, root / verify.problems.SECRET_FILE,
                 *(root / folder for folder in ("submitted", "autograded", "feedback"))]
 
     # --- setup -------------------------------------------------------------------------------
@@ -254,6 +255,10 @@ class Grader:
                     notes[name] = "; ".join(filter(None, (notes.get(name), execution.note)))
             try:
                 self.score(submission, executions)
+                # the EM grade cells' scores come from the out-of-kernel verification, after nbgrader's
+                for name, note in verify.record(self.db_url, self.autograded, submission.student_id,
+                                                submission.assignment_id, executions).items():
+                    notes[name] = "; ".join(filter(None, (notes.get(name), note)))
             except Exception as error:  # one submission nbgrader cannot grade must not stop the class
                 run.failures[submission.key] = f"{type(error).__name__}: {error}"
                 notes["*"] = f"grading-error ({type(error).__name__})"
@@ -283,14 +288,15 @@ class Grader:
             from distributed import as_completed as dask_completed
 
             with Client(scheduler) as client:
-                futures = {client.submit(executor.execute, dict(nb), self.data_files(s.assignment_id), self.limits,
-                                         pure=False): (s, name) for s, name, nb in jobs}
+                futures = {client.submit(verify.execute_and_verify, dict(nb), self.data_files(s.assignment_id),
+                                         self.limits, s.assignment_id, self.secret, pure=False): (s, name)
+                           for s, name, nb in jobs}
                 for future in dask_completed(futures):
                     yield futures[future], _result_or_crash(future, futures[future][0], jobs)
             return
         with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
-            futures = {pool.submit(executor.execute, nb, self.data_files(s.assignment_id), self.limits):
-                       (s, name) for s, name, nb in jobs}
+            futures = {pool.submit(verify.execute_and_verify, nb, self.data_files(s.assignment_id), self.limits,
+                                   s.assignment_id, self.secret): (s, name) for s, name, nb in jobs}
             for future in as_completed(futures):
                 yield futures[future], _result_or_crash(future, futures[future][0], jobs)
 

@@ -23,15 +23,17 @@ NOTE_EXPLANATIONS = {
     "output-limit": "Your notebook printed more output than allowed; the rest was discarded.",
     "missing-notebook": "This notebook was not in your submission.",
     "invalid-notebook": "This file could not be read as a notebook (is it valid .ipynb JSON?).",
-    "tampered": "The grading cells of this notebook were modified; they were restored before grading.",
+    "tampered": "The grading of this notebook was interfered with (grading cells modified, or tests disabled or "
+                "fooled from your code); the grading cells were restored and your solution was checked on its own, "
+                "outside your notebook.",
     "hard-coded": "Your code's results did not hold up when it was run on different data: results must be computed, "
                   "not typed in.",
 }
 
 
 def _explain(note):
-    key = note.split(" ")[0]
-    return NOTE_EXPLANATIONS.get(key, note)
+    """Each of the "; "-separated notes in plain words."""
+    return " ".join(NOTE_EXPLANATIONS.get(part.split(" ")[0], part) for part in note.split("; "))
 
 
 def feedback_notebook(autograded, grades, note=""):

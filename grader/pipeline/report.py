@@ -12,6 +12,7 @@ import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 
 from ..misconceptions import diagnosis_ids, graded_cell_errors
+from ..verify import read_verdicts
 from .autograde import LEDGER
 
 COLUMNS = ["student_id", "assignment_id", "notebook_id", "grade_id", "score", "max_score", "diagnosis", "note"]
@@ -56,11 +57,14 @@ def collect_rows(grader, run=None):
             for notebook in sorted(submission.notebooks, key=lambda n: n.name):
                 autograded = _autograded_notebook(grader.autograded, student_id, assignment_id, notebook.name)
                 errors = graded_cell_errors(autograded) if autograded else {}
+                verified = read_verdicts(grader.autograded, student_id, assignment_id).get(notebook.name, {})
                 note = notes.get(notebook.name) or notes.get("*", "")
                 for grade in sorted(notebook.grades, key=lambda g: g.name):
                     score = "" if grade.score is None else float(grade.score)
+                    diagnosis = verified[grade.name]["diagnosis"] if grade.name in verified else \
+                        ";".join(diagnosis_ids(errors.get(grade.name, "")))
                     rows.append(Row(student_id, assignment_id, notebook.name, grade.name, score,
-                                    float(grade.max_score), ";".join(diagnosis_ids(errors.get(grade.name, ""))), note))
+                                    float(grade.max_score), diagnosis, note))
     for problem in (run.problems if run else []):
         if problem.note in ("unknown-assignment", "duplicate-student"):
             rows.append(Row(problem.student_id, problem.assignment_id, "", "", "", "", "",

@@ -184,7 +184,8 @@ def execute_and_verify(notebook, files, limits, assignment_id, secret):
     """The worker job of ``grader autograde``: execute the notebook, then verify its solution cells."""
     execution = executor.execute(notebook, files, limits)
     verification = run_checks(assignment_id, notebook, limits, secret) if assignment_id in GRADES else None
-    return VerifiedExecution(execution.notebook, execution.note, execution.seconds, verification)
+    fields = {field.name: getattr(execution, field.name) for field in dataclasses.fields(execution)}
+    return VerifiedExecution(**fields, verification=verification)
 
 
 def _verdict(grade_id, verification):
