@@ -1,42 +1,22 @@
 """The check functions on real notebook code, run in-process (fast) rather than in a kernel."""
 
-import contextlib
-import io
-
 import numpy as np
 import pytest
 from sklearn.mixture import GaussianMixture
 
 from grader.checks import CheckFailed, em1d, em2d
-from grader.course import DEFAULT_ROOT, Course
 from grader.em import multivariate, seed, univariate
 from grader.samples import ALTERNATIVES, MISTAKES, MUTANTS, SEED_STYLE, fill_blanks, variant
+from tests.notebook_runs import release, run_cells
 
-import nbformat
-
-COURSE = Course(DEFAULT_ROOT)
 CHECKS = {"01_em_1d": em1d, "02_em_2d": em2d}
 
 
 def run_until_em(nb):
-    """Execute a notebook's code cells up to and including the EM cell; return the namespace."""
-    ns = {}
-    with contextlib.redirect_stdout(io.StringIO()):
-        for cell in nb.cells:
-            if cell.cell_type != "code":
-                continue
-            source = "\n".join(line for line in cell.source.split("\n") if not line.startswith("%"))
-            try:
-                exec(compile(source, cell.id, "exec"), ns)
-            except Exception:  # a kernel keeps the state of a cell that raised; so do we
-                pass
-            if cell.id == "em_loop":
-                return ns
-    raise AssertionError("no em_loop cell")
+    return run_cells(nb, "em_loop")
 
 
-def release(assignment_id):
-    return nbformat.read(COURSE.release / assignment_id / f"{assignment_id}.ipynb", as_version=4)
+
 
 
 def failures(module, ns):

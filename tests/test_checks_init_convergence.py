@@ -1,17 +1,13 @@
 """Notebook 04's checks on answers typed into the release's blanks, run in-process (fast) rather than in a kernel."""
 
-import contextlib
-import io
-
-import nbformat
 import numpy as np
 import pytest
 from sklearn.mixture import GaussianMixture
 
 from grader.checks import CheckFailed, init_convergence
-from grader.course import DEFAULT_ROOT, Course
 from grader.em import initialisation, multivariate, seed
 from grader.samples import fill_blanks
+from tests.notebook_runs import release as notebook_release, run_cells
 
 ASSIGNMENT = "04_init_convergence"
 STUDENT_CELL = "init_em"
@@ -60,24 +56,11 @@ WRONG = {
 
 
 def release():
-    return nbformat.read(Course(DEFAULT_ROOT).release / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+    return notebook_release(ASSIGNMENT)
 
 
 def run_until_student_cell(nb):
-    """Execute the code cells up to and including the student's cell; return the namespace."""
-    ns = {}
-    with contextlib.redirect_stdout(io.StringIO()), np.errstate(all="ignore"):
-        for cell in nb.cells:
-            if cell.cell_type != "code":
-                continue
-            source = "\n".join(line for line in cell.source.split("\n") if not line.startswith("%"))
-            try:
-                exec(compile(source, cell.id, "exec"), ns)
-            except Exception:  # a kernel keeps the state of a cell that raised; so do we
-                pass
-            if cell.id == STUDENT_CELL:
-                return ns
-    raise AssertionError(f"no {STUDENT_CELL} cell")
+    return run_cells(nb, STUDENT_CELL)
 
 
 def failures(ns):

@@ -13,6 +13,7 @@ from grader.course import DEFAULT_ROOT, Course
 from grader.em import kmeans as reference
 from grader.em import seed
 from grader.samples import fill_blanks
+from tests.notebook_runs import run_cells
 
 ASSIGNMENT = "08_kmeans_limit"
 RELEASE = Course(DEFAULT_ROOT).release / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
@@ -31,17 +32,7 @@ SOFT, HARD, MEANS, LIMIT = (check.__name__ for _, check in kmeans_limit.CHECKS)
 def run_release(answers, until="assignments"):
     """Execute the release's code cells with ``answers`` filled in (None: as released) up to ``until``."""
     notebook = nbformat.read(RELEASE, as_version=4)
-    if answers is not None:
-        notebook = fill_blanks(notebook, answers)
-    ns = {}
-    with contextlib.redirect_stdout(io.StringIO()):
-        for cell in notebook.cells:
-            if cell.cell_type == "code":
-                exec(compile("\n".join(l for l in cell.source.split("\n") if not l.startswith("%")), cell.id, "exec"),
-                     ns)
-                if cell.id == until:
-                    return ns
-    raise AssertionError(f"no cell {until}")
+    return run_cells(notebook if answers is None else fill_blanks(notebook, answers), until)
 
 
 def failures(ns):

@@ -12,6 +12,7 @@ from grader.checks import model_selection
 from grader.course import DEFAULT_ROOT, Course
 from grader.em import model_selection as reference
 from grader.samples import fill_blanks
+from tests.notebook_runs import run_cells
 
 ASSIGNMENT = "06_model_selection"
 FOLDER = Course(DEFAULT_ROOT).release / ASSIGNMENT
@@ -34,16 +35,7 @@ FULL_DIAG, TIED_SPHERICAL, BIC, AIC = (label for label, _ in model_selection.CHE
 def run_release(monkeypatch, answers, until="criteria"):
     """Execute the release's code cells with ``answers`` filled in, up to ``until``; return the namespace."""
     monkeypatch.chdir(FOLDER)  # the notebook reads old_faithful.csv from its own folder
-    notebook = fill_blanks(nbformat.read(FOLDER / f"{ASSIGNMENT}.ipynb", as_version=4), answers)
-    ns = {}
-    with contextlib.redirect_stdout(io.StringIO()):
-        for cell in notebook.cells:
-            if cell.cell_type == "code":
-                exec(compile("\n".join(l for l in cell.source.split("\n") if not l.startswith("%")), cell.id, "exec"),
-                     ns)
-                if cell.id == until:
-                    return ns
-    raise AssertionError(f"no cell {until}")
+    return run_cells(fill_blanks(nbformat.read(FOLDER / f"{ASSIGNMENT}.ipynb", as_version=4), answers), until)
 
 
 def failures(ns):

@@ -6,6 +6,7 @@ from ..em import multivariate, seed
 from ..misconceptions import hint
 from .core import CheckFailed, all_close, as_array, fetch, quiet
 from .gmm import GMMChecks, Spec
+from .selfcheck import report
 
 _checks = GMMChecks(Spec(em=multivariate, spread="cov", problem=seed.problem_2d, history_offset=1,
                          history_has_own_check=True))
@@ -65,4 +66,4 @@ CHECKS = [
 
 def self_check(ns):
     """Print a line per check for the student; True if everything passed."""
-    return _checks.self_check(ns, CHECKS)
+    return report(ns, CHECKS, "All checks passed: your EM is correct.")

@@ -65,19 +65,3 @@ def array(value, shape, what):
     if not np.all(np.isfinite(result)):
         raise CheckFailed(f"{what} contains NaN or infinite values.")
     return result
-
-
-def self_check(ns, checks, success):
-    """Run ``checks`` (label, function) and print one line each, then a verdict; True if all passed."""
-    passed = True
-    for label, check in checks:
-        try:
-            check(ns)
-        except CheckFailed as failure:
-            passed = False
-            print(f"✗ {label}: {failure}")
-        else:
-            print(f"✓ {label}")
-    print(f"All checks passed: {success}" if passed else
-          "Fix the first ✗ line, re-run the cell you filled in, then this cell.")
-    return passed

@@ -528,20 +528,3 @@ class GMMChecks:
             if off:
                 raise self._run_failure(ns, f"After {problem.n_iterations} iterations from the notebook's start, "
                                         f"{', '.join(off)} differ from what EM reaches.")
-
-    # --- the student's self-check ----------------------------------------------------------------
-
-    def self_check(self, ns, checks):
-        """Run ``checks`` (label, function) and print one short line for each; return True if all passed."""
-        passed = True
-        for label, check in checks:
-            try:
-                check(ns)
-            except CheckFailed as failure:
-                passed = False
-                print(f"✗ {label}: {failure}")
-            else:
-                print(f"✓ {label}")
-        print("All checks passed: your EM is correct." if passed else
-              "Fix the first ✗ line, re-run the EM cell, then this cell.")
-        return passed

@@ -1,4 +1,4 @@
-"""The self-check cell of notebooks 03-05: one printed line per check, then a verdict."""
+"""The self-check cell of every notebook: one printed line per check, then a verdict."""
 
 from .core import CheckFailed
 
@@ -14,5 +14,5 @@ def report(ns, checks, success):
             print(f"✗ {label}: {failure}")
         else:
             print(f"✓ {label}")
-    print(success if passed else "Fix the first ✗ line, re-run your cell, then this cell.")
+    print(success if passed else "Fix the first ✗ line, re-run the cell you filled in, then this cell.")
     return passed
