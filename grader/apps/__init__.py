@@ -1,0 +1,1 @@
+"""Student-facing applications of the course kit."""
