@@ -339,7 +339,12 @@ def _limit_processes(limits):
 
 
 def release(pid):
-    """After a run whose first process was ``pid``: kill what is left of it and remove its cgroup."""
+    """After a run whose first process was ``pid``: kill what is left of it and remove its cgroup.
+
+    Also removes the empty cgroups of runs whose first process is gone: a
+    grader killed mid-run leaves its run's cgroup behind.
+    """
+    _remove_stale_cgroups(os.path.dirname(_process_cgroup(pid)))
     path = _process_cgroup(pid)
     for _ in range(100):
         try:
@@ -357,6 +362,23 @@ def release(pid):
             return
         except OSError:
             time.sleep(0.02)  # busy until the killed processes have exited
+
+
+def _remove_stale_cgroups(parent):
+    try:
+        names = [name for name in os.listdir(parent) if name.startswith("grader-sandbox-")]
+    except OSError:
+        return
+    for name in names:
+        try:
+            os.kill(int(name.rsplit("-", 1)[1]), 0)
+        except ProcessLookupError:
+            try:
+                os.rmdir(os.path.join(parent, name))
+            except OSError:
+                pass  # still has processes, or removed by another grader meanwhile
+        except (ValueError, PermissionError):
+            pass
 
 
 #: Environment variables student code keeps; the rest (tokens, credentials, paths of the grader) is removed.
