@@ -289,3 +289,12 @@ def test_unix_socket_of_a_local_service_cannot_be_reached(outside_tmp):
             listener.accept()
     assert errors(execution, 0) == ["PermissionError"]
     assert text(execution, 1) == "16\n"
+
+
+def test_stale_outputs_in_the_input_never_count_as_run():
+    notebook = {"cells": [{"cell_type": "code", "source": source, "metadata": {}, "execution_count": 7,
+                           "outputs": [{"output_type": "stream", "name": "stdout", "text": "forged\n"}]}
+                          for source in ("import os\nos._exit(0)", "print('never')")]}
+    execution = executor.execute(notebook, {}, LIMITS)
+    assert execution.note == "kernel-died"
+    assert [errors(execution, i) for i in (0, 1)] == [["NotExecuted"], ["NotExecuted"]]

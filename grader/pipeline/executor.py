@@ -84,7 +84,7 @@ def execute(notebook, files=None, limits=None):
     started = time.monotonic()
     skip, note, applied = [], "", {}
     while True:
-        attempt = json.loads(json.dumps(notebook))  # a private, plain-JSON copy
+        attempt = _cleared(notebook)
         outcome, stuck = _attempt(attempt, files, limits, skip, started + limits.notebook_timeout, applied)
         if outcome != "stuck-cell":
             note = outcome
@@ -93,6 +93,15 @@ def execute(notebook, files=None, limits=None):
     _mark_unexecuted(attempt, note)
     note = note or _note_from_outputs(attempt)
     return Execution(attempt, note, time.monotonic() - started, applied)
+
+
+def _cleared(notebook):
+    """A private, plain-JSON copy without outputs: a cell counts as run only once the child reports it."""
+    copy = json.loads(json.dumps(notebook))
+    for cell in copy["cells"]:
+        if cell["cell_type"] == "code":
+            cell["outputs"], cell["execution_count"] = [], None
+    return copy
 
 
 def _max_message(limits):
