@@ -13,7 +13,10 @@ from pathlib import Path
 
 import pytest
 
+import nbformat
+
 from grader import sandbox
+from grader.course import Course
 from grader.pipeline import executor
 from grader.pipeline.shell import LIMIT_MARKER
 
@@ -298,3 +301,16 @@ def test_stale_outputs_in_the_input_never_count_as_run():
     execution = executor.execute(notebook, {}, LIMITS)
     assert execution.note == "kernel-died"
     assert [errors(execution, i) for i in (0, 1)] == [["NotExecuted"], ["NotExecuted"]]
+
+
+@pytest.mark.parametrize("assignment_id", Course().assignments)
+def test_every_solution_runs_clean_under_the_default_limits(assignment_id):
+    folder = Course().solutions / assignment_id
+    files = {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*")
+             if p.is_file() and p.suffix != ".ipynb" and ".ipynb_checkpoints" not in p.parts}
+    for path in folder.glob("*.ipynb"):
+        execution = executor.execute(nbformat.read(path, as_version=4), files, sandbox.Limits())
+        assert execution.note == ""
+        complaints = [o for c in execution.notebook["cells"] if c["cell_type"] == "code" for o in c["outputs"]
+                      if o["output_type"] == "error" or o.get("name") == "stderr"]
+        assert complaints == []
