@@ -24,8 +24,10 @@ import tempfile
 import time
 import types
 
+import nbformat
 import numpy as np
 from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.preprocessors import ClearHiddenTests
 
 from .. import sandbox
 from ..checks import CheckFailed, em1d, em2d
@@ -128,13 +130,55 @@ def namespace(assignment_id, problem, message):
     return ns
 
 
-def judge(assignment_id, problem, message):
-    """{grade_id: {"passed", "message", "diagnosis"}} of one run."""
+def _finite(value):
+    try:
+        return bool(np.all(np.isfinite(np.asarray(value, dtype=float))))
+    except (TypeError, ValueError):
+        return False
+
+
+def finite_prefix(assignment_id, ns):
+    """``ns`` cut back to the iterations before the first one whose results are not finite numbers.
+
+    On other data an honest mistake elsewhere (a variance for sigma) can
+    drive the run to NaN, which the seed's data never did; the steps that
+    ran before are still judged. A run without finite iterations is returned
+    as it is, and fails.
+    """
+    spread = child.SPREAD[assignment_id]
+    offset = MODULES[assignment_id]._checks.spec.history_offset
+    history, gammas, values = (ns.get(name) for name in ("params_history", "responsibilities_over_time",
+                                                         "log_likelihoods"))
+    if not all(isinstance(v, (list, tuple)) for v in (history, gammas, values)) or not isinstance(
+            ns.get("n_iterations"), int):
+        return ns
+    recorded = min(ns["n_iterations"], len(history), len(gammas) - offset, len(values))
+    final = (ns.get("mu"), ns.get(spread), ns.get("pi"))
+    outputs = [(gammas[i + offset], history[i + 1] if i + 1 < len(history) else final, values[i])
+               for i in range(recorded)]
+    cut = next((i for i, output in enumerate(outputs) if not _finite_output(output)), None)
+    if cut is None or cut == 0 or not _finite_output((gammas[:offset], history[cut], 0.0)):
+        return ns
+    mu, spread_value, pi = history[cut]
+    return dict(ns, n_iterations=cut, params_history=list(history[:cut]),
+                responsibilities_over_time=list(gammas[:cut + offset]), log_likelihoods=list(values[:cut]),
+                gamma=gammas[cut + offset - 1], mu=mu, pi=pi, **{spread: spread_value})
+
+
+def _finite_output(output):
+    gamma, params, value = output
+    return _finite(gamma) and _finite(value) and isinstance(params, tuple) and all(_finite(p) for p in params)
+
+
+def judge(assignment_id, problem, message, finite_only=False):
+    """{grade_id: {"passed", "message", "diagnosis"}} of one run (``finite_only``: see :func:`finite_prefix`)."""
     try:
         ns = namespace(assignment_id, problem, message)
     except transport.Malformed as error:
         return {grade_id: {"passed": False, "message": f"unreadable results ({error})", "diagnosis": []}
                 for grade_id in GRADES[assignment_id]}
+    if finite_only:
+        ns = finite_prefix(assignment_id, ns)
     checks = checks_on(assignment_id, problem)
     verdicts = {}
     for grade_id, name in GRADES[assignment_id].items():
@@ -169,7 +213,8 @@ def run_checks(assignment_id, notebook, limits=None, secret=""):
         if not isinstance(message, dict):
             message = {"error": "unreadable results"}
         result["errors"][run] = str(message.get("error") or "")[:200]
-        result[run] = judge(assignment_id, problems[run][0], message if "values" in message else {"values": {}})
+        result[run] = judge(assignment_id, problems[run][0], message if "values" in message else {"values": {}},
+                            finite_only=run == "hidden")
     return result
 
 
@@ -198,16 +243,59 @@ def _verdict(grade_id, verification):
     return seed["passed"] and hidden["passed"], note, ";".join(failed["diagnosis"])
 
 
-def record(db_url, autograded_dir, student_id, assignment_id, executions):
+def edited_cells(gradebook, submitted, notebook_name, assignment_id):
+    """grade_ids of the read-only cells (given code, tests) whose source or points differ from the release.
+
+    nbgrader restores them silently before grading; the note says it happened.
+    The release text of a test cell is the gradebook's source without its
+    hidden-tests region.
+    """
+    hidden_tests = ClearHiddenTests()
+    edited = []
+    for cell in submitted.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        try:
+            source = gradebook.find_source_cell(meta["grade_id"], notebook_name, assignment_id)
+        except (KeyError, MissingEntry):
+            continue
+        if not source.locked:
+            continue
+        released = nbformat.from_dict({"cell_type": source.cell_type, "source": source.source, "metadata": {}})
+        hidden_tests._remove_hidden_test_region(released)
+        points = None
+        if meta.get("grade"):
+            try:
+                points = gradebook.find_grade_cell(meta["grade_id"], notebook_name, assignment_id).max_score
+            except MissingEntry:
+                points = None
+        try:
+            changed_points = points is not None and float(meta.get("points", 0)) != float(points)
+        except (TypeError, ValueError):
+            changed_points = True
+        if cell.source != released.source or changed_points:
+            edited.append(meta["grade_id"])
+    return edited
+
+
+def record(db_url, autograded_dir, student_id, assignment_id, executions, submitted_dir=None):
     """After nbgrader scored the submission: EM grade cells get the verified scores; returns notes.
 
     ``executions`` maps notebook name to a :class:`VerifiedExecution` (or a
     plain Execution when the worker failed: nothing verified, nothing earned).
     Writes ``VERDICTS`` next to the autograded notebooks for the reports.
+    With ``submitted_dir``, read-only cells edited in the submission are
+    noted ``tampered`` too (every assignment).
     """
-    if assignment_id not in GRADES:
-        return {}
     notes, verdicts = {}, {}
+    if submitted_dir is not None:
+        with Gradebook(db_url) as gradebook:
+            for notebook_name in executions:
+                path = submitted_dir / student_id / assignment_id / f"{notebook_name}.ipynb"
+                edited = edited_cells(gradebook, nbformat.read(path, as_version=4), notebook_name, assignment_id)
+                if edited:
+                    notes[notebook_name] = f"tampered ({', '.join(edited)} edited)"
+    if assignment_id not in GRADES:
+        return notes
     with Gradebook(db_url) as gradebook:
         for notebook_name, execution in executions.items():
             verification = getattr(execution, "verification", None)
@@ -228,8 +316,8 @@ def record(db_url, autograded_dir, student_id, assignment_id, executions):
                 grade.needs_manual_grade = False
                 verdicts.setdefault(notebook_name, {})[grade.name] = {"diagnosis": diagnosis, "note": note}
             note = "tampered" if "tampered" in flags else "hard-coded" if "hard-coded" in flags else ""
-            if note:
-                notes[notebook_name] = note
+            if note and not notes.get(notebook_name, "").startswith(note):
+                notes[notebook_name] = "; ".join(filter(None, (notes.get(notebook_name), note)))
         gradebook.db.commit()
     path = autograded_dir / student_id / assignment_id / VERDICTS
     if path.parent.is_dir():
