@@ -101,6 +101,16 @@ def edits_tests(release, assignment_id):
     return nb
 
 
+def raises_points(release, assignment_id):
+    """Correct work, and the points of the E-step test raised in its metadata."""
+    nb = fill_blanks(release, SEED_STYLE[assignment_id])
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("grade_id") == "test_estep":
+            meta["points"] = 30
+    return nb
+
+
 def deletes_tests(release, assignment_id):
     nb = partial(release, assignment_id)
     nb.cells = [c for c in nb.cells if not c.metadata.get("nbgrader", {}).get("grade")]
@@ -121,6 +131,7 @@ STUDENTS = {
     "swallows_errors": lambda release, aid: partial(release, aid, SWALLOW_ERRORS),
     "always_equal": lambda release, aid: partial(release, aid, ALWAYS_EQUAL),
     "edits_tests": edits_tests,
+    "raises_points": raises_points,
     "deletes_tests": deletes_tests,
     "hard_coded": hard_coded,
 }
@@ -192,10 +203,14 @@ def test_objects_equal_to_anything_earn_nothing(graded):
     assert notes(graded, "01_em_1d", "always_equal") == {""}
 
 
-def test_edited_test_cells_and_points_change_nothing(graded):
-    rows = graded["01_em_1d"]["edits_tests"]
-    assert scores(graded, "01_em_1d", "edits_tests") == partial_credit("01_em_1d")
-    assert {g: maximum for g, (_, maximum, _, _) in rows.items()} == POINTS["01_em_1d"]
+def test_edited_test_cells_and_points_change_nothing_and_are_noted(graded):
+    for student_id, earned in (("edits_tests", partial_credit("01_em_1d")), ("raises_points", POINTS["01_em_1d"])):
+        rows = graded["01_em_1d"][student_id]
+        assert scores(graded, "01_em_1d", student_id) == earned
+        assert {g: maximum for g, (_, maximum, _, _) in rows.items()} == POINTS["01_em_1d"]
+    assert notes(graded, "01_em_1d", "edits_tests") == {
+        "tampered (test_estep, test_mu, test_sigma, test_pi, test_convergence edited)"}
+    assert notes(graded, "01_em_1d", "raises_points") == {"tampered (test_estep edited)"}
 
 
 def test_deleted_test_cells_change_nothing_and_are_noted(graded):

@@ -257,7 +257,7 @@ class Grader:
                 self.score(submission, executions)
                 # the EM grade cells' scores come from the out-of-kernel verification, after nbgrader's
                 for name, note in verify.record(self.db_url, self.autograded, submission.student_id,
-                                                submission.assignment_id, executions).items():
+                                                submission.assignment_id, executions, self.submitted).items():
                     notes[name] = "; ".join(filter(None, (notes.get(name), note)))
             except Exception as error:  # one submission nbgrader cannot grade must not stop the class
                 run.failures[submission.key] = f"{type(error).__name__}: {error}"
