@@ -152,6 +152,16 @@ def test_a_child_that_dies_earns_nothing():
     assert not any(v["passed"] for run in ("seed", "hidden") for v in result[run].values())
 
 
+def test_names_the_locked_cells_define_are_there_on_both_problems():
+    nb = fill_blanks(release("01_em_1d"), SEED_STYLE["01_em_1d"])
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "em_loop":
+            cell.source = cell.source.replace("len(data)", "n_samples").replace("range(K)", "range(len(w_true))")
+            assert "n_samples" in cell.source and "w_true" in cell.source
+    result = run_checks("01_em_1d", plain(nb), secret="names")
+    assert all(passed(result, "seed").values()) and all(passed(result, "hidden").values())
+
+
 def kernel_verdicts(nb, assignment_id):
     """{grade_id: passed} with the test cells (hidden parts included) run after the notebook's code."""
     ns = {}

@@ -35,7 +35,7 @@ from ..checks.gmm import GMMChecks
 from ..misconceptions import diagnosis_ids
 from ..pipeline import executor, zygote
 from . import child, transport
-from .problems import course_secret, hidden_problem, seed_problem
+from .problems import course_secret, hidden_setup, seed_setup
 
 __all__ = ["GRADES", "course_secret", "execute_and_verify", "record", "run_checks", "solution_cells",
            "VerifiedExecution", "VERDICTS"]
@@ -84,10 +84,9 @@ def checks_on(assignment_id, problem):
     return scope
 
 
-def _spawn(assignment_id, sources, problem, initial_gamma, limits):
+def _spawn(assignment_id, sources, setup, limits):
     workdir = tempfile.mkdtemp(prefix="grader-verify-")
-    pid, conn = zygote.shared().spawn((child.run, (assignment_id, sources, problem, initial_gamma, limits,
-                                                   workdir)))
+    pid, conn = zygote.shared().spawn((child.run, (assignment_id, sources, setup, limits, workdir)))
     return pid, conn, workdir
 
 
@@ -203,10 +202,9 @@ def run_checks(assignment_id, notebook, limits=None, secret=""):
     """
     limits = limits or sandbox.Limits()
     sources = solution_cells(notebook)
-    problems = {"seed": seed_problem(assignment_id), "hidden": hidden_problem(assignment_id, secret)}
+    problems = {"seed": seed_setup(assignment_id), "hidden": hidden_setup(assignment_id, secret)}
     deadline = time.monotonic() + 2 * limits.cell_timeout + GRACE
-    children = {run: _spawn(assignment_id, sources, problem, gamma, limits)
-                for run, (problem, gamma) in problems.items()}
+    children = {run: _spawn(assignment_id, sources, setup, limits) for run, setup in problems.items()}
     result = {"errors": {}}
     for run, (pid, conn, workdir) in children.items():
         message = _receive(pid, conn, workdir, deadline)

@@ -32,6 +32,8 @@ IMPORTS = {
 DEFINITIONS = {
     "01_em_1d": """
 n_samples = len(data)
+n_samples_component_1 = int(n_samples * w_true[0])
+n_samples_component_2 = n_samples - n_samples_component_1
 K = len(pi)
 log_likelihoods = []
 params_history = []
@@ -43,6 +45,8 @@ def gaussian_pdf(x, mu, sigma):
 """,
     "02_em_2d": """
 n_samples = len(data)
+n1 = int(n_samples * pi_true[0])
+n2 = n_samples - n1
 K = len(pi)
 N_k = gamma.sum(axis=0)
 k = K - 1
@@ -57,9 +61,14 @@ params_history = []
 SPREAD = {"01_em_1d": "sigma", "02_em_2d": "cov"}
 
 
-def namespace(assignment_id, problem, initial_gamma, user_ns):
-    """Fill ``user_ns`` with what the EM cell of ``assignment_id`` finds defined in the notebook."""
+def namespace(assignment_id, setup, user_ns):
+    """Fill ``user_ns`` with what the EM cell of ``assignment_id`` finds defined in the notebook.
+
+    ``setup`` is (problem, initial responsibilities or None, true parameters), see :mod:`.problems`.
+    """
+    problem, initial_gamma, truth = setup
     exec(IMPORTS[assignment_id], user_ns)
+    user_ns.update(truth)
     mu, spread, pi = (np.array(a, dtype=float) for a in problem.start)
     user_ns.update(data=np.array(problem.data, dtype=float), mu=mu, pi=pi)
     # the 2D notebook builds cov as a list of (D, D) arrays, and students index and assign into it
@@ -82,7 +91,7 @@ def collect(assignment_id, user_ns):
     return values
 
 
-def run(conn, assignment_id, sources, problem, initial_gamma, limits, workdir):
+def run(conn, assignment_id, sources, setup, limits, workdir):
     """Child entry point (see :func:`grader.pipeline.zygote.Zygote.spawn`): run, then send one JSON message."""
     from IPython.core.inputtransformer2 import TransformerManager
     from IPython.core.interactiveshell import InteractiveShell
@@ -93,7 +102,7 @@ def run(conn, assignment_id, sources, problem, initial_gamma, limits, workdir):
         conn.send_bytes(_dumps({"error": f"sandbox-error ({type(error).__name__})"}).encode())
         raise
     shell = InteractiveShell.instance()
-    namespace(assignment_id, problem, initial_gamma, shell.user_ns)
+    namespace(assignment_id, setup, shell.user_ns)
     error = ""
     for name, source in sources:
         try:

@@ -68,11 +68,12 @@ def _draw_1d(rng, n_iterations):
                                            rng.normal(means[1], spreads[1], n_samples - n_first)]))
     mu = rng.choice(data, 2, replace=False)
     if abs(mu[0] - mu[1]) < 0.1 * np.std(data):
-        return None
+        return None  # two nearly equal starting means: EM would keep the components together
     sigma = np.full(2, np.std(data) * rng.uniform(0.6, 1.4))
     start_weight = rng.uniform(0.3, 0.7)
     pi = np.array([start_weight, 1 - start_weight])
-    return seed.Problem(data, (mu, sigma, pi), n_iterations)
+    truth = {"w_true": [weight, 1 - weight], "mu_true": means.tolist(), "sigma_true": spreads.tolist()}
+    return seed.Problem(data, (mu, sigma, pi), n_iterations), None, truth
 
 
 def _random_covariance(rng):
@@ -88,34 +89,52 @@ def _draw_2d(rng, n_iterations):
     angle = rng.uniform(0, 2 * np.pi)
     second = first + rng.uniform(3.5, 6.0) * np.array([np.cos(angle), np.sin(angle)])
     n_first = int(n_samples * weight)
-    data = rng.permutation(np.vstack([rng.multivariate_normal(first, _random_covariance(rng), n_first),
-                                      rng.multivariate_normal(second, _random_covariance(rng),
-                                                              n_samples - n_first)]))
+    covariances = [_random_covariance(rng), _random_covariance(rng)]
+    data = rng.permutation(np.vstack([rng.multivariate_normal(first, covariances[0], n_first),
+                                      rng.multivariate_normal(second, covariances[1], n_samples - n_first)]))
     # like the notebook: parameters computed from random responsibilities
     gamma = rng.dirichlet(alpha=[1, 1], size=n_samples)
-    return seed.Problem(data, multivariate.m_step(data, gamma), n_iterations), gamma
+    truth = {"pi_true": [weight, 1 - weight], "mu_true": [first, second], "cov_true": covariances}
+    return seed.Problem(data, multivariate.m_step(data, gamma), n_iterations), gamma, truth
+
+
+def hidden_setup(assignment_id, secret):
+    """(problem, initial responsibilities or None, true parameters) of ``assignment_id`` for this secret.
+
+    The true parameters are what the notebook's data cell names (``mu_true``...),
+    so an EM cell that mentions them runs here as in the notebook.
+    """
+    rng = _generator(secret, assignment_id)
+    for _ in range(ATTEMPTS):
+        if assignment_id == "01_em_1d":
+            setup, em = _draw_1d(rng, seed.problem_1d().n_iterations), univariate
+        elif assignment_id == "02_em_2d":
+            setup, em = _draw_2d(rng, seed.problem_2d().n_iterations), multivariate
+        else:
+            raise KeyError(f"no hidden problem for {assignment_id}")
+        if setup is not None and _well_posed(em, setup[0]):
+            return setup
+    raise RuntimeError(f"no well-posed hidden problem for {assignment_id} in {ATTEMPTS} draws")
 
 
 def hidden_problem(assignment_id, secret):
     """(problem, initial responsibilities or None) of ``assignment_id`` for this secret; reproducible."""
-    rng = _generator(secret, assignment_id)
-    for _ in range(ATTEMPTS):
-        if assignment_id == "01_em_1d":
-            problem, gamma, em = _draw_1d(rng, seed.problem_1d().n_iterations), None, univariate
-        elif assignment_id == "02_em_2d":
-            (problem, gamma), em = _draw_2d(rng, seed.problem_2d().n_iterations), multivariate
-        else:
-            raise KeyError(f"no hidden problem for {assignment_id}")
-        if problem is not None and _well_posed(em, problem):
-            return problem, gamma
-    raise RuntimeError(f"no well-posed hidden problem for {assignment_id} in {ATTEMPTS} draws")
+    return hidden_setup(assignment_id, secret)[:2]
+
+
+def seed_setup(assignment_id):
+    """(problem, initial responsibilities or None, true parameters) exactly as the notebook's cells make them."""
+    if assignment_id == "01_em_1d":
+        return seed.problem_1d(), None, {"w_true": [0.7, 0.3], "mu_true": [0, 5], "sigma_true": [1, 1]}
+    if assignment_id == "02_em_2d":
+        problem = seed.problem_2d()
+        gamma = np.random.RandomState(42).dirichlet(alpha=[1, 1], size=len(problem.data))
+        truth = {"pi_true": [0.7, 0.3], "mu_true": [np.array([0, 0]), np.array([4, 4])],
+                 "cov_true": [np.array([[1, 0.5], [0.5, 1]]), np.array([[1, -0.3], [-0.3, 1]])]}
+        return problem, gamma, truth
+    raise KeyError(f"no seed problem for {assignment_id}")
 
 
 def seed_problem(assignment_id):
     """(problem, initial responsibilities or None) exactly as the notebook's own cells create them."""
-    if assignment_id == "01_em_1d":
-        return seed.problem_1d(), None
-    if assignment_id == "02_em_2d":
-        problem = seed.problem_2d()
-        return problem, np.random.RandomState(42).dirichlet(alpha=[1, 1], size=len(problem.data))
-    raise KeyError(f"no seed problem for {assignment_id}")
+    return seed_setup(assignment_id)[:2]
