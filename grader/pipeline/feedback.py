@@ -28,6 +28,11 @@ NOTE_EXPLANATIONS = {
                 "outside your notebook.",
     "hard-coded": "Your code's results did not hold up when it was run on different data: results must be computed, "
                   "not typed in.",
+    "missing-cell": "Some cells of the original notebook were missing from your submission (deleted, or their "
+                    "metadata removed); their tests count as failed.",
+    "renamed-notebook": "Your notebook had another file name; it was graded as this notebook.",
+    "sandbox-error": "The grader could not set up the environment to run your notebook. This is not your fault: "
+                     "ask your instructor to grade it again.",
 }
 
 
