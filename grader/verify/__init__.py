@@ -137,12 +137,13 @@ def _finite(value):
 
 
 def finite_prefix(assignment_id, ns):
-    """``ns`` cut back to the iterations before the first one whose results are not finite numbers.
+    """``ns`` cut back to the iterations that completed with finite results, as if the loop ended there.
 
-    On other data an honest mistake elsewhere (a variance for sigma) can
-    drive the run to NaN, which the seed's data never did; the steps that
-    ran before are still judged. A run without finite iterations is returned
-    as it is, and fails.
+    On other data an honest mistake elsewhere (a variance for sigma, a
+    covariance divided by N) can drive the run to NaN or a singular matrix
+    earlier than on the seed's data, or where the seed's never went; the
+    iterations that ran before are still judged, each from the student's own
+    inputs. A run without such iterations is returned as it is, and fails.
     """
     spread = child.SPREAD[assignment_id]
     offset = MODULES[assignment_id]._checks.spec.history_offset
@@ -151,14 +152,18 @@ def finite_prefix(assignment_id, ns):
     if not all(isinstance(v, (list, tuple)) for v in (history, gammas, values)) or not isinstance(
             ns.get("n_iterations"), int):
         return ns
-    recorded = min(ns["n_iterations"], len(history), len(gammas) - offset, len(values))
+    # iteration i completed when its responsibilities, its M-step's parameters and its log-likelihood exist
+    completed = min(ns["n_iterations"], len(history), len(gammas) - offset, len(values))
     final = (ns.get("mu"), ns.get(spread), ns.get("pi"))
-    outputs = [(gammas[i + offset], history[i + 1] if i + 1 < len(history) else final, values[i])
-               for i in range(recorded)]
-    cut = next((i for i, output in enumerate(outputs) if not _finite_output(output)), None)
-    if cut is None or cut == 0 or not _finite_output((gammas[:offset], history[cut], 0.0)):
+
+    def after(i):
+        return history[i + 1] if i + 1 < len(history) else final
+
+    cut = next((i for i in range(completed) if not _finite_output((gammas[i + offset], after(i), values[i]))),
+               completed)
+    if cut == 0 or cut == ns["n_iterations"] or not _finite(gammas[:offset]):
         return ns
-    mu, spread_value, pi = history[cut]
+    mu, spread_value, pi = after(cut - 1)
     return dict(ns, n_iterations=cut, params_history=list(history[:cut]),
                 responsibilities_over_time=list(gammas[:cut + offset]), log_likelihoods=list(values[:cut]),
                 gamma=gammas[cut + offset - 1], mu=mu, pi=pi, **{spread: spread_value})
