@@ -320,5 +320,5 @@ def autograde(submissions_path, out, course=None, workers=None, scheduler=None, 
     grader = Grader(course or Course(), out, db_url=db_url, limits=limits)
     run = grader.run(submissions_path, workers=workers, scheduler=scheduler, progress=progress,
                      lms_assignment=lms_assignment, collector_regex=collector_regex)
-    report.write_all(grader, run)
+    report.write_all(grader, run, workers=workers or os.cpu_count() or 1)
     return run

@@ -173,12 +173,12 @@ def console_table(rows, console=None):
     (console or Console()).print(table)
 
 
-def write_all(grader, run, console=None):
-    """grades.csv, feedback HTML for every graded submission, summary.html; returns the rows."""
+def write_all(grader, run, workers=1):
+    """grades.csv, feedback HTML for the submissions graded in ``run``, summary.html; returns the rows."""
     from .feedback import write_feedback
 
     rows = collect_rows(grader, run)
     write_csv(rows, grader.out / "grades.csv")
-    write_feedback(grader, rows)
+    write_feedback(grader, rows, workers=workers, fresh=set(run.graded))
     write_summary(rows, run, grader.out / "summary.html")
     return rows
