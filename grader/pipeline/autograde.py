@@ -289,24 +289,25 @@ class Grader:
 
             with Client(scheduler) as client:
                 futures = {client.submit(verify.execute_and_verify, dict(nb), self.data_files(s.assignment_id),
-                                         self.limits, s.assignment_id, self.secret, pure=False): (s, name)
+                                         self.limits, s.assignment_id, self.secret, pure=False): (s, name, nb)
                            for s, name, nb in jobs}
                 for future in dask_completed(futures):
-                    yield futures[future], _result_or_crash(future, futures[future][0], jobs)
+                    submission, name, nb = futures[future]
+                    yield (submission, name), _result_or_crash(future, nb)
             return
         with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
             futures = {pool.submit(verify.execute_and_verify, nb, self.data_files(s.assignment_id), self.limits,
-                                   s.assignment_id, self.secret): (s, name) for s, name, nb in jobs}
+                                   s.assignment_id, self.secret): (s, name, nb) for s, name, nb in jobs}
             for future in as_completed(futures):
-                yield futures[future], _result_or_crash(future, futures[future][0], jobs)
+                submission, name, nb = futures[future]
+                yield (submission, name), _result_or_crash(future, nb)
 
 
-def _result_or_crash(future, submission, jobs):
+def _result_or_crash(future, notebook):
     """A worker that failed outside the student's code still yields an Execution, marked kernel-died."""
     try:
         return future.result()
     except Exception:
-        notebook = next(nb for s, _, nb in jobs if s is submission)
         executed = json.loads(json.dumps(notebook))
         executor._mark_unexecuted(executed, "worker-failed")
         return executor.Execution(executed, "kernel-died")
