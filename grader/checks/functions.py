@@ -7,7 +7,7 @@ the student's code must become a readable failure, not a traceback.
 
 import numpy as np
 
-from .core import CheckFailed
+from .core import CheckFailed, as_array
 
 
 def defined(ns, name):
@@ -56,12 +56,4 @@ def number(value, what):
 
 def array(value, shape, what):
     """``value`` as a finite float array of ``shape``, or a failure naming what is wrong."""
-    try:
-        result = np.array(value, dtype=float)
-    except (TypeError, ValueError):
-        raise CheckFailed(f"{what} should be an array of numbers, but it is a {type(value).__name__}.") from None
-    if result.shape != tuple(shape):
-        raise CheckFailed(f"{what} should have shape {tuple(shape)}, but it has shape {result.shape}.")
-    if not np.all(np.isfinite(result)):
-        raise CheckFailed(f"{what} contains NaN or infinite values.")
-    return result
+    return as_array({"value": value}, "value", shape, what)
