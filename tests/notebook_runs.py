@@ -33,3 +33,16 @@ def run_cells(nb, until):
             if cell.id == until:
                 return ns
     raise AssertionError(f"no cell {until!r}")
+
+
+def failure_messages(checks, ns):
+    """{check function name: message} of every check in ``checks`` [(label, check)] that fails on ``ns``."""
+    from grader.checks import CheckFailed
+
+    out = {}
+    for _label, check in checks:
+        try:
+            check(ns)
+        except CheckFailed as failure:
+            out[check.__name__] = str(failure)
+    return out

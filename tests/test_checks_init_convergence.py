@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 from sklearn.mixture import GaussianMixture
 
-from grader.checks import CheckFailed, init_convergence
+from grader.checks import init_convergence
 from grader.em import initialisation, multivariate, seed
 from grader.samples import fill_blanks
-from tests.notebook_runs import release as notebook_release, run_cells
+from tests.notebook_runs import release as notebook_release, run_cells, failure_messages
 
 ASSIGNMENT = "04_init_convergence"
 STUDENT_CELL = "init_em"
@@ -64,13 +64,7 @@ def run_until_student_cell(nb):
 
 
 def failures(ns):
-    out = {}
-    for _label, check in init_convergence.CHECKS:
-        try:
-            check(ns)
-        except CheckFailed as failure:
-            out[check.__name__] = str(failure)
-    return out
+    return failure_messages(init_convergence.CHECKS, ns)
 
 
 def test_the_seed_start_has_a_plateau_that_stops_a_rule_without_patience():

@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from grader.checks import CheckFailed, logspace
+from grader.checks import logspace
 from grader.em import seed, univariate
 from grader.samples import fill_blanks
-from tests.notebook_runs import release as notebook_release, run_cells
+from tests.notebook_runs import release as notebook_release, run_cells, failure_messages
 
 ASSIGNMENT = "03_logspace"
 STUDENT_CELL = "logspace_em"
@@ -62,13 +62,7 @@ def run_until_student_cell(nb):
 
 
 def failures(ns):
-    out = {}
-    for _label, check in logspace.CHECKS:
-        try:
-            check(ns)
-        except CheckFailed as failure:
-            out[check.__name__] = str(failure)
-    return out
+    return failure_messages(logspace.CHECKS, ns)
 
 
 def test_density_em_really_fails_on_the_outlier_and_reference_does_not():

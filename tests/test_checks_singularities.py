@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 from sklearn.mixture import GaussianMixture
 
-from grader.checks import CheckFailed, singularities
+from grader.checks import singularities
 from grader.course import DEFAULT_ROOT, Course
 from grader.em import multivariate, regularised, seed
 from grader.samples import fill_blanks
+from tests.notebook_runs import failure_messages
 
 ASSIGNMENT = "05_singularities"
 STUDENT_CELL = "m_step_ridge"
@@ -61,13 +62,7 @@ def run_until_student_cell(nb):
 
 
 def failures(ns):
-    out = {}
-    for _label, check in singularities.CHECKS:
-        try:
-            check(ns)
-        except CheckFailed as failure:
-            out[check.__name__] = str(failure)
-    return out
+    return failure_messages(singularities.CHECKS, ns)
 
 
 def scikit_learn_fit(X, start, n_iterations, reg_covar):
