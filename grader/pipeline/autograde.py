@@ -31,7 +31,7 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 
 from .. import sandbox, verify
 from ..course import Course, _quiet_logs, ensure_tools_on_path
-from . import executor
+from . import executor, zygote
 from .submissions import CANVAS_REGEX, collect, stage
 
 LEDGER = "grader-ledger.json"
@@ -212,6 +212,8 @@ class Grader:
         ``lms_assignment`` marks the input as an LMS download of that assignment (see :func:`collect`).
         """
         run = Run(self.out, self.db_url)
+        if not scheduler:
+            zygote.shared().start()  # its imports (seconds) overlap with collecting and sanitizing
         submissions, run.problems = collect(submissions_path, self.course, self.out / ".scratch",
                                             lms_assignment, collector_regex)
         self.limits = self.limits.hiding(submissions_path)

@@ -153,7 +153,11 @@ def run_cells(cells, cell_timeout, max_output_bytes, on_cell=None, on_start=None
 
     recorder = _Recorder(max_output_bytes)
     # no history database or saving thread in a throwaway process
-    shell = RecordingShell.instance(colors="NoColor", config=Config({"HistoryManager": {"enabled": False}}))
+    shell = RecordingShell.instance(colors="NoColor", config=Config({
+        "HistoryManager": {"enabled": False},
+        # Jupyter's "tight" crops each figure by drawing it twice; a grading run draws it once, uncropped
+        "InlineBackend": {"print_figure_kwargs": {"bbox_inches": None}},
+    }))
     shell.recorder = recorder
     shell.display_pub = _Publisher(recorder, shell=shell)
     shell.displayhook = _DisplayHook(recorder, shell=shell, cache_size=1000)
@@ -161,6 +165,10 @@ def run_cells(cells, cell_timeout, max_output_bytes, on_cell=None, on_start=None
     # Context tracebacks re-parse every frame's source (seconds per error); feedback shows only the message
     shell.InteractiveTB.set_mode("Plain")
     shell.enable_matplotlib("inline")
+    # pyplot redraws every open figure after each cell for GUI windows; inline figures are drawn when shown
+    import matplotlib.pyplot
+
+    matplotlib.pyplot.uninstall_repl_displayhook()
     sys.stdout, sys.stderr = _Stream(recorder, "stdout"), _Stream(recorder, "stderr")
     signal.signal(signal.SIGALRM, _on_alarm)
     count = 0

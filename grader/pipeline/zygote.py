@@ -53,6 +53,15 @@ class Zygote:
         self._control = parent
         atexit.register(self.close)
 
+    def start(self):
+        """Start the zygote now, if it is not running: it imports in the background while the caller goes on."""
+        with self._lock:
+            self._ensure_running()
+
+    def _ensure_running(self):
+        if self._process is None or self._process.poll() is not None:
+            self._start()
+
     def spawn(self, job):
         """Fork a child that runs ``job`` (a picklable (function, args) pair)."""
         from multiprocessing.connection import Connection
@@ -60,8 +69,7 @@ class Zygote:
         to_child_r, to_child_w = os.pipe()
         from_child_r, from_child_w = os.pipe()
         with self._lock:
-            if self._process is None or self._process.poll() is not None:
-                self._start()
+            self._ensure_running()
             socket.send_fds(self._control, [b"j"], [to_child_r, from_child_w])
             pid = struct.unpack("q", _recv_exactly(self._control, 8))[0]
         os.close(to_child_r)
