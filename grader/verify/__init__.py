@@ -14,6 +14,10 @@ pass its checks.
 Notes: ``tampered`` when the kernel's test cell passed but the clean run on
 the notebook's own data fails it; ``hard-coded`` when the notebook's data
 passes and the hidden data fails.
+
+nbformat and nbgrader are imported by the functions that record verdicts in
+the gradebook: the zygote imports this package (for :mod:`.child`) and would
+otherwise spend a second loading them.
 """
 
 import dataclasses
@@ -24,10 +28,7 @@ import tempfile
 import time
 import types
 
-import nbformat
 import numpy as np
-from nbgrader.api import Gradebook, MissingEntry
-from nbgrader.preprocessors import ClearHiddenTests
 
 from .. import sandbox
 from ..checks import CheckFailed, em1d, em2d
@@ -253,6 +254,10 @@ def edited_cells(gradebook, submitted, notebook_name, assignment_id):
     The release text of a test cell is the gradebook's source without its
     hidden-tests region.
     """
+    import nbformat
+    from nbgrader.api import MissingEntry
+    from nbgrader.preprocessors import ClearHiddenTests
+
     hidden_tests = ClearHiddenTests()
     edited = []
     for cell in submitted.cells:
@@ -289,6 +294,9 @@ def record(db_url, autograded_dir, student_id, assignment_id, executions, submit
     With ``submitted_dir``, read-only cells edited in the submission are
     noted ``tampered`` too (every assignment).
     """
+    import nbformat
+    from nbgrader.api import Gradebook, MissingEntry
+
     notes, verdicts = {}, {}
     if submitted_dir is not None:
         with Gradebook(db_url) as gradebook:

@@ -95,13 +95,15 @@ def run(conn, assignment_id, sources, setup, limits, workdir):
     """Child entry point (see :func:`grader.pipeline.zygote.Zygote.spawn`): run, then send one JSON message."""
     from IPython.core.inputtransformer2 import TransformerManager
     from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
 
     try:
         sandbox.enter(limits, workdir, {}, keep_fds=(conn.fileno(),))
     except Exception as error:  # a broken sandbox must be told apart from a student's crash
         conn.send_bytes(_dumps({"error": f"sandbox-error ({type(error).__name__})"}).encode())
         raise
-    shell = InteractiveShell.instance()
+    # no history database or saving thread in a throwaway process
+    shell = InteractiveShell.instance(config=Config({"HistoryManager": {"enabled": False}}))
     namespace(assignment_id, setup, shell.user_ns)
     error = ""
     for name, source in sources:
