@@ -38,7 +38,7 @@ def _limits(args):
 def _autograde(course, submissions, out, args):
     from .pipeline.autograde import autograde
     from .pipeline.progress import ProgressBar
-    from .pipeline.report import collect_rows, console_table
+    from .pipeline.report import console_table
 
     run = autograde(submissions, out, course=course, workers=args.workers, scheduler=args.scheduler,
                     db_url=args.db, limits=_limits(args), progress=ProgressBar(console),
@@ -48,9 +48,7 @@ def _autograde(course, submissions, out, args):
         errors.print(f"[yellow]warning[/yellow] {problem.path}: {problem.message}")
     for (student, assignment), why in run.failures.items():
         errors.print(f"[red]error[/red] {student}/{assignment}: nbgrader could not grade it: {why}")
-    from .pipeline.autograde import Grader
-
-    console_table(collect_rows(Grader(course, out, db_url=args.db), run), console)
+    console_table(run.rows, console)
     console.print(f"graded {len(run.graded)} submission(s), {len(run.skipped)} already graded; "
                   f"grades: {Path(out) / 'grades.csv'}; summary: {Path(out) / 'summary.html'}; "
                   f"feedback: {Path(out) / 'feedback'}")

@@ -16,6 +16,7 @@ The work is split where it can run in parallel and where it must not:
    submission records what was graded, so a re-run skips it.
 """
 
+import contextlib
 import json
 import os
 import warnings
@@ -24,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+import nbgrader.api
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.converters import Autograde
 from nbgrader.coursedir import CourseDirectory
@@ -38,6 +40,32 @@ LEDGER = "grader-ledger.json"
 
 # nbgrader 0.9 triggers SQLAlchemy autoflush warnings on every autograde; they say nothing to an instructor
 warnings.filterwarnings("ignore", message=".*not in session.*", module="nbgrader")
+
+
+@contextlib.contextmanager
+def one_engine_per_database():
+    """Within the block, nbgrader's gradebooks share one SQLAlchemy engine per database URL.
+
+    nbgrader opens a new Gradebook, and with it a new engine, in each of its
+    preprocessors: about 14 per submission, each recompiling every SQL
+    statement. An engine is meant to last as long as the program, its
+    statement cache with it. Only the grading thread opens gradebooks.
+    """
+    engines = {}
+    create_engine = nbgrader.api.create_engine
+
+    def shared(url, **kwargs):
+        if url not in engines:
+            engines[url] = create_engine(url, **kwargs)
+        return engines[url]
+
+    nbgrader.api.create_engine = shared
+    try:
+        yield
+    finally:
+        nbgrader.api.create_engine = create_engine
+        for engine in engines.values():
+            engine.dispose()
 
 
 class ReplayOutputs(NbGraderPreprocessor):
@@ -67,6 +95,7 @@ class Run:
     skipped: list = field(default_factory=list)  # already graded with the same input
     problems: list = field(default_factory=list)  # submissions.Problem
     failures: dict = field(default_factory=dict)  # (student, assignment) -> why nbgrader could not grade it
+    rows: list = field(default_factory=list)  # report.Row of everything graded into this output folder
 
 
 class Grader:
@@ -206,10 +235,11 @@ class Grader:
     # --- the run -------------------------------------------------------------------------------------
 
     def run(self, submissions_path, workers=None, scheduler=None, progress=None, lms_assignment=None,
-            collector_regex=CANVAS_REGEX):
+            collector_regex=CANVAS_REGEX, on_graded=None):
         """Grade everything at ``submissions_path`` that is not graded yet; return a :class:`Run`.
 
         ``lms_assignment`` marks the input as an LMS download of that assignment (see :func:`collect`).
+        ``on_graded(student_id, assignment_id, notes)`` is called as each submission's grades are stored.
         """
         run = Run(self.out, self.db_url)
         if not scheduler:
@@ -267,6 +297,8 @@ class Grader:
                 self._zero_submission(submission)
             self.write_ledger(submission, fingerprints[submission.key], notes)
             run.graded.append(submission.key)
+            if on_graded:
+                on_graded(submission.student_id, submission.assignment_id, notes)
             if progress:
                 progress.advance()
 
@@ -319,9 +351,15 @@ def autograde(submissions_path, out, course=None, workers=None, scheduler=None, 
               progress=None, lms_assignment=None, collector_regex=CANVAS_REGEX):
     """Grade a class and write the reports; return the :class:`Run`. See ``grader autograde --help``."""
     from . import report
+    from .feedback import FeedbackWriter
 
     grader = Grader(course or Course(), out, db_url=db_url, limits=limits)
-    run = grader.run(submissions_path, workers=workers, scheduler=scheduler, progress=progress,
-                     lms_assignment=lms_assignment, collector_regex=collector_regex)
-    report.write_all(grader, run, workers=workers or os.cpu_count() or 1)
+    workers = workers or os.cpu_count() or 1
+    # rendering a notebook's feedback costs about a tenth of grading it: one renderer keeps up with 8 workers
+    with one_engine_per_database(), \
+            FeedbackWriter(grader, processes=-(-workers // 8) if workers > 1 else 0) as feedback:
+        run = grader.run(submissions_path, workers=workers, scheduler=scheduler, progress=progress,
+                         lms_assignment=lms_assignment, collector_regex=collector_regex,
+                         on_graded=feedback.submission_graded)
+        run.rows = report.write_all(grader, run, feedback)
     return run

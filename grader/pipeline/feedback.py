@@ -7,12 +7,14 @@ check's message (which by design never contains expected numbers) instead of
 the traceback.
 """
 
+import functools
 import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 
 import nbformat
 from nbconvert import HTMLExporter
+from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import ClearHiddenTests
 
 from ..misconceptions import CATALOGUE, diagnosis_ids
@@ -82,9 +84,14 @@ def feedback_notebook(autograded, grades, note=""):
     return nb
 
 
+@functools.cache
+def _exporter():
+    # building an exporter loads and compiles nbconvert's templates: once per process
+    return HTMLExporter(template_name="lab")
+
+
 def render_html(nb):
-    exporter = HTMLExporter(template_name="lab")
-    body, _ = exporter.from_notebook_node(nb)
+    body, _ = _exporter().from_notebook_node(nb)
     return body
 
 
@@ -96,29 +103,77 @@ def write_one(source, target, grades, note):
     return target
 
 
-def write_feedback(grader, rows, workers=1, fresh=None):
-    """feedback/<student>/<assignment>/<notebook>.html for every graded notebook in ``rows``.
+def notebook_note(notes, notebook_id):
+    """The note of one notebook from a ledger's notes ("*" holds what concerns the whole submission)."""
+    return notes.get(notebook_id) or notes.get("*", "")
 
-    ``fresh`` (a set of (student, assignment)) limits re-rendering to those
-    submissions, plus any whose feedback file is missing. Rendering is CPU-bound
-    (about 0.3 s a notebook), so with ``workers`` > 1 it runs in that many processes.
+
+class FeedbackWriter:
+    """Writes feedback/<student>/<assignment>/<notebook>.html, in ``processes`` processes (0: in this one).
+
+    A submission can be handed over as soon as it is graded
+    (:meth:`submission_graded`), so rendering (nbconvert, about 0.15 s a
+    notebook) runs beside the grading of the others instead of after it.
     """
-    grades, notes = {}, {}
-    for row in rows:
-        if row.grade_id:
-            key = (row.student_id, row.assignment_id, row.notebook_id)
-            grades.setdefault(key, {})[row.grade_id] = (row.score if row.score != "" else None, row.max_score)
-            notes[key] = row.note
-    jobs = []
-    for (student_id, assignment_id, notebook_id), cell_grades in sorted(grades.items()):
-        source = Path(grader.autograded) / student_id / assignment_id / f"{notebook_id}.ipynb"
-        target = grader.out / "feedback" / student_id / assignment_id / f"{notebook_id}.html"
-        if not source.is_file() or (fresh is not None and (student_id, assignment_id) not in fresh
-                                    and target.is_file()):
-            continue
-        jobs.append((source, target, cell_grades, notes[(student_id, assignment_id, notebook_id)]))
-    if workers > 1 and len(jobs) > 1:
+
+    def __init__(self, grader, processes=0):
+        self.grader = grader
         # spawn, not fork: the grading process runs threads
-        with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=multiprocessing.get_context("spawn")) as pool:
-            return list(pool.map(write_one, *zip(*jobs)))
-    return [write_one(*job) for job in jobs]
+        self._pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn")) \
+            if processes else None
+        self._rendered = {}  # target -> Future of write_one, or the target once written in this process
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, error_type, *_):
+        if self._pool:
+            self._pool.shutdown(cancel_futures=error_type is not None)
+
+    def _paths(self, student_id, assignment_id, notebook_id):
+        return (Path(self.grader.autograded) / student_id / assignment_id / f"{notebook_id}.ipynb",
+                self.grader.out / "feedback" / student_id / assignment_id / f"{notebook_id}.html")
+
+    def _render(self, source, target, grades, note):
+        self._rendered[target] = self._pool.submit(write_one, source, target, grades, note) if self._pool \
+            else write_one(source, target, grades, note)
+
+    def submission_graded(self, student_id, assignment_id, notes):
+        """Start rendering the feedback of a submission just graded, with its grades from the gradebook."""
+        with Gradebook(self.grader.db_url) as gradebook:
+            try:
+                notebooks = gradebook.find_submission(assignment_id, student_id).notebooks
+            except MissingEntry:
+                return
+            for notebook in notebooks:
+                grades = {grade.name: (None if grade.score is None else float(grade.score), float(grade.max_score))
+                          for grade in notebook.grades}
+                source, target = self._paths(student_id, assignment_id, notebook.name)
+                if source.is_file():
+                    self._render(source, target, grades, notebook_note(notes, notebook.name))
+
+    def write(self, rows, fresh=None):
+        """Feedback for every graded notebook in ``rows`` not rendered yet; waits for all, returns their paths.
+
+        ``fresh`` (a set of (student, assignment)) limits re-rendering to those
+        submissions, plus any whose feedback file is missing.
+        """
+        grades, notes = {}, {}
+        for row in rows:
+            if row.grade_id:
+                key = (row.student_id, row.assignment_id, row.notebook_id)
+                grades.setdefault(key, {})[row.grade_id] = (row.score if row.score != "" else None, row.max_score)
+                notes[key] = row.note
+        for key, cell_grades in sorted(grades.items()):
+            source, target = self._paths(*key)
+            if target in self._rendered or not source.is_file() or (
+                    fresh is not None and key[:2] not in fresh and target.is_file()):
+                continue
+            self._render(source, target, cell_grades, notes[key])
+        return [done.result() if isinstance(done, Future) else done for done in self._rendered.values()]
+
+
+def write_feedback(grader, rows, workers=1, fresh=None):
+    """feedback/<student>/<assignment>/<notebook>.html for the graded notebooks in ``rows`` (see FeedbackWriter)."""
+    with FeedbackWriter(grader, processes=workers if workers > 1 else 0) as writer:
+        return writer.write(rows, fresh)

@@ -1,6 +1,7 @@
 """What an autograde run leaves behind: grades.csv, per-student feedback, the class summary."""
 
 import base64
+import contextlib
 import csv
 import io
 import json
@@ -14,6 +15,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from ..misconceptions import diagnosis_ids, graded_cell_errors
 from ..verify import read_verdicts
 from .autograde import LEDGER
+from .feedback import FeedbackWriter, notebook_note
 
 COLUMNS = ["student_id", "assignment_id", "notebook_id", "grade_id", "score", "max_score", "diagnosis", "note"]
 
@@ -58,7 +60,7 @@ def collect_rows(grader, run=None):
                 autograded = _autograded_notebook(grader.autograded, student_id, assignment_id, notebook.name)
                 errors = graded_cell_errors(autograded) if autograded else {}
                 verified = read_verdicts(grader.autograded, student_id, assignment_id).get(notebook.name, {})
-                note = notes.get(notebook.name) or notes.get("*", "")
+                note = notebook_note(notes, notebook.name)
                 for grade in sorted(notebook.grades, key=lambda g: g.name):
                     score = "" if grade.score is None else float(grade.score)
                     diagnosis = verified[grade.name]["diagnosis"] if grade.name in verified else \
@@ -173,12 +175,14 @@ def console_table(rows, console=None):
     (console or Console()).print(table)
 
 
-def write_all(grader, run, workers=1):
-    """grades.csv, feedback HTML for the submissions graded in ``run``, summary.html; returns the rows."""
-    from .feedback import write_feedback
+def write_all(grader, run, feedback=None):
+    """grades.csv, feedback HTML for the submissions graded in ``run``, summary.html; returns the rows.
 
+    ``feedback`` is the FeedbackWriter that may already be rendering some of them.
+    """
     rows = collect_rows(grader, run)
     write_csv(rows, grader.out / "grades.csv")
-    write_feedback(grader, rows, workers=workers, fresh=set(run.graded))
+    with contextlib.nullcontext(feedback) if feedback else FeedbackWriter(grader) as writer:
+        writer.write(rows, fresh=set(run.graded))
     write_summary(rows, run, grader.out / "summary.html")
     return rows
