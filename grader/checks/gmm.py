@@ -522,9 +522,23 @@ class GMMChecks:
             if not all(all_close(a, b) for a, b in zip(run.params[0], problem.start)):
                 raise CheckFailed("params_history[0] is not the notebook's initialisation: "
                                   "re-run the initialisation cell before the EM cell.")
-            reference = self.spec.em.fit(problem.data, *problem.start, problem.n_iterations).final
+            reference = reference_final(self.spec.em, problem)
             off = [name for name, a, b in zip(("mu", self.spec.spread, "pi"), run.params[-1], reference)
                    if not all_close(a, b)]
             if off:
                 raise self._run_failure(ns, f"After {problem.n_iterations} iterations from the notebook's start, "
                                         f"{', '.join(off)} differ from what EM reaches.")
+
+
+def reference_final(em, problem):
+    """(mu, spread, pi) that EM reaches from ``problem``'s start: the same for every notebook checked on it."""
+    arrays = [np.asarray(problem.data), *(np.asarray(a) for a in problem.start)]
+    key = (em.__name__, problem.n_iterations, *((a.shape, a.dtype.str, a.tobytes()) for a in arrays))
+    if key not in _REFERENCE_FINALS:
+        if len(_REFERENCE_FINALS) >= 8:  # a grading run meets a handful of problems; never grow without bound
+            _REFERENCE_FINALS.clear()
+        _REFERENCE_FINALS[key] = em.fit(problem.data, *problem.start, problem.n_iterations).final
+    return _REFERENCE_FINALS[key]
+
+
+_REFERENCE_FINALS = {}

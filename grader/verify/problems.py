@@ -7,6 +7,7 @@ every grading run (and every Dask worker) rebuilds the same problem, and
 nothing about them is stored in the release.
 """
 
+import functools
 import hashlib
 import hmac
 import os
@@ -102,8 +103,24 @@ def hidden_setup(assignment_id, secret):
     """(problem, initial responsibilities or None, true parameters) of ``assignment_id`` for this secret.
 
     The true parameters are what the notebook's data cell names (``mu_true``...),
-    so an EM cell that mentions them runs here as in the notebook.
+    so an EM cell that mentions them runs here as in the notebook. The arrays
+    are read-only: every submission of the class shares them.
     """
+    problem, gamma, truth = _hidden_setup(assignment_id, secret)
+    return problem, gamma, dict(truth)
+
+
+@functools.lru_cache(maxsize=16)
+def _hidden_setup(assignment_id, secret):
+    # drawing includes a trial EM run (_well_posed): once per assignment and secret, not per submission
+    problem, gamma, truth = _draw(assignment_id, secret)
+    for array in (problem.data, *problem.start, gamma):
+        if isinstance(array, np.ndarray):
+            array.setflags(write=False)
+    return problem, gamma, truth
+
+
+def _draw(assignment_id, secret):
     rng = _generator(secret, assignment_id)
     for _ in range(ATTEMPTS):
         if assignment_id == "01_em_1d":
