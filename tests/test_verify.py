@@ -19,7 +19,7 @@ import pytest
 
 from grader.course import DEFAULT_ROOT, Course
 from grader.samples import ALTERNATIVES, MUTANTS, SEED_STYLE, fill_blanks
-from grader.verify import GRADES, MODULES, run_checks, solution_cells, transport
+from grader.verify import GRADES, MODULES, problems, run_checks, solution_cells, transport
 from grader.verify.problems import SECRET_ENV, SECRET_FILE, course_secret, hidden_problem, seed_problem
 
 COURSE = Course(DEFAULT_ROOT)
@@ -114,7 +114,7 @@ def test_a_forged_alias_is_refused():
 def test_hidden_problem_differs_from_the_seed_and_is_reproducible(assignment_id):
     seed, _ = seed_problem(assignment_id)
     hidden, gamma = hidden_problem(assignment_id, "secret-a")
-    again, gamma_again = hidden_problem(assignment_id, "secret-a")
+    again, gamma_again = problems._draw(assignment_id, "secret-a")[:2]  # drawn anew, not the run's cached copy
     other, _ = hidden_problem(assignment_id, "secret-b")
     assert np.array_equal(hidden.data, again.data)
     assert all(np.array_equal(a, b) for a, b in zip(hidden.start, again.start))
@@ -124,6 +124,18 @@ def test_hidden_problem_differs_from_the_seed_and_is_reproducible(assignment_id)
     assert hidden.n_iterations == seed.n_iterations  # the student's cell sets it
     if gamma is not None:  # like the notebook: a start computed from random responsibilities
         assert np.array_equal(gamma, gamma_again) and np.allclose(gamma.sum(axis=1), 1)
+
+
+@pytest.mark.parametrize("assignment_id", ASSIGNMENTS)
+def test_a_hidden_problem_shared_by_the_class_cannot_be_changed_through_one_submission(assignment_id):
+    first = problems.hidden_setup(assignment_id, "secret-a")
+    problem, _, truth = first
+    with pytest.raises(ValueError, match="read-only"):
+        problem.data[0] = 0.0
+    with pytest.raises(ValueError, match="read-only"):
+        problem.start[0][0] = 0.0
+    truth.clear()
+    assert problems.hidden_setup(assignment_id, "secret-a")[2], "each caller gets its own dict of true parameters"
 
 
 def test_the_secret_is_created_once_private_and_the_environment_wins(tmp_path, monkeypatch):

@@ -14,6 +14,9 @@ The work is split where it can run in parallel and where it must not:
    from step 2, so nbgrader computes and stores the scores (the single writer)
    exactly as it would have. A small ledger next to each autograded
    submission records what was graded, so a re-run skips it.
+4. In a renderer process, as each submission's grades are stored: its
+   feedback HTML (:class:`.feedback.FeedbackWriter`); the class reports come
+   last, from the gradebook.
 """
 
 import contextlib
@@ -355,7 +358,7 @@ def autograde(submissions_path, out, course=None, workers=None, scheduler=None, 
 
     grader = Grader(course or Course(), out, db_url=db_url, limits=limits)
     workers = workers or os.cpu_count() or 1
-    # rendering a notebook's feedback costs about a tenth of grading it: one renderer keeps up with 8 workers
+    # rendering a notebook's feedback costs a twentieth of grading it: one renderer keeps up with 8 workers
     with one_engine_per_database(), \
             FeedbackWriter(grader, processes=-(-workers // 8) if workers > 1 else 0) as feedback:
         run = grader.run(submissions_path, workers=workers, scheduler=scheduler, progress=progress,

@@ -119,7 +119,7 @@ class FeedbackWriter:
     """Writes feedback/<student>/<assignment>/<notebook>.html, in ``processes`` processes (0: in this one).
 
     A submission can be handed over as soon as it is graded
-    (:meth:`submission_graded`), so rendering (nbconvert, about 0.15 s a
+    (:meth:`submission_graded`), so rendering (nbconvert, about 0.05 s a
     notebook) runs beside the grading of the others instead of after it.
     """
 
