@@ -48,6 +48,8 @@ def _autograde(course, submissions, out, args):
         errors.print(f"[yellow]warning[/yellow] {problem.path}: {problem.message}")
     for (student, assignment), why in run.failures.items():
         errors.print(f"[red]error[/red] {student}/{assignment}: nbgrader could not grade it: {why}")
+    for page, why in run.feedback_errors.items():
+        errors.print(f"[yellow]warning[/yellow] {page}: feedback not written ({why}); the grades are in grades.csv")
     console_table(run.rows, console)
     console.print(f"graded {len(run.graded)} submission(s), {len(run.skipped)} already graded; "
                   f"grades: {Path(out) / 'grades.csv'}; summary: {Path(out) / 'summary.html'}; "
@@ -70,11 +72,14 @@ def cmd_demo(args):
 
 def cmd_feedback(args):
     from .pipeline.autograde import Grader
-    from .pipeline.feedback import write_feedback
+    from .pipeline.feedback import FeedbackWriter
     from .pipeline.report import collect_rows
 
     grader = Grader(_course(args), args.out, db_url=args.db)
-    written = write_feedback(grader, collect_rows(grader))
+    with FeedbackWriter(grader) as writer:
+        written = writer.write(collect_rows(grader))
+    for page, why in writer.errors.items():
+        errors.print(f"[yellow]warning[/yellow] {page}: feedback not written ({why})")
     console.print(f"wrote {len(written)} feedback file(s) under {Path(args.out) / 'feedback'}")
 
 

@@ -255,6 +255,28 @@ def test_bad_input_is_named_and_does_not_stop_the_class(graded, tmp_path):
     assert [r["note"] for r in by_student["dup"]] == ["duplicate-student: 01_em_1d.ipynb"]
 
 
+def test_a_feedback_page_that_cannot_be_written_is_named_and_holds_nothing_up(graded, tmp_path):
+    course, _submissions, _out, _run, _plain = graded
+    folder = tmp_path / "class"
+    for student in ("kept", "blocked"):
+        (folder / student / "01_em_1d").mkdir(parents=True)
+        nbformat.write(fill_blanks(course.release_notebook("01_em_1d"), SEED_STYLE["01_em_1d"]),
+                       folder / student / "01_em_1d" / "01_em_1d.ipynb")
+    out = tmp_path / "out"
+    blocked = out / "feedback" / "blocked" / "01_em_1d" / "01_em_1d.html"
+    blocked.mkdir(parents=True)  # a directory where the page should go: the renderer cannot write it
+
+    run = autograde(folder, out, course=course, workers=2)
+
+    assert list(run.feedback_errors) == [blocked]
+    assert "IsADirectoryError" in run.feedback_errors[blocked]
+    assert (out / "feedback" / "kept" / "01_em_1d" / "01_em_1d.html").is_file()
+    rows = read_csv(out / "grades.csv")
+    assert {r["student_id"] for r in rows} == {"kept", "blocked"}
+    assert all(r["score"] == r["max_score"] for r in rows)
+    assert str(blocked) in (out / "summary.html").read_text()
+
+
 def test_cli_exit_status(graded, tmp_path):
     course, submissions, _out, _run, _plain = graded
     command = [sys.executable, "-m", "grader", "--course", str(course.root)]

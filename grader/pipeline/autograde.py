@@ -99,6 +99,7 @@ class Run:
     problems: list = field(default_factory=list)  # submissions.Problem
     failures: dict = field(default_factory=dict)  # (student, assignment) -> why nbgrader could not grade it
     rows: list = field(default_factory=list)  # report.Row of everything graded into this output folder
+    feedback_errors: dict = field(default_factory=dict)  # feedback page -> why it could not be written
 
 
 class Grader:

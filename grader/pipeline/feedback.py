@@ -129,6 +129,7 @@ class FeedbackWriter:
         self._pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn")) \
             if processes else None
         self._rendered = {}  # target -> Future of write_one, or the target once written in this process
+        self.errors = {}  # target -> why it could not be written; the rest of the class is not held up
 
     def __enter__(self):
         return self
@@ -142,8 +143,13 @@ class FeedbackWriter:
                 self.grader.out / "feedback" / student_id / assignment_id / f"{notebook_id}.html")
 
     def _render(self, source, target, grades, note):
-        self._rendered[target] = self._pool.submit(write_one, source, target, grades, note) if self._pool \
-            else write_one(source, target, grades, note)
+        if self._pool:
+            self._rendered[target] = self._pool.submit(write_one, source, target, grades, note)
+            return
+        try:
+            self._rendered[target] = write_one(source, target, grades, note)
+        except Exception as error:
+            self.errors[target] = f"{type(error).__name__}: {error}"
 
     def submission_graded(self, student_id, assignment_id, notes):
         """Start rendering the feedback of a submission just graded, with its grades from the gradebook."""
@@ -160,7 +166,9 @@ class FeedbackWriter:
                     self._render(source, target, grades, notebook_note(notes, notebook.name))
 
     def write(self, rows, fresh=None):
-        """Feedback for every graded notebook in ``rows`` not rendered yet; waits for all, returns their paths.
+        """Feedback for every graded notebook in ``rows`` not rendered yet; waits for all, returns the paths written.
+
+        A page that cannot be written is left out and recorded in :attr:`errors`.
 
         ``fresh`` (a set of (student, assignment)) limits re-rendering to those
         submissions, plus any whose feedback file is missing.
@@ -177,10 +185,11 @@ class FeedbackWriter:
                     fresh is not None and key[:2] not in fresh and target.is_file()):
                 continue
             self._render(source, target, cell_grades, notes[key])
-        return [done.result() if isinstance(done, Future) else done for done in self._rendered.values()]
+        written = []
+        for target, done in self._rendered.items():
+            try:
+                written.append(done.result() if isinstance(done, Future) else done)
+            except Exception as error:
+                self.errors[target] = f"{type(error).__name__}: {error}"
+        return written
 
-
-def write_feedback(grader, rows, workers=1, fresh=None):
-    """feedback/<student>/<assignment>/<notebook>.html for the graded notebooks in ``rows`` (see FeedbackWriter)."""
-    with FeedbackWriter(grader, processes=workers if workers > 1 else 0) as writer:
-        return writer.write(rows, fresh)

@@ -155,7 +155,8 @@ def write_summary(rows, run, path):
     html = environment.get_template("summary.html.j2").render(
         questions=question_table(rows), figures=_distribution_figures(rows), diagnoses=diagnoses.most_common(),
         notes=notes, totals=sorted((k, v) for k, v in totals.items()), n_submissions=len(students),
-        problems=run.problems if run else [], failures=run.failures if run else {})
+        problems=run.problems if run else [], failures=run.failures if run else {},
+        feedback_errors=run.feedback_errors if run else {})
     Path(path).write_text(html)
     return path
 
@@ -184,5 +185,6 @@ def write_all(grader, run, feedback=None):
     write_csv(rows, grader.out / "grades.csv")
     with contextlib.nullcontext(feedback) if feedback else FeedbackWriter(grader) as writer:
         writer.write(rows, fresh=set(run.graded))
+        run.feedback_errors.update(writer.errors)
     write_summary(rows, run, grader.out / "summary.html")
     return rows
