@@ -20,7 +20,12 @@ def run_cells(nb, until):
     IPython magic lines are skipped and output is discarded. A cell that raises
     keeps the state it reached, and the next cells still run, as in a kernel.
     """
-    ns = {}
+    return run_cells_with_error(nb, until)[0]
+
+
+def run_cells_with_error(nb, until):
+    """:func:`run_cells`, returning (namespace, the last exception a cell raised or None)."""
+    ns, error = {}, None
     with contextlib.redirect_stdout(io.StringIO()), np.errstate(all="ignore"):
         for cell in nb.cells:
             if cell.cell_type != "code":
@@ -28,10 +33,10 @@ def run_cells(nb, until):
             source = "\n".join(line for line in cell.source.split("\n") if not line.startswith("%"))
             try:
                 exec(compile(source, cell.id, "exec"), ns)
-            except Exception:
-                pass
+            except Exception as raised:  # a kernel keeps the state of a cell that raised; so do we
+                error = raised
             if cell.id == until:
-                return ns
+                return ns, error
     raise AssertionError(f"no cell {until!r}")
 
 
@@ -46,3 +51,18 @@ def failure_messages(checks, ns):
         except CheckFailed as failure:
             out[check.__name__] = str(failure)
     return out
+
+
+def student_notebook(assignment_id, student_cell, checks):
+    """(release, run_until_student_cell, failures) of a single-notebook assignment whose checks are ``checks``."""
+
+    def student_release():
+        return release(assignment_id)
+
+    def run_until_student_cell(nb):
+        return run_cells(nb, student_cell)
+
+    def failures(ns):
+        return failure_messages(checks, ns)
+
+    return student_release, run_until_student_cell, failures

@@ -7,7 +7,7 @@ from sklearn.mixture import GaussianMixture
 from grader.checks import init_convergence
 from grader.em import initialisation, multivariate, seed
 from grader.samples import fill_blanks
-from tests.notebook_runs import release as notebook_release, run_cells, failure_messages
+from tests.notebook_runs import student_notebook
 
 ASSIGNMENT = "04_init_convergence"
 STUDENT_CELL = "init_em"
@@ -55,16 +55,7 @@ WRONG = {
 }
 
 
-def release():
-    return notebook_release(ASSIGNMENT)
-
-
-def run_until_student_cell(nb):
-    return run_cells(nb, STUDENT_CELL)
-
-
-def failures(ns):
-    return failure_messages(init_convergence.CHECKS, ns)
+release, run_until_student_cell, failures = student_notebook(ASSIGNMENT, STUDENT_CELL, init_convergence.CHECKS)
 
 
 def test_the_seed_start_has_a_plateau_that_stops_a_rule_without_patience():

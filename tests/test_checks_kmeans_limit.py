@@ -13,7 +13,7 @@ from grader.course import DEFAULT_ROOT, Course
 from grader.em import kmeans as reference
 from grader.em import seed
 from grader.samples import fill_blanks
-from tests.notebook_runs import run_cells
+from tests.notebook_runs import failure_messages, run_cells
 
 ASSIGNMENT = "08_kmeans_limit"
 RELEASE = Course(DEFAULT_ROOT).release / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
@@ -36,13 +36,7 @@ def run_release(answers, until="assignments"):
 
 
 def failures(ns):
-    out = {}
-    for _, check in kmeans_limit.CHECKS:
-        try:
-            check(ns)
-        except kmeans_limit.CheckFailed as failure:
-            out[check.__name__] = str(failure)
-    return out
+    return failure_messages(kmeans_limit.CHECKS, ns)
 
 
 def test_reference_lloyd_matches_scikit_learn_from_the_same_start():

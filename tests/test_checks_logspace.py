@@ -6,7 +6,7 @@ import pytest
 from grader.checks import logspace
 from grader.em import seed, univariate
 from grader.samples import fill_blanks
-from tests.notebook_runs import release as notebook_release, run_cells, failure_messages
+from tests.notebook_runs import student_notebook
 
 ASSIGNMENT = "03_logspace"
 STUDENT_CELL = "logspace_em"
@@ -53,16 +53,7 @@ WRONG = {
 }
 
 
-def release():
-    return notebook_release(ASSIGNMENT)
-
-
-def run_until_student_cell(nb):
-    return run_cells(nb, STUDENT_CELL)
-
-
-def failures(ns):
-    return failure_messages(logspace.CHECKS, ns)
+release, run_until_student_cell, failures = student_notebook(ASSIGNMENT, STUDENT_CELL, logspace.CHECKS)
 
 
 def test_density_em_really_fails_on_the_outlier_and_reference_does_not():

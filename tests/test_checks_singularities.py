@@ -1,18 +1,13 @@
 """Notebook 05's checks on answers typed into the release's blanks, run in-process; scikit-learn as the reference."""
 
-import contextlib
-import io
-
-import nbformat
 import numpy as np
 import pytest
 from sklearn.mixture import GaussianMixture
 
 from grader.checks import singularities
-from grader.course import DEFAULT_ROOT, Course
 from grader.em import multivariate, regularised, seed
 from grader.samples import fill_blanks
-from tests.notebook_runs import failure_messages
+from tests.notebook_runs import run_cells_with_error, student_notebook
 
 ASSIGNMENT = "05_singularities"
 STUDENT_CELL = "m_step_ridge"
@@ -40,29 +35,12 @@ WRONG = {
 }
 
 
-def release():
-    return nbformat.read(Course(DEFAULT_ROOT).release / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+release, _, failures = student_notebook(ASSIGNMENT, STUDENT_CELL, singularities.CHECKS)
 
 
 def run_until_student_cell(nb):
-    """Execute the code cells up to and including the student's cell; return the namespace and its error."""
-    ns, error = {}, None
-    with contextlib.redirect_stdout(io.StringIO()), np.errstate(all="ignore"):
-        for cell in nb.cells:
-            if cell.cell_type != "code":
-                continue
-            source = "\n".join(line for line in cell.source.split("\n") if not line.startswith("%"))
-            try:
-                exec(compile(source, cell.id, "exec"), ns)
-            except Exception as raised:  # a kernel keeps the state of a cell that raised; so do we
-                error = raised
-            if cell.id == STUDENT_CELL:
-                return ns, error
-    raise AssertionError(f"no {STUDENT_CELL} cell")
-
-
-def failures(ns):
-    return failure_messages(singularities.CHECKS, ns)
+    """The namespace after the student's cell, and the exception that cell (or an earlier one) raised."""
+    return run_cells_with_error(nb, STUDENT_CELL)
 
 
 def scikit_learn_fit(X, start, n_iterations, reg_covar):
