@@ -20,8 +20,6 @@ rel over the iterations (and over the quantities it touches) must stay far
 above it. Run: ``python benchmarks/tolerances.py``.
 """
 
-import contextlib
-import io
 import sys
 import warnings
 from pathlib import Path
@@ -32,30 +30,12 @@ import numpy as np
 from grader.checks import em1d, em2d
 from grader.checks.core import ATOL, RTOL, quiet
 from grader.course import DEFAULT_ROOT
-from grader.samples import ALTERNATIVES, MUTANTS, Sample
+from grader.samples import ALTERNATIVES, MUTANTS, Sample, run_until
 
 CHECKS = {"01_em_1d": em1d, "02_em_2d": em2d}
 FLOOR = ATOL / RTOL
 #: Mistakes whose numbers are right: they are caught by what the loop stored, not by a tolerance.
 NOT_NUMERIC = {"history-aliased"}
-
-
-def run_em_cell(notebook):
-    """Execute the code cells up to the EM cell in one namespace, as a kernel would; return it."""
-    ns = {}
-    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
-        for cell in notebook.cells:
-            if cell.cell_type != "code":
-                continue
-            source = "\n".join(line for line in cell.source.split("\n") if not line.startswith("%"))
-            try:
-                exec(compile(source, cell.id, "exec"), ns)
-            except Exception:  # a kernel keeps what a failing cell did before it raised
-                pass
-            if cell.id == "em_loop":
-                return ns
-    raise ValueError("the notebook has no em_loop cell")
 
 
 def differences(actual, expected):
@@ -83,7 +63,7 @@ def scatter(data, gamma, mean, n_k):
 def measure(sample, release):
     """{quantity: (largest rel, largest abs)} over the iterations of one sample's run."""
     checks = CHECKS[sample.assignment_id]._checks
-    ns = run_em_cell(sample.notebook(release))
+    ns = run_until(sample.notebook(release), "em_loop")[0]
     data = np.asarray(ns["data"], dtype=float)
     with quiet():
         run = checks._run(ns)

@@ -1,12 +1,9 @@
 """Run a notebook's code cells in this process, as a kernel would, for fast tests of the checks."""
 
-import contextlib
-import io
-
 import nbformat
-import numpy as np
 
 from grader.course import DEFAULT_ROOT, Course
+from grader.samples import run_until
 
 
 def release(assignment_id):
@@ -15,29 +12,8 @@ def release(assignment_id):
 
 
 def run_cells(nb, until):
-    """Execute code cells up to and including the cell with id ``until``; return the namespace.
-
-    IPython magic lines are skipped and output is discarded. A cell that raises
-    keeps the state it reached, and the next cells still run, as in a kernel.
-    """
-    return run_cells_with_error(nb, until)[0]
-
-
-def run_cells_with_error(nb, until):
-    """:func:`run_cells`, returning (namespace, the last exception a cell raised or None)."""
-    ns, error = {}, None
-    with contextlib.redirect_stdout(io.StringIO()), np.errstate(all="ignore"):
-        for cell in nb.cells:
-            if cell.cell_type != "code":
-                continue
-            source = "\n".join(line for line in cell.source.split("\n") if not line.startswith("%"))
-            try:
-                exec(compile(source, cell.id, "exec"), ns)
-            except Exception as raised:  # a kernel keeps the state of a cell that raised; so do we
-                error = raised
-            if cell.id == until:
-                return ns, error
-    raise AssertionError(f"no cell {until!r}")
+    """The namespace after executing code cells up to and including the cell with id ``until`` (see run_until)."""
+    return run_until(nb, until)[0]
 
 
 def failure_messages(checks, ns):

@@ -6,8 +6,8 @@ from sklearn.mixture import GaussianMixture
 
 from grader.checks import singularities
 from grader.em import multivariate, regularised, seed
-from grader.samples import fill_blanks
-from tests.notebook_runs import run_cells_with_error, student_notebook
+from grader.samples import fill_blanks, run_until
+from tests.notebook_runs import student_notebook
 
 ASSIGNMENT = "05_singularities"
 STUDENT_CELL = "m_step_ridge"
@@ -40,7 +40,7 @@ release, _, failures = student_notebook(ASSIGNMENT, STUDENT_CELL, singularities.
 
 def run_until_student_cell(nb):
     """The namespace after the student's cell, and the exception that cell (or an earlier one) raised."""
-    return run_cells_with_error(nb, STUDENT_CELL)
+    return run_until(nb, STUDENT_CELL)
 
 
 def scikit_learn_fit(X, start, n_iterations, reg_covar):

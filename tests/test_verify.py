@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from grader.course import DEFAULT_ROOT, Course
-from grader.samples import ALTERNATIVES, MUTANTS, SEED_STYLE, fill_blanks
+from grader.samples import ALTERNATIVES, MUTANTS, SEED_STYLE, fill_blanks, run_until
 from grader.verify import GRADES, MODULES, problems, run_checks, solution_cells, transport
 from grader.verify.problems import SECRET_ENV, SECRET_FILE, course_secret, hidden_problem, seed_problem
 
@@ -176,17 +176,8 @@ def test_names_the_locked_cells_define_are_there_on_both_problems():
 
 def kernel_verdicts(nb, assignment_id):
     """{grade_id: passed} with the test cells (hidden parts included) run after the notebook's code."""
-    ns = {}
+    ns, _ = run_until(nb, "em_loop")
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-        for cell in nb.cells:
-            if cell.cell_type == "code":
-                source = "\n".join(line for line in cell.source.split("\n") if not line.startswith("%"))
-                try:
-                    exec(compile(source, cell.id, "exec"), ns)
-                except Exception:  # a kernel keeps the state of a cell that raised
-                    pass
-                if cell.id == "em_loop":
-                    break
         verdicts = {}
         for cell in solution(assignment_id).cells:
             meta = cell.metadata.get("nbgrader", {})

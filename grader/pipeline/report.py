@@ -1,7 +1,6 @@
 """What an autograde run leaves behind: grades.csv, per-student feedback, the class summary."""
 
 import base64
-import contextlib
 import csv
 import io
 import json
@@ -15,7 +14,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from ..misconceptions import diagnosis_ids, graded_cell_errors
 from ..verify import read_verdicts
 from .autograde import LEDGER
-from .feedback import FeedbackWriter, notebook_note
+from .feedback import notebook_note
 
 COLUMNS = ["student_id", "assignment_id", "notebook_id", "grade_id", "score", "max_score", "diagnosis", "note"]
 
@@ -176,15 +175,14 @@ def console_table(rows, console=None):
     (console or Console()).print(table)
 
 
-def write_all(grader, run, feedback=None):
+def write_all(grader, run, feedback):
     """grades.csv, feedback HTML for the submissions graded in ``run``, summary.html; returns the rows.
 
     ``feedback`` is the FeedbackWriter that may already be rendering some of them.
     """
     rows = collect_rows(grader, run)
     write_csv(rows, grader.out / "grades.csv")
-    with contextlib.nullcontext(feedback) if feedback else FeedbackWriter(grader) as writer:
-        writer.write(rows, fresh=set(run.graded))
-        run.feedback_errors.update(writer.errors)
+    feedback.write(rows, fresh=set(run.graded))
+    run.feedback_errors.update(feedback.errors)
     write_summary(rows, run, grader.out / "summary.html")
     return rows
