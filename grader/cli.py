@@ -12,9 +12,9 @@ from pathlib import Path
 
 from rich.console import Console
 
-from . import sandbox
 from .course import Course, CourseError
 from .pipeline.submissions import CANVAS_REGEX, SubmissionsError
+from .runtime import sandbox
 
 console = Console(soft_wrap=True)
 errors = Console(stderr=True, soft_wrap=True)

@@ -15,9 +15,9 @@ import nbformat
 import numpy as np
 import pytest
 
-from grader import sandbox
 from grader.em import multivariate, univariate
 from grader.pipeline.autograde import autograde
+from grader.runtime import sandbox
 from grader.samples import SEED_STYLE, fill_blanks, variant
 from grader.verify.problems import seed_problem
 from tests.conftest import CourseCopy, copy_course

@@ -18,8 +18,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader import sandbox
-from grader.pipeline.autograde import LEDGER, autograde
+from grader.pipeline.autograde import autograde
+from grader.pipeline.ledger import LEDGER
+from grader.runtime import sandbox
 from grader.samples import SEED_STYLE, fill_blanks
 from tests.conftest import CourseCopy, copy_course
 

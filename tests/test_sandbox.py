@@ -15,10 +15,9 @@ import pytest
 
 import nbformat
 
-from grader import sandbox
 from grader.course import Course
-from grader.pipeline import executor
-from grader.pipeline.shell import LIMIT_MARKER
+from grader.runtime import executor, sandbox
+from grader.runtime.shell import LIMIT_MARKER
 
 LIMITS = sandbox.Limits(cell_timeout=5, notebook_timeout=60, memory_bytes=2 * 2**30, output_bytes=2**16)
 PROTECTIONS = sandbox.capabilities()
@@ -232,7 +231,7 @@ def test_process_count_is_capped_and_nothing_outlives_the_run():
 
 
 def test_grader_environment_is_not_inherited(monkeypatch):
-    from grader.pipeline import zygote
+    from grader.runtime import zygote
 
     monkeypatch.setenv("GRADER_TEST_SECRET", "token")
     zygote.shared().close()  # the next run starts a zygote that inherits the variable, as a real grader would

@@ -34,12 +34,11 @@ from nbgrader.converters import Autograde
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import NbGraderPreprocessor
 
-from .. import sandbox, verify
+from .. import verify
 from ..course import Course, _quiet_logs, ensure_tools_on_path
-from . import executor, zygote
+from ..runtime import executor, sandbox, zygote
+from . import ledger, report
 from .submissions import CANVAS_REGEX, collect, stage
-
-LEDGER = "grader-ledger.json"
 
 # nbgrader 0.9 triggers SQLAlchemy autoflush warnings on every autograde; they say nothing to an instructor
 warnings.filterwarnings("ignore", message=".*not in session.*", module="nbgrader")
@@ -213,29 +212,6 @@ class Grader:
                     grade.needs_manual_grade = False
             gradebook.db.commit()
 
-    # --- ledger ------------------------------------------------------------------------------------
-
-    def ledger_path(self, student_id, assignment_id):
-        return self.autograded / student_id / assignment_id / LEDGER
-
-    def read_ledger(self, student_id, assignment_id):
-        path = self.ledger_path(student_id, assignment_id)
-        try:
-            return json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError):
-            return None
-
-    def write_ledger(self, submission, fingerprint, notes):
-        path = self.ledger_path(submission.student_id, submission.assignment_id)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(".tmp")
-        temporary.write_text(json.dumps({"fingerprint": fingerprint, "notes": notes}, indent=1, sort_keys=True))
-        os.replace(temporary, path)  # atomic: a crash leaves the old ledger or the new one
-
-    def is_graded(self, submission, fingerprint):
-        ledger = self.read_ledger(submission.student_id, submission.assignment_id)
-        return bool(ledger) and ledger.get("fingerprint") == fingerprint
-
     # --- the run -------------------------------------------------------------------------------------
 
     def run(self, submissions_path, workers=None, scheduler=None, progress=None, lms_assignment=None,
@@ -257,7 +233,7 @@ class Grader:
         pending = []
         for submission in submissions:
             fingerprint = submission.fingerprint()
-            if self.is_graded(submission, fingerprint):
+            if ledger.is_graded(self.autograded, submission.student_id, submission.assignment_id, fingerprint):
                 run.skipped.append(submission.key)
             else:
                 pending.append((submission, fingerprint))
@@ -299,7 +275,8 @@ class Grader:
                 run.failures[submission.key] = f"{type(error).__name__}: {error}"
                 notes["*"] = f"grading-error ({type(error).__name__})"
                 self._zero_submission(submission)
-            self.write_ledger(submission, fingerprints[submission.key], notes)
+            ledger.write(self.autograded, submission.student_id, submission.assignment_id,
+                         fingerprints[submission.key], notes)
             run.graded.append(submission.key)
             if on_graded:
                 on_graded(submission.student_id, submission.assignment_id, notes)
@@ -354,7 +331,6 @@ def _result_or_crash(future, notebook):
 def autograde(submissions_path, out, course=None, workers=None, scheduler=None, db_url=None, limits=None,
               progress=None, lms_assignment=None, collector_regex=CANVAS_REGEX):
     """Grade a class and write the reports; return the :class:`Run`. See ``grader autograde --help``."""
-    from . import report
     from .feedback import FeedbackWriter
 
     grader = Grader(course or Course(), out, db_url=db_url, limits=limits)

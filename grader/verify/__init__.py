@@ -30,11 +30,10 @@ import types
 
 import numpy as np
 
-from .. import sandbox
 from ..checks import CheckFailed, em1d, em2d
 from ..checks.gmm import GMMChecks
 from ..misconceptions import diagnosis_ids
-from ..pipeline import executor, zygote
+from ..runtime import executor, sandbox, zygote
 from . import child, transport
 from .problems import course_secret, hidden_setup, seed_setup
 

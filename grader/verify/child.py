@@ -14,7 +14,7 @@ import sys
 
 import numpy as np
 
-from .. import sandbox
+from ..runtime import sandbox
 from .transport import encode, encode_list, encode_parameters
 
 # Bound before the student's code runs, which may rebind the module attributes.

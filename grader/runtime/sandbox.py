@@ -149,7 +149,7 @@ def _holds_python(folder):
     """Whether the interpreter, its libraries or this package live in ``folder``."""
     folder = os.path.realpath(folder)
     # sys.path[0] is only the directory the grader was started from, not needed by student code
-    needed = [sys.prefix, sys.base_prefix, *sys.path[1:], os.path.dirname(__file__)]
+    needed = [sys.prefix, sys.base_prefix, *sys.path[1:], os.path.dirname(os.path.dirname(__file__))]
     return any(os.path.realpath(p) == folder or os.path.realpath(p).startswith(folder + os.sep)
                for p in needed if os.path.isabs(p))
 

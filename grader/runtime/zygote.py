@@ -25,8 +25,8 @@ import threading
 
 PRELOAD = ["numpy", "scipy.stats", "scipy.special", "matplotlib", "matplotlib.pyplot", "matplotlib_inline",
            "matplotlib_inline.backend_inline", "IPython", "IPython.core.interactiveshell",
-           "grader.pipeline.shell", "grader.pipeline.executor", "grader.checks.em1d", "grader.checks.em2d",
-           "grader.blanks", "grader.sandbox", "grader.verify.child"]
+           "grader.runtime.shell", "grader.runtime.executor", "grader.checks.em1d", "grader.checks.em2d",
+           "grader.blanks", "grader.runtime.sandbox", "grader.verify.child"]
 
 ENVIRONMENT = {
     # one BLAS thread per child: the parallelism is across submissions
@@ -47,7 +47,7 @@ class Zygote:
         parent, child = socket.socketpair()
         # the verification secret must not be inherited: a child could read it back from /proc/self/environ
         env = {k: v for k, v in os.environ.items() if k != "GRADER_SECRET"} | ENVIRONMENT
-        self._process = subprocess.Popen([sys.executable, "-m", "grader.pipeline.zygote", str(child.fileno())],
+        self._process = subprocess.Popen([sys.executable, "-m", "grader.runtime.zygote", str(child.fileno())],
                                          pass_fds=[child.fileno()], env=env, stdin=subprocess.DEVNULL)
         child.close()
         self._control = parent

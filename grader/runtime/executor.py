@@ -3,8 +3,8 @@
 The child is forked from a zygote (:mod:`.zygote`) that has already imported
 NumPy, SciPy, Matplotlib and IPython, so a submission costs a fork instead of
 a kernel start: the main reason ``grader autograde`` beats sequential
-nbgrader. The child applies the sandbox (:mod:`grader.sandbox`), runs the
-cells with :func:`grader.pipeline.shell.run_cells`, and streams each cell's
+nbgrader. The child applies the sandbox (:mod:`grader.runtime.sandbox`), runs the
+cells with :func:`grader.runtime.shell.run_cells`, and streams each cell's
 outputs back, so a timeout or a crash keeps everything that ran before it.
 """
 
@@ -16,7 +16,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 
-from .. import sandbox
+from . import sandbox
 from . import zygote
 from .shell import LIMIT_MARKER
 
@@ -28,7 +28,7 @@ class Execution:
     notebook: dict
     note: str = ""
     seconds: float = 0.0
-    sandbox: dict = None  # {protection: applied?} as reported by the child (see grader.sandbox.enter)
+    sandbox: dict = None  # {protection: applied?} as reported by the child (see grader.runtime.sandbox.enter)
 
 
 def _child(conn, notebook, files, limits, workdir, skip):

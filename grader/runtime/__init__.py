@@ -1,0 +1,1 @@
+"""Running student code: the sandbox, the preloaded zygote, the executor and the recording shell."""
