@@ -17,6 +17,7 @@ import nbgrader.api
 from nbgrader import preprocessors as nbp
 from traitlets.config import Config, PyFileConfigLoader
 
+from . import assignments
 from .preprocessors import ClearSolutionsAndBlanks
 
 #: nbgrader's own GenerateAssignment pipeline with ClearSolutions swapped for ours.
@@ -75,6 +76,8 @@ class Course:
             raise CourseError(f"{self.root}: not a course (no nbgrader_config.py)")
         self.solutions = self.root / "solutions"
         self.release = self.root / "notebooks"
+        #: The assignment specs: the course's own ``assignments/`` folder first, then the package's.
+        self.specs = assignments.for_course(self.root)
 
     @property
     def assignments(self):

@@ -16,6 +16,24 @@ RTOL = 1e-6
 ATOL = 1e-9
 
 
+#: Name under which the grader hands the checks the inputs to judge against (see :func:`inputs`).
+INPUTS = "__grader_inputs__"
+
+
+def inputs(ns, notebook_inputs):
+    """What the checks judge against: the inputs the grader supplies in ``ns``, else the notebook's own.
+
+    In the student's kernel (self-check, visible tests) that is
+    ``notebook_inputs()``; out of kernel the grader supplies its own copy,
+    the notebook's or hidden ones (:mod:`grader.assignments`).
+    """
+    try:
+        supplied = ns[INPUTS]
+    except KeyError:
+        supplied = None
+    return notebook_inputs() if supplied is None else supplied
+
+
 class CheckFailed(AssertionError):
     """A check found a problem; ``diagnosis`` holds misconception ids, if any."""
 

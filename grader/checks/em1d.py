@@ -11,6 +11,7 @@ check_mu = _checks.check_mu
 check_sigma = _checks.check_spread
 check_pi = _checks.check_pi
 check_log_likelihood = _checks.check_log_likelihood
+finite_prefix = _checks.finite_prefix
 
 
 def check_convergence(ns, invariants_only=False):

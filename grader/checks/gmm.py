@@ -11,6 +11,7 @@ singular covariance) cannot be judged and is skipped; the step that produced
 those inputs is the one that fails.
 """
 
+import collections
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Callable
@@ -19,7 +20,7 @@ import numpy as np
 
 from ..em import seed
 from ..misconceptions import hint
-from .core import CheckFailed, all_close, as_array, close, fetch, quiet
+from .core import CheckFailed, all_close, as_array, close, fetch, inputs, quiet
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,34 @@ class Unjudgeable(Exception):
     """An iteration's inputs are not valid numbers, so its step cannot be recomputed."""
 
 
+@dataclass(frozen=True)
+class BadPart:
+    """A recorded parameter that is not an array of the expected shape; ``failure`` says what is wrong."""
+
+    failure: str
+
+
+def _part(value, name, shape, what):
+    try:
+        return as_array({name: value}, name, shape, what, finite=False)
+    except CheckFailed as failure:
+        return BadPart(str(failure))
+
+
+def _updated(part):
+    """A recorded update, or the failure its own check reports: it is not an array of the right shape."""
+    if isinstance(part, BadPart):
+        raise CheckFailed(part.failure)
+    return part
+
+
+def _usable(*parts):
+    """The parts, or :class:`Unjudgeable` if one is malformed (a step that starts from it cannot be redone)."""
+    if any(isinstance(p, BadPart) for p in parts):
+        raise Unjudgeable
+    return parts
+
+
 def _normalise_rows(weights):
     return weights / weights.sum(axis=1, keepdims=True)
 
@@ -95,8 +124,22 @@ def _finite(*arrays):
     return all(np.all(np.isfinite(a)) for a in arrays)
 
 
+def _finite_values(value):
+    try:
+        with quiet():
+            return bool(np.all(np.isfinite(np.asarray(value, dtype=float))))
+    except (TypeError, ValueError):
+        return False
+
+
+def _finite_output(gamma, params, value):
+    return (_finite_values(gamma) and _finite_values(value) and isinstance(params, tuple) and len(params) == 3
+            and all(_finite_values(p) for p in params))
+
+
 def _reference(function, *args):
     """``function(*args)``, or :class:`Unjudgeable` if the inputs make it fail or give NaN."""
+    _usable(*args)
     try:
         value = function(*args)
     except (np.linalg.LinAlgError, ValueError, ZeroDivisionError):
@@ -111,6 +154,43 @@ class GMMChecks:
 
     def __init__(self, spec):
         self.spec = spec
+
+    def finite_prefix(self, ns):
+        """``ns`` cut back to the iterations that completed with finite results, as if the loop ended there.
+
+        On other data (hidden inputs) an honest mistake elsewhere (a variance
+        for sigma, a covariance divided by N) can drive the run to NaN or a
+        singular matrix earlier than on the notebook's data, or where the
+        notebook's never went; the iterations that ran before are still judged,
+        each from the student's own inputs. A run without such iterations is
+        returned as it is, and fails.
+        """
+        spread, offset = self.spec.spread, self.spec.history_offset
+        try:
+            with quiet():
+                history, gammas, values, n_iterations = (ns[name] for name in (
+                    "params_history", "responsibilities_over_time", "log_likelihoods", "n_iterations"))
+                n_iterations = int(n_iterations)
+        except (KeyError, TypeError, ValueError):
+            return ns
+        if not all(isinstance(v, (list, tuple)) for v in (history, gammas, values)):
+            return ns
+        # iteration i completed when its responsibilities, its M-step's parameters and its log-likelihood exist
+        completed = min(n_iterations, len(history), len(gammas) - offset, len(values))
+        final = tuple(ns.get(name) for name in ("mu", spread, "pi"))
+
+        def after(i):
+            return history[i + 1] if i + 1 < len(history) else final
+
+        cut = next((i for i in range(completed)
+                    if not _finite_output(gammas[i + offset], after(i), values[i])), completed)
+        if cut == 0 or cut == n_iterations or not _finite_values(gammas[:offset]):
+            return ns
+        mu, spread_value, pi = after(cut - 1)
+        return collections.ChainMap({
+            "n_iterations": cut, "params_history": list(history[:cut]),
+            "responsibilities_over_time": list(gammas[:cut + offset]), "log_likelihoods": list(values[:cut]),
+            "gamma": gammas[cut + offset - 1], "mu": mu, "pi": pi, spread: spread_value}, ns)
 
     # --- the student's variables -------------------------------------------------
 
@@ -128,12 +208,18 @@ class GMMChecks:
         return data, K, mu_shape, spread_shape
 
     def _params(self, entry, K, mu_shape, spread_shape, where):
+        """(mu, spread, pi) recorded in ``where``; a part of the wrong shape becomes a :class:`BadPart`.
+
+        One malformed update (a covariance of the wrong shape) then fails its
+        own check only: the other parts of the same iteration are still judged.
+        """
         try:
             mu, spread, pi = entry
         except (TypeError, ValueError):
             raise CheckFailed(f"{where} should be a tuple (mu, {self.spec.spread}, pi).") from None
-        ns = {"mu": mu, self.spec.spread: spread, "pi": pi}
-        return self._final_params(ns, K, mu_shape, spread_shape, f" in {where}")
+        return tuple(_part(value, name, shape, f"{name} in {where}")
+                     for value, name, shape in ((mu, "mu", mu_shape), (spread, self.spec.spread, spread_shape),
+                                                (pi, "pi", (K,))))
 
     def _history(self, ns):
         history = fetch(ns, "params_history")
@@ -170,7 +256,8 @@ class GMMChecks:
                   for i, entry in enumerate(history[: usable + 1])]
         broken = False
         if complete:
-            params.append(self._final_params(ns, K, mu_shape, spread_shape))
+            params.append(self._params(tuple(fetch(ns, name) for name in ("mu", self.spec.spread, "pi")),
+                                       K, mu_shape, spread_shape, "the final parameters"))
         elif not self._valid(data, params[-1]):
             broken = True  # the next E-step raised on them
         elif recorded == len(history):
@@ -325,7 +412,7 @@ class GMMChecks:
                 n_k = self._n_k(step)
                 weighted_sum = step.gamma.T @ data
                 expected = weighted_sum / (n_k if data.ndim == 1 else n_k[:, None])
-                if not all_close(step.after[0], expected):
+                if not all_close(_updated(step.after[0]), expected):
                     self._fail("The M-step means mu (eq. 9.24)", step, step.after[0], expected,
                                [(("mean-divided-by-n",), weighted_sum / len(data))], "your gamma")
 
@@ -380,11 +467,12 @@ class GMMChecks:
 
             def check(step):
                 n_k = self._n_k(step)
-                if not _finite(step.after[0]):
+                new_mean, old_mean = _usable(step.after[0], step.before[0])
+                if not _finite(new_mean):
                     raise Unjudgeable  # the mean update failed; its own check says so
-                candidates = self._spread_candidates(data, step.gamma, n_k, step.after[0], step.before[0])
+                candidates = self._spread_candidates(data, step.gamma, n_k, new_mean, old_mean)
                 expected = candidates[0][1]
-                if not all_close(step.after[1], expected):
+                if not all_close(_updated(step.after[1]), expected):
                     self._fail(label, step, step.after[1], expected, candidates[1:], "your gamma and your new mu")
 
             if not invariants_only:
@@ -408,9 +496,9 @@ class GMMChecks:
             def check(step):
                 n_k = self._n_k(step)
                 expected = n_k / len(data)
-                if not all_close(step.after[2], expected):
+                if not all_close(_updated(step.after[2]), expected):
                     candidates = [(("weights-not-normalised",), n_k)]
-                    if not all_close(step.before[2], expected):
+                    if not isinstance(step.before[2], BadPart) and not all_close(step.before[2], expected):
                         candidates.append((("weights-not-updated",), step.before[2]))
                     self._fail("The M-step mixing weights pi (eq. 9.26)", step, step.after[2], expected,
                                candidates, "your gamma")
@@ -515,10 +603,12 @@ class GMMChecks:
                     "(Bishop section 9.4), so one of the E- or M-step lines is wrong.")
             if invariants_only:
                 return
-            problem = self.spec.problem()
+            problem = inputs(ns, self.spec.problem)
             data = self._data(ns)
             if data.shape != problem.data.shape or not all_close(data, problem.data):
                 raise CheckFailed("`data` is not the data the notebook generates: re-run the notebook from the top.")
+            if any(isinstance(p, BadPart) for p in run.params[0] + run.params[-1]):
+                raise self._run_failure(ns, "The recorded parameters are not all arrays of the right shape.")
             if not all(all_close(a, b) for a, b in zip(run.params[0], problem.start)):
                 raise CheckFailed("params_history[0] is not the notebook's initialisation: "
                                   "re-run the initialisation cell before the EM cell.")

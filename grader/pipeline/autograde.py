@@ -129,7 +129,7 @@ class Grader:
         root = self.course.root
         gradebooks = [url[len("sqlite:///"):] for url in (self.db_url, self.course.db_url())
                       if url.startswith("sqlite:///")]
-        return [self.course.solutions, self.out, *gradebooks, root / verify.problems.SECRET_FILE,
+        return [self.course.solutions, self.out, *gradebooks, root / verify.SECRET_FILE,
                 *(root / folder for folder in ("submitted", "autograded", "feedback"))]
 
     # --- setup -------------------------------------------------------------------------------
@@ -154,6 +154,11 @@ class Grader:
                 for p in sorted(folder.rglob("*")) if p.is_file() and p.suffix != ".ipynb"
                 and ".ipynb_checkpoints" not in p.parts}
         return self._data_files[assignment_id]
+
+    def spec_source(self, assignment_id):
+        """(assignment id, spec source, file name) for workers, or None where the assignment has no spec."""
+        found = self.course.specs.source(assignment_id)
+        return None if found is None else (assignment_id, *found)
 
     def _converter(self, student_id, assignment_id):
         config = self.config.copy()
@@ -223,6 +228,8 @@ class Grader:
         """
         run = Run(self.out, self.db_url)
         if not scheduler:
+            zygote.shared().preload("grader.blanks", "grader.verify.child",
+                                    *(m for spec in self.course.specs.all() for m in spec.preload))
             zygote.shared().start()  # its imports (seconds) overlap with collecting and sanitizing
         submissions, run.problems = collect(submissions_path, self.course, self.out / ".scratch",
                                             lms_assignment, collector_regex)
@@ -269,7 +276,8 @@ class Grader:
                 self.score(submission, executions)
                 # the EM grade cells' scores come from the out-of-kernel verification, after nbgrader's
                 for name, note in verify.record(self.db_url, self.autograded, submission.student_id,
-                                                submission.assignment_id, executions, self.submitted).items():
+                                                submission.assignment_id, executions, self.submitted,
+                                                self.course.specs.get(submission.assignment_id)).items():
                     notes[name] = "; ".join(filter(None, (notes.get(name), note)))
             except Exception as error:  # one submission nbgrader cannot grade must not stop the class
                 run.failures[submission.key] = f"{type(error).__name__}: {error}"
@@ -304,7 +312,8 @@ class Grader:
 
             with Client(scheduler) as client:
                 futures = {client.submit(verify.execute_and_verify, dict(nb), self.data_files(s.assignment_id),
-                                         self.limits, s.assignment_id, self.secret, pure=False): (s, name, nb)
+                                         self.limits, self.spec_source(s.assignment_id), self.secret,
+                                         pure=False): (s, name, nb)
                            for s, name, nb in jobs}
                 for future in dask_completed(futures):
                     submission, name, nb = futures[future]
@@ -312,7 +321,7 @@ class Grader:
             return
         with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
             futures = {pool.submit(verify.execute_and_verify, nb, self.data_files(s.assignment_id), self.limits,
-                                   s.assignment_id, self.secret): (s, name, nb) for s, name, nb in jobs}
+                                   self.spec_source(s.assignment_id), self.secret): (s, name, nb) for s, name, nb in jobs}
             for future in as_completed(futures):
                 submission, name, nb = futures[future]
                 yield (submission, name), _result_or_crash(future, nb)

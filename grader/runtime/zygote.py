@@ -25,8 +25,7 @@ import threading
 
 PRELOAD = ["numpy", "scipy.stats", "scipy.special", "matplotlib", "matplotlib.pyplot", "matplotlib_inline",
            "matplotlib_inline.backend_inline", "IPython", "IPython.core.interactiveshell",
-           "grader.runtime.shell", "grader.runtime.executor", "grader.checks.em1d", "grader.checks.em2d",
-           "grader.blanks", "grader.runtime.sandbox", "grader.verify.child"]
+           "grader.runtime.shell", "grader.runtime.executor", "grader.runtime.sandbox"]
 
 ENVIRONMENT = {
     # one BLAS thread per child: the parallelism is across submissions
@@ -42,12 +41,23 @@ class Zygote:
         self._lock = threading.Lock()
         self._process = None
         self._control = None
+        self._preload = []
+
+    def preload(self, *modules):
+        """Have the zygote import ``modules`` too (the caller's: checks, the verification child).
+
+        Takes effect when the zygote starts; children of a zygote started
+        earlier import what they miss themselves.
+        """
+        with self._lock:
+            self._preload.extend(m for m in modules if m not in self._preload)
 
     def _start(self):
         parent, child = socket.socketpair()
         # the verification secret must not be inherited: a child could read it back from /proc/self/environ
         env = {k: v for k, v in os.environ.items() if k != "GRADER_SECRET"} | ENVIRONMENT
-        self._process = subprocess.Popen([sys.executable, "-m", "grader.runtime.zygote", str(child.fileno())],
+        self._process = subprocess.Popen([sys.executable, "-m", "grader.runtime.zygote", str(child.fileno()),
+                                          *self._preload],
                                          pass_fds=[child.fileno()], env=env, stdin=subprocess.DEVNULL)
         child.close()
         self._control = parent
@@ -62,8 +72,12 @@ class Zygote:
         if self._process is None or self._process.poll() is not None:
             self._start()
 
-    def spawn(self, job):
-        """Fork a child that runs ``job`` (a picklable (function, args) pair)."""
+    def spawn(self, job, duplex=False):
+        """Fork a child that runs ``job`` (a picklable (function, args) pair): (pid, results connection).
+
+        With ``duplex`` the function also gets ``requests=`` (a connection to
+        read from) and the caller gets its writable end: (pid, results, requests).
+        """
         from multiprocessing.connection import Connection
 
         to_child_r, to_child_w = os.pipe()
@@ -74,12 +88,16 @@ class Zygote:
             pid = struct.unpack("q", _recv_exactly(self._control, 8))[0]
         os.close(to_child_r)
         os.close(from_child_w)
-        with os.fdopen(to_child_w, "wb") as pipe:
-            try:
-                pickle.dump(job, pipe)
-            except BrokenPipeError:
-                pass
-        return pid, Connection(from_child_r, writable=False)
+        requests = Connection(to_child_w, readable=False)
+        try:
+            requests.send_bytes(pickle.dumps((*job, duplex)))
+        except (BrokenPipeError, OSError):
+            pass
+        results = Connection(from_child_r, writable=False)
+        if duplex:
+            return pid, results, requests
+        requests.close()
+        return pid, results
 
     def close(self):
         if self._process is not None and self._process.poll() is None:
@@ -135,14 +153,18 @@ def _run_child(job_fd, result_fd):
     from multiprocessing.connection import Connection
 
     try:
-        with os.fdopen(job_fd, "rb") as pipe:
-            function, args = pickle.load(pipe)
-        function(Connection(result_fd, readable=False), *args)
+        jobs = Connection(job_fd, writable=False)
+        function, args, duplex = pickle.loads(jobs.recv_bytes())
+        if duplex:
+            function(Connection(result_fd, readable=False), *args, requests=jobs)
+        else:
+            jobs.close()
+            function(Connection(result_fd, readable=False), *args)
     finally:
         os._exit(0)
 
 
 if __name__ == "__main__":
-    for name in PRELOAD:
+    for name in PRELOAD + sys.argv[2:]:
         __import__(name)
     _serve(int(sys.argv[1]))

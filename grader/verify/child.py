@@ -1,123 +1,108 @@
-"""The sandboxed child of a verification: the student's EM cell on a given problem, nothing else.
+"""The sandboxed child of a verification: the notebook's code without its tests, then questions answered.
 
-The namespace is what the notebook's locked cells define before the EM cell
-(imports, ``gaussian_pdf``, ``data``, ``K``, the starting parameters, the
-empty histories), built from the problem the grading side chose. Only the
-student's solution cells run; the notebook's test cells never do, so nothing
-the student's code patches (NumPy's comparisons, input transformers, trace
-functions, ``__eq__``) meets a check. The variables travel back as plain
-JSON (:mod:`.transport`).
+The child runs the sanitized notebook's code cells in order (the instructor's
+given cells as nbgrader restored them, and the student's), up to the last
+answer cell, never a test cell; after the cells named in ``injections`` it
+sets the values the grader chose (hidden inputs in place of the notebook's
+data). Then it answers the grading process's questions, one JSON message
+each: the value of a variable, or what a student function returns for
+arguments the grader sends. No check runs here, so nothing the student's code
+patches (NumPy, input transformers, trace functions, the checks themselves)
+meets one; the answers are data that the grading side validates.
 """
 
 import json
 import sys
 
-import numpy as np
-
 from ..runtime import sandbox
-from .transport import encode, encode_list, encode_parameters
+from .transport import Decoder, Encoder, Malformed
 
 # Bound before the student's code runs, which may rebind the module attributes.
-_dumps = json.dumps
+_dumps, _loads = json.dumps, json.loads
 _settrace, _setprofile = sys.settrace, sys.setprofile
-
-IMPORTS = {
-    "01_em_1d": "import numpy as np\nimport matplotlib.pyplot as plt\n"
-                "from scipy.stats import norm, multivariate_normal\n\nfrom grader.checks import em1d\n",
-    "02_em_2d": "import numpy as np\nimport matplotlib.pyplot as plt\n"
-                "from scipy.stats import norm, multivariate_normal\n\nfrom grader.checks import em2d\n",
-}
-
-#: The rest of the locked cells' definitions, given the problem's arrays (same code as the notebooks).
-DEFINITIONS = {
-    "01_em_1d": """
-n_samples = len(data)
-n_samples_component_1 = int(n_samples * w_true[0])
-n_samples_component_2 = n_samples - n_samples_component_1
-K = len(pi)
-log_likelihoods = []
-params_history = []
-responsibilities_over_time = []
+_BaseException, _str, _type = BaseException, str, type
+MAX_REQUEST = 256 * 2**20
 
 
-def gaussian_pdf(x, mu, sigma):
-    return norm.pdf(x, loc=mu, scale=sigma)
-""",
-    "02_em_2d": """
-n_samples = len(data)
-n1 = int(n_samples * pi_true[0])
-n2 = n_samples - n1
-K = len(pi)
-N_k = gamma.sum(axis=0)
-k = K - 1
-diff = data - mu[k]
-weighted_cov = cov[k]
-responsibilities_over_time = [gamma.copy()]
-log_likelihoods = []
-params_history = []
-""",
-}
-
-SPREAD = {"01_em_1d": "sigma", "02_em_2d": "cov"}
+def _describe(exception):
+    try:
+        return _str(exception)[:500]
+    except _BaseException:
+        return ""
 
 
-def namespace(assignment_id, setup, user_ns):
-    """Fill ``user_ns`` with what the EM cell of ``assignment_id`` finds defined in the notebook.
-
-    ``setup`` is (problem, initial responsibilities or None, true parameters), see :mod:`.problems`.
-    """
-    problem, initial_gamma, truth = setup
-    exec(IMPORTS[assignment_id], user_ns)
-    user_ns.update(truth)
-    mu, spread, pi = (np.array(a, dtype=float) for a in problem.start)
-    user_ns.update(data=np.array(problem.data, dtype=float), mu=mu, pi=pi)
-    # the 2D notebook builds cov as a list of (D, D) arrays, and students index and assign into it
-    user_ns[SPREAD[assignment_id]] = list(spread) if assignment_id == "02_em_2d" else spread
-    if initial_gamma is not None:
-        user_ns["gamma"] = np.array(initial_gamma, dtype=float)
-    exec(DEFINITIONS[assignment_id], user_ns)
-
-
-def collect(assignment_id, user_ns):
-    """The variables the EM checks read, encoded for transport."""
-    scalars = ["n_iterations", "gamma", "mu", SPREAD[assignment_id], "pi", "data", "K"]
-    values = {name: encode(user_ns[name]) for name in scalars if name in user_ns}
-    if "log_likelihoods" in user_ns:
-        values["log_likelihoods"] = encode_list(user_ns["log_likelihoods"])
-    if "params_history" in user_ns:
-        values["params_history"] = encode_list(user_ns["params_history"], encode_parameters)
-    if "responsibilities_over_time" in user_ns:
-        values["responsibilities_over_time"] = encode_list(user_ns["responsibilities_over_time"])
-    return values
-
-
-def run(conn, assignment_id, sources, setup, limits, workdir):
-    """Child entry point (see :func:`grader.pipeline.zygote.Zygote.spawn`): run, then send one JSON message."""
+def run_cells(cells, injections, user_ns):
+    """Execute ``cells`` [(name, source)] in ``user_ns``; {name: error} of the cells that raised."""
     from IPython.core.inputtransformer2 import TransformerManager
+
+    errors = {}
+    for name, source in cells:
+        try:
+            # a fresh transformer: input transformers the student registered do not rewrite the next cells
+            exec(compile(TransformerManager().transform_cell(source), f"<cell {name}>", "exec"), user_ns)
+        except _BaseException as exception:  # SystemExit too: a kernel keeps the state of a cell that raised
+            errors[name] = f"{_type(exception).__name__}: {_describe(exception)}"[:300]
+        if name in injections:
+            user_ns.update(injections[name])
+    return errors
+
+
+def answer(request, user_ns, encoder, decoder):
+    """The response to one request: {"value": ...}, {"missing": true} or {"raised": type, "message": text}."""
+    if not isinstance(request, dict):
+        raise Malformed("request is not an object")
+    if request.get("op") == "get":
+        name = request.get("name")
+        if not isinstance(name, str) or name not in user_ns:
+            return {"missing": True}
+        return {"value": encoder.encode(user_ns[name])}
+    if request.get("op") == "call":
+        function = encoder.functions.get(request.get("function"))
+        if function is None:
+            raise Malformed("unknown function")
+        args = [decoder.decode(arg) for arg in request.get("args", [])]
+        kwargs = {str(k): decoder.decode(v) for k, v in request.get("kwargs", {}).items()}
+        try:
+            result = function(*args, **kwargs)
+        except _BaseException as exception:
+            return {"raised": _type(exception).__name__, "message": _describe(exception)}
+        return {"value": encoder.encode(result)}
+    raise Malformed("unknown request")
+
+
+def serve(results, requests, user_ns):
+    """Answer requests until the grading process closes the connection."""
+    encoder = Encoder()
+    decoder = Decoder(mine=encoder)
+    encoder.received = decoder
+    while True:
+        try:
+            request = _loads(requests.recv_bytes(MAX_REQUEST))
+        except (EOFError, OSError):
+            return
+        try:
+            response = answer(request, user_ns, encoder, decoder)
+            message = _dumps(response)
+        except _BaseException as exception:  # a value that cannot be sent fails that question only
+            message = _dumps({"error": f"{_type(exception).__name__}: {_describe(exception)}"[:300]})
+        results.send_bytes(message.encode())
+
+
+def run(results, cells, injections, files, limits, workdir, requests=None):
+    """Child entry point (see :func:`grader.runtime.zygote.Zygote.spawn` with ``duplex``)."""
     from IPython.core.interactiveshell import InteractiveShell
     from traitlets.config import Config
 
     try:
-        sandbox.enter(limits, workdir, {}, keep_fds=(conn.fileno(),))
+        sandbox.enter(limits, workdir, files, keep_fds=(results.fileno(), requests.fileno()))
     except Exception as error:  # a broken sandbox must be told apart from a student's crash
-        conn.send_bytes(_dumps({"error": f"sandbox-error ({type(error).__name__})"}).encode())
+        results.send_bytes(_dumps({"error": f"sandbox-error ({type(error).__name__})"}).encode())
         raise
     # no history database or saving thread in a throwaway process
     shell = InteractiveShell.instance(config=Config({"HistoryManager": {"enabled": False}}))
-    namespace(assignment_id, setup, shell.user_ns)
-    error = ""
-    for name, source in sources:
-        try:
-            code = compile(TransformerManager().transform_cell(source), f"<cell {name}>", "exec")
-            exec(code, shell.user_ns)
-        except BaseException as exception:  # SystemExit too: a kernel keeps the state of a cell that raised
-            error = f"{type(exception).__name__} in cell {name}"
-            break
+    errors = run_cells(cells, injections, shell.user_ns)
     _settrace(None)
     _setprofile(None)
-    try:
-        message = _dumps({"error": error, "values": collect(assignment_id, shell.user_ns)})
-    except BaseException as exception:
-        message = _dumps({"error": f"variables could not be sent ({type(exception).__name__})", "values": {}})
-    conn.send_bytes(message.encode())
-    conn.close()
+    results.send_bytes(_dumps({"ready": True, "errors": errors}).encode())
+    serve(results, requests, shell.user_ns)
+    results.close()

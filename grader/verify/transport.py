@@ -1,54 +1,145 @@
-"""Plain-JSON transport of the EM cell's variables out of the untrusted child.
+"""Plain-JSON values between the grading process and an untrusted verification child.
 
 The child can send anything, so the grading side never unpickles: it parses
-JSON (numbers, strings, lists, dicts only), accepts only the structure below
-and bounded sizes, and rebuilds float arrays itself. A value the child could
-not turn into numbers travels as its type name and arrives as a string, which
-the checks reject with their usual "should be numbers" message.
+JSON and accepts only the structure below, within bounds, rebuilding arrays,
+lists, tuples and dicts itself. Identity survives the trip: an object sent
+twice (``best`` and ``restarts[3]``, or one gamma appended every iteration)
+arrives as one object, and an object that came from the other side (an argument
+the student's function returns) goes back as that side's own object. A value that is not data (a module, a student's
+class instance) arrives as an :class:`Opaque` placeholder whose type name the
+checks' messages show; a function arrives as a handle the caller can call.
 
-Encoded value: ``{"shape": [...], "values": [flat floats]}`` or ``{"type": name}``.
+Encoded forms (one key says which):
+
+====================  ===============================================
+``{"none": 0}``       None
+``{"bool": b}``       bool and NumPy bool
+``{"int": i}``        int and NumPy integers
+``{"float": x}``      float and NumPy floats; ``"nan"``, ``"inf"``, ``"-inf"`` as strings
+``{"str": s}``        str
+``{"array": [shape], "kind": "f"|"i"|"b", "values": [...], "id": n}``
+``{"list"|"tuple": [...], "id": n}``
+``{"dict": [[key, value], ...], "id": n}``   keys str or int
+``{"rng": state, "id": n}``                  numpy.random.Generator (its bit generator's state)
+``{"ref": n}``        an object sent before under id n
+``{"yours": n}``      the object the receiver itself sent under id n
+``{"function": n, "name": s}``               a callable, called back through handle n
+``{"opaque": type name}``                    anything else
+====================  ===============================================
 """
 
 import math
 
 import numpy as np
 
-#: Largest array accepted from a child, in elements (far above any EM variable of these notebooks).
-MAX_ELEMENTS = 2_000_000
-MAX_DIMENSIONS = 4
-MAX_ENTRIES = 100_000
+#: Bounds on what one message may hold (far above any variable of these notebooks).
+MAX_ELEMENTS = 4_000_000
+MAX_DEPTH = 24
+MAX_ENTRIES = 200_000
+MAX_STRING = 100_000
 
 
 class Malformed(ValueError):
-    """The child's message does not have the documented structure."""
+    """A message does not have the documented structure or exceeds its bounds."""
 
 
-def encode(value):
-    """``value`` as float array data, or its type name when it is not numbers."""
-    try:
-        array = np.array(value, dtype=float)
-    except Exception:  # anything the student's object raises while being converted
-        return {"type": type(value).__name__}
-    if array.size > MAX_ELEMENTS or array.ndim > MAX_DIMENSIONS:
-        return {"type": f"{type(value).__name__} too large"}
-    return {"shape": list(array.shape), "values": array.ravel().tolist()}
+class Opaque:
+    """Stands for a value that is not data; its class is named after the original's type."""
+
+    def __repr__(self):
+        return f"<{type(self).__name__}>"
 
 
-def encode_list(value, entry=encode):
-    """A list or tuple entry by entry, with which entries are the same object (aliasing matters to the checks)."""
-    if not isinstance(value, (list, tuple)):
-        return {"not_a_list": encode(value)}
-    entries = list(value)[:MAX_ENTRIES]
-    first_seen = {}
-    same_as = [first_seen.setdefault(id(item), index) for index, item in enumerate(entries)]
-    return {"kind": type(value).__name__, "entries": [entry(item) for item in entries], "same_as": same_as}
+def opaque(type_name):
+    name = str(type_name)[:60]
+    if not name.isidentifier():
+        name = "object"
+    return type(name, (Opaque,), {})()
 
 
-def encode_parameters(entry):
-    """A params_history entry: the (mu, spread, pi) triple part by part."""
-    if isinstance(entry, (list, tuple)) and len(entry) == 3:
-        return {"parts": [encode(part) for part in entry]}
-    return {"whole": encode(entry)}
+class Encoder:
+    """Turns values into the JSON forms above, remembering what it sent (one encoder per connection side).
+
+    ``functions`` collects the callables sent as handles (the child keeps them
+    to serve calls); ``received`` is this side's :class:`Decoder`, whose
+    objects go back as ``{"yours": n}``.
+    """
+
+    def __init__(self):
+        self._sent = {}  # id(obj) -> (n, obj): keeps obj alive so ids stay unique
+        self._numbered = []
+        self.functions = {}  # handle -> callable
+        self.received = None
+
+    def sent(self, number):
+        """The object sent under ``number``, or None."""
+        return self._numbered[number] if isinstance(number, int) and 0 <= number < len(self._numbered) else None
+
+    def encode(self, value, depth=0):
+        if depth > MAX_DEPTH:
+            return {"opaque": "too deeply nested"}
+        key = id(value)
+        if self.received is not None and key in self.received.origin:
+            return {"yours": self.received.origin[key][0]}
+        if key in self._sent:
+            return {"ref": self._sent[key][0]}
+        if value is None:
+            return {"none": 0}
+        if isinstance(value, (bool, np.bool_)):
+            return {"bool": bool(value)}
+        if isinstance(value, (int, np.integer)):
+            return {"int": int(value)} if abs(int(value)) < 2**63 else {"float": _float(float(value))}
+        if isinstance(value, (float, np.floating)):
+            return {"float": _float(float(value))}
+        if isinstance(value, str):
+            return {"str": value[:MAX_STRING]}
+        if isinstance(value, np.ndarray):
+            return self._remember(value, self._array(value))
+        if isinstance(value, (list, tuple)):
+            kind = "tuple" if isinstance(value, tuple) else "list"
+            entry = self._remember(value, {kind: None})
+            entry[kind] = [self.encode(item, depth + 1) for item in list(value)[:MAX_ENTRIES]]
+            return entry
+        if isinstance(value, dict):
+            entry = self._remember(value, {"dict": None})
+            entry["dict"] = [[k if isinstance(k, str) else int(k), self.encode(v, depth + 1)]
+                             for k, v in list(value.items())[:MAX_ENTRIES] if isinstance(k, (str, int))]
+            return entry
+        if isinstance(value, np.random.Generator):
+            return self._remember(value, {"rng": value.bit_generator.state})
+        if callable(value):
+            handle = len(self.functions)
+            self.functions[handle] = value
+            return self._remember(value, {"function": handle, "name": str(getattr(value, "__name__", "function"))[:80]})
+        return {"opaque": type(value).__name__}
+
+    def _remember(self, value, entry):
+        number = len(self._numbered)
+        self._sent[id(value)] = (number, value)
+        self._numbered.append(value)
+        entry["id"] = number
+        return entry
+
+    @staticmethod
+    def _array(value):
+        if value.size > MAX_ELEMENTS or value.ndim > 8:
+            return {"opaque": "array too large"}
+        if value.dtype.kind == "b":
+            return {"array": list(value.shape), "kind": "b", "values": value.ravel().tolist()}
+        if value.dtype.kind in "iu":
+            return {"array": list(value.shape), "kind": "i", "values": value.astype(np.int64).ravel().tolist()}
+        try:
+            floats = np.asarray(value, dtype=float)
+        except (TypeError, ValueError):
+            return {"opaque": "array of objects"}
+        return {"array": list(value.shape), "kind": "f", "values": [_float(v) for v in floats.ravel().tolist()]}
+
+
+def _float(value):
+    return value if math.isfinite(value) else ("nan" if math.isnan(value) else ("inf" if value > 0 else "-inf"))
+
+
+_SPECIAL = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 
 
 def _require(condition, what):
@@ -56,44 +147,103 @@ def _require(condition, what):
         raise Malformed(what)
 
 
-def _is_number(item):
-    return isinstance(item, (int, float)) and not isinstance(item, bool)
+class Decoder:
+    """The inverse of :class:`Encoder`, validating everything; one per connection side.
 
+    ``function`` builds the stand-in for a function handle; ``mine`` is this
+    side's :class:`Encoder`, for ``{"yours": n}``. ``origin`` maps ``id()`` of
+    every decoded container to (its number, itself).
+    """
 
-def decode(encoded):
-    """The float array (or placeholder string) an :func:`encode` result stands for."""
-    _require(isinstance(encoded, dict), "value is not an object")
-    if "type" in encoded:
-        _require(isinstance(encoded["type"], str), "type is not a string")
-        return f"<{encoded['type'][:60]}>"
-    shape, values = encoded.get("shape"), encoded.get("values")
-    _require(isinstance(shape, list) and len(shape) <= MAX_DIMENSIONS, "bad shape")
-    _require(all(isinstance(d, int) and not isinstance(d, bool) and 0 <= d <= MAX_ELEMENTS for d in shape),
-             "bad dimension")
-    size = math.prod(shape)
-    _require(size <= MAX_ELEMENTS and isinstance(values, list) and len(values) == size, "size mismatch")
-    _require(all(_is_number(v) for v in values), "non-numeric value")
-    return np.array(values, dtype=float).reshape(shape)
+    def __init__(self, function=None, mine=None):
+        self._objects = {}
+        self._function = function
+        self._mine = mine
+        self.origin = {}
+        self._budget = MAX_ELEMENTS
 
+    def decode(self, entry, depth=0):
+        _require(isinstance(entry, dict) and len(entry) in (1, 2, 3, 4), "value is not an encoded object")
+        _require(depth <= MAX_DEPTH, "too deeply nested")
+        if "ref" in entry:
+            _require(entry["ref"] in self._objects, "reference to nothing sent")
+            return self._objects[entry["ref"]]
+        if "yours" in entry:
+            _require(self._mine is not None and self._mine.sent(entry["yours"]) is not None, "bad own reference")
+            return self._mine.sent(entry["yours"])
+        if "none" in entry:
+            return None
+        if "bool" in entry:
+            _require(isinstance(entry["bool"], bool), "bad bool")
+            return entry["bool"]
+        if "int" in entry:
+            _require(isinstance(entry["int"], int) and not isinstance(entry["int"], bool), "bad int")
+            return entry["int"]
+        if "float" in entry:
+            return self._number(entry["float"])
+        if "str" in entry:
+            _require(isinstance(entry["str"], str) and len(entry["str"]) <= MAX_STRING, "bad string")
+            return entry["str"]
+        if "opaque" in entry:
+            return opaque(entry["opaque"])
+        number = entry.get("id")
+        _require(isinstance(number, int) and number not in self._objects, "bad id")
+        if "array" in entry:
+            return self._keep(number, self._decode_array(entry))
+        if "list" in entry or "tuple" in entry:
+            items = entry.get("list", entry.get("tuple"))
+            _require(isinstance(items, list) and len(items) <= MAX_ENTRIES, "bad list")
+            if "list" in entry:
+                out = self._keep(number, [])
+                out.extend(self.decode(item, depth + 1) for item in items)
+                return out
+            return self._keep(number, tuple(self.decode(item, depth + 1) for item in items))
+        if "dict" in entry:
+            items = entry["dict"]
+            _require(isinstance(items, list) and len(items) <= MAX_ENTRIES, "bad dict")
+            out = self._keep(number, {})
+            for pair in items:
+                _require(isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], (str, int)), "bad item")
+                out[pair[0]] = self.decode(pair[1], depth + 1)
+            return out
+        if "rng" in entry:
+            generator = np.random.default_rng()
+            try:
+                generator.bit_generator.state = entry["rng"]
+            except (TypeError, ValueError, KeyError) as error:
+                raise Malformed(f"bad generator state ({error})") from None
+            return self._keep(number, generator)
+        if "function" in entry:
+            _require(isinstance(entry["function"], int) and isinstance(entry.get("name"), str), "bad function")
+            _require(self._function is not None, "functions are not accepted here")
+            return self._keep(number, self._function(entry["function"], entry["name"][:80]))
+        raise Malformed("unknown kind of value")
 
-def decode_list(encoded, entry=decode):
-    """A list from :func:`encode_list`, entries that were one object in the child again one object."""
-    _require(isinstance(encoded, dict), "list is not an object")
-    if "not_a_list" in encoded:
-        return decode(encoded["not_a_list"])
-    entries, same_as = encoded.get("entries"), encoded.get("same_as")
-    _require(isinstance(entries, list) and isinstance(same_as, list) and len(entries) == len(same_as)
-             and len(entries) <= MAX_ENTRIES, "bad list")
-    out = []
-    for index, (item, first) in enumerate(zip(entries, same_as)):
-        _require(isinstance(first, int) and 0 <= first <= index, "bad alias")
-        out.append(out[first] if first < index else entry(item))
-    return tuple(out) if encoded.get("kind") == "tuple" else out
+    def _keep(self, number, value):
+        self._objects[number] = value
+        self.origin[id(value)] = (number, value)
+        return value
 
+    def _number(self, value):
+        if isinstance(value, str):
+            _require(value in _SPECIAL, "bad float")
+            return _SPECIAL[value]
+        _require(isinstance(value, (int, float)) and not isinstance(value, bool), "bad float")
+        return float(value)
 
-def decode_parameters(encoded):
-    _require(isinstance(encoded, dict), "entry is not an object")
-    if "parts" in encoded:
-        _require(isinstance(encoded["parts"], list) and len(encoded["parts"]) == 3, "bad parts")
-        return tuple(decode(part) for part in encoded["parts"])
-    return decode(encoded.get("whole"))
+    def _decode_array(self, entry):
+        shape, kind, values = entry["array"], entry.get("kind"), entry.get("values")
+        _require(isinstance(shape, list) and len(shape) <= 8, "bad shape")
+        _require(all(isinstance(d, int) and not isinstance(d, bool) and 0 <= d <= MAX_ELEMENTS for d in shape),
+                 "bad dimension")
+        size = math.prod(shape)
+        _require(isinstance(values, list) and len(values) == size and size <= self._budget, "size mismatch")
+        self._budget -= size
+        if kind == "b":
+            _require(all(isinstance(v, bool) for v in values), "bad bool array")
+            return np.array(values, dtype=bool).reshape(shape)
+        if kind == "i":
+            _require(all(isinstance(v, int) and not isinstance(v, bool) for v in values), "bad int array")
+            return np.array(values, dtype=np.int64).reshape(shape)
+        _require(kind == "f", "bad array kind")
+        return np.array([self._number(v) for v in values], dtype=float).reshape(shape)

@@ -1,0 +1,174 @@
+"""Everything the grader knows about one assignment, in one spec file per assignment.
+
+A spec is a Python file named after its assignment (``01_em_1d.py``) that
+defines ``ASSIGNMENT = Assignment(...)``. The package's own specs live next to
+this module; a course adds or overrides specs in ``<course root>/assignments/``.
+Verification, the blanks extension, the zygote's preloads, the samples and the
+reports read the specs; no other module names an assignment id.
+
+How a spec's parts are used when a submission is verified
+(:mod:`grader.verify`): the notebook's code cells run in a sandboxed child
+(never the test cells, never the cells ``skip`` names, nothing after the last
+answer cell), once as written and once with ``hidden(rng)``'s variables set
+after the cell that makes the notebook's data; each graded cell's check then
+runs in the grading process on the child's answers, with the spec's own copy
+of the inputs (:class:`Inputs`) in place of the notebook's.
+"""
+
+import dataclasses
+import functools
+import hashlib
+import importlib.util
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..checks.core import INPUTS
+
+__all__ = ["INPUTS", "Assignment", "Inputs", "Registry", "both", "default_registry", "load_source"]
+
+PACKAGE_SPECS = Path(__file__).resolve().parent
+
+
+@dataclasses.dataclass(frozen=True)
+class Inputs:
+    """The inputs of one verification run.
+
+    ``cell`` is the notebook cell that makes them; ``variables`` are what that
+    cell defines (set in the child after it, for a hidden run, and given to
+    the checks in place of the child's values on every run); ``details`` is
+    what the checks judge against (a problem object of the check module's
+    own kind), handed to them as ``ns[INPUTS]``.
+    """
+
+    cell: str
+    variables: Mapping[str, Any]
+    details: Any = None
+
+    def trusted(self):
+        return {**self.variables, INPUTS: self.details}
+
+
+def both(check, *args, **kwargs):
+    """The verdict of a graded cell whose test calls ``check`` with ``invariants_only=True`` and then in full."""
+
+    def graded(ns):
+        check(ns, *args, invariants_only=True, **kwargs)
+        check(ns, *args, **kwargs)
+
+    graded.__name__ = getattr(check, "__name__", "check")
+    return graded
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Assignment:
+    """One assignment's spec. See the module docstring for how verification uses it.
+
+    ``grades`` maps each graded cell's grade_id to the check deciding it
+    (``check(ns)`` raises :class:`grader.checks.CheckFailed`).
+    ``notebook()`` rebuilds the notebook's own inputs; ``hidden(rng)`` draws
+    other inputs from the course secret's generator (None: draw again).
+    ``seed_only`` names graded cells judged on the notebook's inputs only,
+    each with the reason. ``hidden_view(ns)`` may narrow a hidden run before
+    it is judged (e.g. to the iterations that stayed finite).
+    ``skip`` lists given cells that verification need not run (figures,
+    sweeps); cells whose id ends in ``-plot`` are skipped too.
+    ``preload`` names modules the zygote imports once for every child.
+    ``blank_hints`` says what each ``lhs = ###`` blank computes.
+    ``samples`` (seed-style answers, mistakes, alternatives) feed the tests
+    and the bundled sample class.
+    """
+
+    id: str
+    grades: Mapping[str, Callable]
+    notebook: Callable[[], Inputs]
+    hidden: Callable[[np.random.Generator], Inputs | None] | None = None
+    seed_only: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    hidden_view: Callable[[Mapping], Mapping] | None = None
+    skip: tuple = ()
+    preload: tuple = ()
+    blank_hints: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    samples: Any = None
+    #: Draws of ``hidden`` tried before giving up.
+    attempts: int = 50
+
+    def runs_cell(self, cell_id):
+        return not (str(cell_id).endswith("-plot") or cell_id in self.skip)
+
+    def hidden_grades(self):
+        return [grade_id for grade_id in self.grades if self.hidden and grade_id not in self.seed_only]
+
+
+def load_source(assignment_id, source, filename="<spec>"):
+    """The :class:`Assignment` a spec's source defines (cached by content: Dask workers load it from text)."""
+    return _load(assignment_id, source, str(filename))
+
+
+@functools.lru_cache(maxsize=64)
+def _load(assignment_id, source, filename):
+    digest = hashlib.sha256(source.encode()).hexdigest()[:12]
+    name = f"grader.assignments._spec_{digest}"
+    spec = importlib.util.spec_from_loader(name, loader=None, origin=filename)
+    module = importlib.util.module_from_spec(spec)
+    module.__file__ = filename
+    sys.modules[name] = module  # dataclasses and pickling look modules up by name
+    exec(compile(source, filename, "exec"), module.__dict__)
+    assignment = getattr(module, "ASSIGNMENT", None)
+    if not isinstance(assignment, Assignment):
+        raise SpecError(f"{filename}: defines no ASSIGNMENT = Assignment(...)")
+    if assignment.id != assignment_id:
+        raise SpecError(f"{filename}: ASSIGNMENT.id is {assignment.id!r}, expected {assignment_id!r}")
+    return assignment
+
+
+class SpecError(Exception):
+    """A spec file is missing or does not define its assignment."""
+
+
+class Registry:
+    """The specs found in ``directories`` (earlier directories win)."""
+
+    def __init__(self, directories=(PACKAGE_SPECS,)):
+        self.directories = [Path(d) for d in directories]
+
+    def path(self, assignment_id):
+        for directory in self.directories:
+            candidate = directory / f"{assignment_id}.py"
+            if candidate.is_file():
+                return candidate
+        return None
+
+    def ids(self):
+        found = {p.stem for d in self.directories if d.is_dir() for p in d.glob("*.py") if p.stem[:1].isdigit()}
+        return sorted(found)
+
+    def source(self, assignment_id):
+        """(source text, file name) of the spec, or None where the assignment has none."""
+        path = self.path(assignment_id)
+        return None if path is None else (path.read_text(), str(path))
+
+    def get(self, assignment_id):
+        """The assignment's spec, or None."""
+        found = self.source(assignment_id)
+        return None if found is None else load_source(assignment_id, *found)
+
+    def __getitem__(self, assignment_id):
+        spec = self.get(assignment_id)
+        if spec is None:
+            raise SpecError(f"no spec {assignment_id}.py in {', '.join(map(str, self.directories))}")
+        return spec
+
+    def all(self):
+        return [self[assignment_id] for assignment_id in self.ids()]
+
+
+def for_course(root):
+    """The registry of the course at ``root``: its own ``assignments/`` first, then the package's."""
+    return Registry([Path(root) / "assignments", PACKAGE_SPECS])
+
+
+def default_registry():
+    return Registry()
