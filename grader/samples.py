@@ -81,59 +81,53 @@ def fill_blanks(notebook, answers):
     return filled
 
 
-#: Answers as a student following the seed would type them, per assignment.
-SEED_STYLE = {
-    "01_em_1d": {
-        "gamma[:, k]": "pi[k] * gaussian_pdf(data, mu[k], sigma[k])",
-        "mu[k]": "np.sum(gamma[:, k] * data) / N_k[k]",
-        "sigma[k]": "np.sqrt(np.sum(gamma[:, k] * (data - mu[k]) ** 2) / N_k[k])",
-        "pi[k]": "N_k[k] / len(data)",
-    },
-    "02_em_2d": {
-        "gamma[:, k]": "pi[k] * multivariate_normal.pdf(data, mean=mu[k], cov=cov[k])",
-        "mu[k]": "(gamma[:, k][:, np.newaxis] * data).sum(axis=0) / N_k[k]",
-        "cov[k]": "(gamma[:, k][:, np.newaxis, np.newaxis] *\n"
-                  "          np.einsum('ni,nj->nij', diff, diff)).sum(axis=0) / N_k[k]",
-        "pi[k]": "N_k[k] / len(data)",
-        "log_likelihood": "np.sum(np.log(likelihood.sum(axis=1)))",
-    },
-}
+@dataclass(frozen=True)
+class Samples:
+    """An assignment's sample answers (in its spec): how the seed's students fill the blanks, what they get wrong.
+
+    ``seed_style`` {blank target: expression}; ``mistakes`` {misconception id:
+    blanks that differ from the seed style}; ``mutants`` and ``alternatives``
+    are :class:`Sample` s: every catalogued mistake as a student makes it, and
+    correct answers written differently.
+    """
+
+    seed_style: dict
+    mistakes: dict = field(default_factory=dict)
+    mutants: tuple = ()
+    alternatives: tuple = ()
+
+
+def _specs():
+    from .assignments import default_registry
+
+    return [spec for spec in default_registry().all() if spec.samples is not None]
+
+
+def __getattr__(name):
+    """SEED_STYLE, MISTAKES, MUTANTS and ALTERNATIVES of every assignment, gathered from the specs."""
+    if name == "SEED_STYLE":
+        return {spec.id: spec.samples.seed_style for spec in _specs()}
+    if name == "MISTAKES":
+        return {(spec.id, mistake): blanks for spec in _specs() for mistake, blanks in spec.samples.mistakes.items()}
+    if name == "MUTANTS":
+        return [Sample(spec.id, "blank " + ", ".join(blanks), mistake, blanks)
+                for spec in _specs() for mistake, blanks in spec.samples.mistakes.items()] + \
+            [sample for spec in _specs() for sample in spec.samples.mutants]
+    if name == "ALTERNATIVES":
+        return [sample for spec in _specs() for sample in spec.samples.alternatives]
+    raise AttributeError(name)
 
 
 def variant(assignment_id, **changes):
     """The seed-style answers of an assignment with some blanks answered differently."""
-    answers = dict(SEED_STYLE[assignment_id])
+    from .assignments import default_registry
+
+    answers = dict(default_registry()[assignment_id].samples.seed_style)
     unknown = set(changes) - set(answers)
     if unknown:
         raise UnknownBlank(f"{assignment_id} has no blanks {sorted(unknown)}")
     answers.update(changes)
     return answers
-
-
-#: Typical wrong answers typed into the blanks: (assignment, misconception id) -> blanks that differ
-#: from the seed style. Mistakes that live in the EM cell's given lines are in :data:`MUTANTS`.
-MISTAKES = {
-    ("01_em_1d", "sigma-is-variance"): {"sigma[k]": "np.sum(gamma[:, k] * (data - mu[k]) ** 2) / N_k[k]"},
-    ("01_em_1d", "mean-divided-by-n"): {"mu[k]": "np.sum(gamma[:, k] * data) / len(data)"},
-    ("01_em_1d", "weights-missing-in-estep"): {"gamma[:, k]": "gaussian_pdf(data, mu[k], sigma[k])"},
-    ("01_em_1d", "variance-as-scale"): {"gamma[:, k]": "pi[k] * gaussian_pdf(data, mu[k], sigma[k] ** 2)"},
-    ("01_em_1d", "weights-not-normalised"): {"pi[k]": "N_k[k]"},
-    ("01_em_1d", "weights-not-updated"): {"pi[k]": "1 / K"},
-    ("01_em_1d", "variance-divided-by-n"): {
-        "sigma[k]": "np.sqrt(np.sum(gamma[:, k] * (data - mu[k]) ** 2) / len(data))"},
-    ("01_em_1d", "variance-unweighted"): {"sigma[k]": "np.sqrt(np.sum((data - mu[k]) ** 2) / N_k[k])"},
-    ("02_em_2d", "covariance-unweighted"): {
-        "cov[k]": "np.einsum('ni,nj->nij', diff, diff).sum(axis=0) / N_k[k]"},
-    ("02_em_2d", "covariance-divided-by-n"): {
-        "cov[k]": "(gamma[:, k][:, np.newaxis, np.newaxis] *\n"
-                  "          np.einsum('ni,nj->nij', diff, diff)).sum(axis=0) / len(data)"},
-    ("02_em_2d", "mean-divided-by-n"): {"mu[k]": "(gamma[:, k][:, np.newaxis] * data).sum(axis=0) / len(data)"},
-    ("02_em_2d", "weights-missing-in-estep"): {
-        "gamma[:, k]": "multivariate_normal.pdf(data, mean=mu[k], cov=cov[k])"},
-    ("02_em_2d", "weights-not-normalised"): {"pi[k]": "N_k[k]"},
-    ("02_em_2d", "weights-not-updated"): {"pi[k]": "pi[k]"},
-    ("02_em_2d", "loglik-wrong"): {"log_likelihood": "np.sum(likelihood.sum(axis=1))"},
-}
 
 
 class UnknownGivenLine(ValueError):
@@ -162,6 +156,8 @@ class Sample:
     misconception: Optional[str] = None
     blanks: dict = field(default_factory=dict)
     edits: tuple = ()
+    #: The cell (grade_id) the edits apply to.
+    cell: str = ""
 
     @property
     def key(self):
@@ -171,101 +167,8 @@ class Sample:
         """The release notebook ``release`` filled in the way this student did."""
         filled = fill_blanks(release, variant(self.assignment_id, **self.blanks))
         if self.edits:
-            (cell,) = [c for c in filled.cells if c.get("id") == EM_CELL]
+            (cell,) = [c for c in filled.cells if c.get("id") == self.cell]
             cell.source = edit_source(cell.source, self.edits)
         return filled
 
 
-#: The id of the student's EM cell, where edits of given lines happen.
-EM_CELL = "em_loop"
-
-_SEED_MU_SIGMA_1D = ("        mu[k] = np.sum(gamma[:, k] * data) / N_k[k]\n"
-                     "        sigma[k] = np.sqrt(np.sum(gamma[:, k] * (data - mu[k]) ** 2) / N_k[k])\n")
-_ESTEP_LOOP_1D = ("    gamma = np.zeros((len(data), K))\n"
-                  "    for k in range(K):\n"
-                  "        gamma[:, k] = pi[k] * gaussian_pdf(data, mu[k], sigma[k])\n")
-_ESTEP_LOOP_2D = ("    gamma = np.zeros((len(data), K))\n"
-                  "    for k in range(K):\n"
-                  "        gamma[:, k] = pi[k] * multivariate_normal.pdf(data, mean=mu[k], cov=cov[k])\n")
-_NORMALISE_1D = "    gamma /= gamma.sum(axis=1, keepdims=True)  # Normalize\n"
-_NORMALISE_2D = "    gamma /= gamma.sum(axis=1, keepdims=True)\n"
-_LOGLIK = "    log_likelihood = np.sum(np.log(likelihood.sum(axis=1)))\n"
-_IMPORT_LOGSUMEXP = ("# EM algorithm\n", "# EM algorithm\nfrom scipy.special import logsumexp\n")
-
-#: Every catalogued mistake as a student would make it, in the blanks or in the EM cell's given lines.
-MUTANTS = [Sample(aid, "blank " + ", ".join(blanks), mid, blanks) for (aid, mid), blanks in MISTAKES.items()] + [
-    Sample("01_em_1d", "normalised over points", "responsibilities-unnormalised",
-           edits=((_NORMALISE_1D, "    gamma /= gamma.sum(axis=0)  # Normalize\n"),)),
-    Sample("01_em_1d", "normalisation deleted", "responsibilities-unnormalised", edits=((_NORMALISE_1D, ""),)),
-    Sample("01_em_1d", "sigma before mu", "old-mean-in-variance",
-           edits=((_SEED_MU_SIGMA_1D, "".join(reversed(_SEED_MU_SIGMA_1D.splitlines(keepends=True)))),)),
-    Sample("01_em_1d", "no log", "loglik-wrong", edits=((_LOGLIK, "    log_likelihood = np.sum(likelihood.sum(axis=1))\n"),)),
-    Sample("01_em_1d", "sum over components", "loglik-wrong",
-           edits=((_LOGLIK, "    log_likelihood = np.sum(np.log(likelihood.sum(axis=0)))\n"),)),
-    Sample("01_em_1d", "gamma allocated once", "history-aliased",
-           edits=(("for iteration in range(n_iterations):\n",
-                   "gamma = np.zeros((len(data), K))\nfor iteration in range(n_iterations):\n"),
-                  ("    gamma = np.zeros((len(data), K))\n", ""),
-                  ("append(gamma.copy())", "append(gamma)"))),
-    Sample("02_em_2d", "normalisation deleted", "responsibilities-unnormalised", edits=((_NORMALISE_2D, ""),)),
-    Sample("02_em_2d", "normalised over points", "responsibilities-unnormalised",
-           edits=((_NORMALISE_2D, "    gamma /= gamma.sum(axis=0)\n"),)),
-    Sample("02_em_2d", "diff before mu", "covariance-old-mean",
-           edits=(("        diff = data - mu[k]\n", ""),
-                  ("        mu[k] = ", "        diff = data - mu[k]\n        mu[k] = "))),
-    Sample("02_em_2d", "sum over components", "loglik-wrong",
-           blanks={"log_likelihood": "np.sum(np.log(likelihood.sum(axis=0)))"}),
-    Sample("02_em_2d", "without the weights", "loglik-wrong",
-           blanks={"log_likelihood": "np.sum(np.log((likelihood / pi).sum(axis=1)))"}),
-    Sample("02_em_2d", "gamma reused in place", "history-aliased",
-           edits=(("    gamma = np.zeros((len(data), K))\n", ""), ("append(gamma.copy())", "append(gamma)"))),
-]
-
-#: Correct answers written differently from the seed: each must earn full marks with no diagnosis.
-ALTERNATIVES = [
-    Sample("01_em_1d", "hand-written density", blanks={
-        "gamma[:, k]": "pi[k] * np.exp(-(data - mu[k]) ** 2 / (2 * sigma[k] ** 2)) / np.sqrt(2 * np.pi * sigma[k] ** 2)"}),
-    Sample("01_em_1d", "np.average", blanks={
-        "mu[k]": "np.average(data, weights=gamma[:, k])",
-        "sigma[k]": "np.sqrt(np.average((data - mu[k]) ** 2, weights=gamma[:, k]))",
-        "pi[k]": "np.mean(gamma[:, k])"}),
-    Sample("01_em_1d", "einsum", blanks={
-        "mu[k]": "np.einsum('n,n->', gamma[:, k], data) / N_k[k]",
-        "sigma[k]": "np.sqrt(np.einsum('n,n,n->', gamma[:, k], data - mu[k], data - mu[k]) / N_k[k])"}),
-    Sample("01_em_1d", "vectorised E-step", edits=(
-        (_ESTEP_LOOP_1D, "    gamma = pi * norm.pdf(data[:, None], mu, sigma)\n"),)),
-    Sample("01_em_1d", "log-space E-step with logsumexp", edits=(
-        _IMPORT_LOGSUMEXP,
-        (_ESTEP_LOOP_1D + _NORMALISE_1D,
-         "    log_weighted = np.log(pi) + norm.logpdf(data[:, None], mu, sigma)\n"
-         "    gamma = np.exp(log_weighted - logsumexp(log_weighted, axis=1, keepdims=True))\n"),
-        (_LOGLIK, "    log_likelihood = logsumexp(np.log(likelihood), axis=1).sum()\n"))),
-    Sample("01_em_1d", "vectorised M-step", edits=(
-        ("    for k in range(K):\n" + _SEED_MU_SIGMA_1D + "        pi[k] = N_k[k] / len(data)\n",
-         "    mu = gamma.T @ data / N_k\n"
-         "    sigma = np.sqrt((gamma * (data[:, None] - mu) ** 2).sum(axis=0) / N_k)\n"
-         "    pi = N_k / len(data)\n"),)),
-    Sample("02_em_2d", "hand-written density", blanks={
-        "gamma[:, k]": "pi[k] * np.exp(-0.5 * np.sum((data - mu[k]) @ np.linalg.inv(cov[k]) * (data - mu[k]), "
-                       "axis=1)) / (2 * np.pi * np.sqrt(np.linalg.det(cov[k])))"}),
-    Sample("02_em_2d", "np.average and np.cov with aweights", blanks={
-        "mu[k]": "np.average(data, axis=0, weights=gamma[:, k])",
-        "cov[k]": "np.cov(data, rowvar=False, aweights=gamma[:, k], bias=True)",
-        "pi[k]": "gamma[:, k].mean()"}),
-    Sample("02_em_2d", "einsum", blanks={
-        "mu[k]": "np.einsum('n,ni->i', gamma[:, k], data) / N_k[k]",
-        "cov[k]": "np.einsum('n,ni,nj->ij', gamma[:, k], diff, diff) / N_k[k]"}),
-    Sample("02_em_2d", "matrix products", blanks={
-        "mu[k]": "gamma[:, k] @ data / N_k[k]",
-        "cov[k]": "(gamma[:, k] * diff.T) @ diff / N_k[k]"}),
-    Sample("02_em_2d", "vectorised E-step", edits=(
-        (_ESTEP_LOOP_2D, "    gamma = np.column_stack([pi[k] * multivariate_normal.pdf(data, mu[k], cov[k]) "
-                         "for k in range(K)])\n"),)),
-    Sample("02_em_2d", "log-space E-step with logsumexp", edits=(
-        _IMPORT_LOGSUMEXP,
-        (_ESTEP_LOOP_2D + _NORMALISE_2D,
-         "    log_weighted = np.log(pi) + np.column_stack(\n"
-         "        [multivariate_normal.logpdf(data, mu[k], cov[k]) for k in range(K)])\n"
-         "    gamma = np.exp(log_weighted - logsumexp(log_weighted, axis=1, keepdims=True))\n")),
-        blanks={"log_likelihood": "logsumexp(np.log(likelihood), axis=1).sum()"}),
-]
