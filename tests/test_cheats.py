@@ -13,8 +13,10 @@ in its ``solutions/`` folder (none is named here):
   cell whose ``grade_id`` is ``imports``. Each cheat is written generally, so
   it works on any notebook (the notebook's check module is read from its
   ``from grader.checks import <module>`` line). A cheater scores 0 on every
-  grade cell and its note in ``grades.csv`` is not empty, whether or not the
-  cheat fooled the kernel it ran in. (Measured on 01_em_1d with nbgrader
+  grade cell; its note in ``grades.csv`` is not empty wherever the cheat
+  fooled the kernel it ran in (a note accuses, so it needs that evidence:
+  :data:`FOOLS_NOTHING_ON_BLANK_WORK` are noted on partial work, in
+  tests/test_adversarial_checks.py). (Measured on 01_em_1d with nbgrader
   0.9: in a plain nbgrader kernel ``rebind-module``,
   ``patch-check-functions``, ``skip-later-cells`` and
   ``patch-check-internals`` earn full marks on blank work. There
@@ -48,10 +50,7 @@ from grader.course import Course
 from grader.pipeline.autograde import autograde
 from tests.conftest import copy_course
 
-try:  # moving into grader.runtime
-    from grader.runtime import sandbox
-except ImportError:
-    from grader import sandbox
+from grader.runtime import sandbox
 
 LIMITS = sandbox.Limits(cell_timeout=60, notebook_timeout=180)
 ENVIRONMENT = "GRADER_TEST_ASSIGNMENTS"
@@ -327,9 +326,15 @@ def test_untouched_release_scores_zero_without_note(graded, assignment_id):
         + graded.context("blank", assignment_id))
 
 
+#: Cheats whose kernel verdict on blank work is already a failure: nothing to accuse them of there.
+FOOLS_NOTHING_ON_BLANK_WORK = {"cheat-patch-numpy"}
+
+
 @pytest.mark.parametrize("assignment_id,student_id", [(a, s) for a in ASSIGNMENTS for s in CHEATS])
 def test_cheat_scores_zero_and_is_noted(graded, assignment_id, student_id):
     assert_scores(graded, student_id, assignment_id, full_marks=False)
+    if student_id in FOOLS_NOTHING_ON_BLANK_WORK:
+        return
     notes = graded.notes(student_id, assignment_id)
     rows = graded.notebook_rows(student_id, assignment_id)
     for notebook in graded.expected[assignment_id]:

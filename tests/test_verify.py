@@ -1,4 +1,4 @@
-"""Out-of-kernel verification: extraction by metadata, safe transport, hidden problems, parity with the kernel.
+"""Out-of-kernel verification: what the child runs, safe transport, hidden inputs, parity with the kernel.
 
 The parity tests run every catalogued mistake and every correct alternative
 (grader.samples) through the real sandboxed verification and compare with
@@ -18,12 +18,14 @@ import numpy as np
 import pytest
 
 from grader.course import DEFAULT_ROOT, Course
+from grader.runtime import sandbox
 from grader.samples import ALTERNATIVES, MUTANTS, SEED_STYLE, fill_blanks, run_until
-from grader.verify import GRADES, MODULES, problems, run_checks, solution_cells, transport
-from grader.verify.problems import SECRET_ENV, SECRET_FILE, course_secret, hidden_problem, seed_problem
+from grader.verify import cells_to_run, course_secret, hidden_inputs, runs, transport, verify
+from grader.verify.secret import SECRET_ENV, SECRET_FILE
 
 COURSE = Course(DEFAULT_ROOT)
-ASSIGNMENTS = sorted(GRADES)
+SPECS = {spec.id: spec for spec in COURSE.specs.all()}
+ASSIGNMENTS = sorted(SPECS)
 
 
 def release(assignment_id):
@@ -38,104 +40,97 @@ def plain(nb):
     return json.loads(nbformat.writes(nb))
 
 
-# --- extraction -------------------------------------------------------------------------------------
+def run_checks(assignment_id, notebook, secret):
+    files = {p.name: p.read_bytes() for p in (COURSE.solutions / assignment_id).iterdir() if p.suffix != ".ipynb"}
+    return verify(SPECS[assignment_id], notebook, files, sandbox.Limits(), secret)
 
 
-def test_solution_cells_are_found_by_metadata_not_position():
+# --- what the child runs ----------------------------------------------------------------------------
+
+
+def test_test_cells_never_run_and_nothing_after_the_last_answer_cell():
+    cells = dict(cells_to_run(SPECS["01_em_1d"], plain(solution("01_em_1d"))))
+    assert "em_loop" in cells and "data" in cells and "init" in cells
+    assert not any(name.startswith("test_") for name in cells)
+    assert "self_check" not in cells and not any(name.endswith("-plot") for name in cells)
+
+
+def test_a_cell_that_claims_to_be_a_test_is_not_run_but_an_added_cell_is():
     nb = fill_blanks(release("01_em_1d"), SEED_STYLE["01_em_1d"])
-    (em,) = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "em_loop"]
-    decoy = nbformat.v4.new_code_cell("mu = 'not the answer'", metadata={"nbgrader": {
-        "grade": False, "grade_id": "decoy", "locked": True, "solution": False, "schema_version": 3}})
-    nb.cells = [em, decoy] + [c for c in nb.cells if c is not em][::-1]
-    assert solution_cells(plain(nb)) == [("em_loop", em.source)]
-
-
-def test_a_cell_that_is_not_a_solution_cell_is_never_run():
-    nb = fill_blanks(release("01_em_1d"), SEED_STYLE["01_em_1d"])
-    for cell in nb.cells:
-        cell.metadata.get("nbgrader", {})["solution"] = False
-    assert solution_cells(plain(nb)) == []
+    added = nbformat.v4.new_code_cell("helper = 1")
+    nb.cells.insert(2, added)
+    names = [name for name, _ in cells_to_run(SPECS["01_em_1d"], plain(nb))]
+    assert added.id in names
 
 
 @pytest.mark.parametrize("assignment_id", ASSIGNMENTS)
-def test_grade_table_matches_the_test_cells(assignment_id):
-    """Each verified grade cell calls exactly the check the table names (so the two cannot drift apart)."""
-    module = MODULES[assignment_id].__name__.rsplit(".", 1)[-1]
-    cells = {c.metadata["nbgrader"]["grade_id"]: c.source for c in solution(assignment_id).cells
-             if c.metadata.get("nbgrader", {}).get("grade")}
-    assert set(cells) == set(GRADES[assignment_id])
-    for grade_id, source in cells.items():
-        calls = re.findall(rf"^{module}\.(\w+)\(globals\(\)", source, re.M)
-        assert set(calls) == {GRADES[assignment_id][grade_id]}, grade_id
+def test_every_graded_cell_has_a_check_in_the_spec(assignment_id):
+    """The spec decides exactly the notebook's graded cells (so the two cannot drift apart)."""
+    graded = {c.metadata["nbgrader"]["grade_id"] for c in solution(assignment_id).cells
+              if c.metadata.get("nbgrader", {}).get("grade")}
+    assert set(SPECS[assignment_id].grades) == graded
+    assert set(SPECS[assignment_id].seed_only) <= graded
 
 
 # --- transport ------------------------------------------------------------------------------------------
 
 
-def test_arrays_and_aliasing_survive_the_round_trip():
+def round_trip(value):
+    encoder, decoder = transport.Encoder(), transport.Decoder()
+    return decoder.decode(json.loads(json.dumps(encoder.encode(value))))
+
+
+def test_arrays_structures_and_aliasing_survive_the_round_trip():
     shared = np.arange(6.0).reshape(3, 2)
-    history = [shared, np.ones((3, 2)), shared]
-    encoded = json.loads(json.dumps(transport.encode_list(history)))
-    decoded = transport.decode_list(encoded)
-    assert all(np.array_equal(a, b) for a, b in zip(decoded, history))
+    history = [shared, np.ones((3, 2)), shared, {"run": (1, 2.5, True, None, "x")}]
+    decoded = round_trip(history)
+    assert all(np.array_equal(a, b) for a, b in zip(decoded[:3], history))
     assert decoded[0] is decoded[2] and decoded[0] is not decoded[1]
-    nan = transport.decode(json.loads(json.dumps(transport.encode([np.nan, np.inf]))))
+    assert decoded[3] == {"run": (1, 2.5, True, None, "x")}
+    nan = round_trip(np.array([np.nan, np.inf]))
     assert np.isnan(nan[0]) and np.isinf(nan[1])
+    assert round_trip(np.array([1, 2])).dtype.kind == "i" and round_trip(np.array([True])).dtype == bool
 
 
-def test_values_that_are_not_numbers_arrive_as_a_type_name():
+def test_values_that_are_not_data_arrive_as_a_placeholder_named_after_their_type():
     class Anything:
         def __eq__(self, other):
             return True
 
-    assert transport.decode(transport.encode(Anything())) == "<Anything>"
-    assert transport.decode(transport.encode({"a": 1})) == "<dict>"
+    placeholder = round_trip(Anything())
+    assert isinstance(placeholder, transport.Opaque) and type(placeholder).__name__ == "Anything"
+    assert placeholder != 0
 
 
 @pytest.mark.parametrize("message", [
-    [1, 2], {"shape": [2], "values": [1.0]}, {"shape": [2], "values": [1.0, "2"]},
-    {"shape": [1], "values": [True]}, {"shape": [-1], "values": []}, {"shape": [1, 1, 1, 1, 1], "values": [1.0]},
-    {"shape": [10**7], "values": []}, {"shape": [1], "values": [[1.0]]}, {"type": ["x"]},
+    [1, 2], {"array": [2], "kind": "f", "values": [1.0], "id": 0},
+    {"array": [2], "kind": "f", "values": [1.0, "2"], "id": 0}, {"array": [1], "kind": "i", "values": [True], "id": 0},
+    {"array": [-1], "kind": "f", "values": [], "id": 0}, {"array": [10**7], "kind": "f", "values": [], "id": 0},
+    {"array": [1], "kind": "f", "values": [[1.0]], "id": 0}, {"ref": 3}, {"yours": 0}, {"function": 0, "name": "f"},
+    {"list": [{"ref": 0}], "id": 1}, {"int": 1.5}, {"pickle": "x"},
 ])
 def test_malformed_values_are_refused(message):
     with pytest.raises(transport.Malformed):
-        transport.decode(message)
+        transport.Decoder().decode(message)
 
 
-def test_a_forged_alias_is_refused():
-    with pytest.raises(transport.Malformed):
-        transport.decode_list({"entries": [{"shape": [], "values": [1.0]}], "same_as": [3]})
-
-
-# --- hidden problems ------------------------------------------------------------------------------------
+# --- hidden inputs ------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("assignment_id", ASSIGNMENTS)
-def test_hidden_problem_differs_from_the_seed_and_is_reproducible(assignment_id):
-    seed, _ = seed_problem(assignment_id)
-    hidden, gamma = hidden_problem(assignment_id, "secret-a")
-    again, gamma_again = problems._draw(assignment_id, "secret-a")[:2]  # drawn anew, not the run's cached copy
-    other, _ = hidden_problem(assignment_id, "secret-b")
-    assert np.array_equal(hidden.data, again.data)
-    assert all(np.array_equal(a, b) for a, b in zip(hidden.start, again.start))
-    assert hidden.data.shape != other.data.shape or not np.allclose(hidden.data, other.data)
-    assert hidden.data.shape != seed.data.shape or not np.allclose(hidden.data, seed.data)
-    assert not np.allclose(np.sort(hidden.start[0], axis=0), np.sort(seed.start[0], axis=0), rtol=0.05)
-    assert hidden.n_iterations == seed.n_iterations  # the student's cell sets it
-    if gamma is not None:  # like the notebook: a start computed from random responsibilities
-        assert np.array_equal(gamma, gamma_again) and np.allclose(gamma.sum(axis=1), 1)
-
-
-@pytest.mark.parametrize("assignment_id", ASSIGNMENTS)
-def test_a_hidden_problem_shared_by_the_class_cannot_be_changed_through_one_submission(assignment_id):
-    first = problems.hidden_setup(assignment_id, "secret-a")
-    problem, _, truth = first
-    with pytest.raises(ValueError, match="read-only"):
-        problem.data[0] = 0.0
-    with pytest.raises(ValueError, match="read-only"):
-        problem.start[0][0] = 0.0
-    truth.clear()
-    assert problems.hidden_setup(assignment_id, "secret-a")[2], "each caller gets its own dict of true parameters"
+def test_hidden_inputs_differ_from_the_notebook_and_are_reproducible(assignment_id):
+    spec = SPECS[assignment_id]
+    if not spec.hidden:
+        pytest.skip(f"{assignment_id} has no hidden inputs")
+    notebook, hidden, other = spec.notebook(), hidden_inputs(spec, "secret-a"), hidden_inputs(spec, "secret-b")
+    again = runs._hidden_inputs.__wrapped__(spec, "secret-a")  # drawn anew, not the run's cached copy
+    assert hidden.cell == notebook.cell and set(hidden.variables) == set(notebook.variables)
+    for name, value in hidden.variables.items():
+        if isinstance(value, np.ndarray) and value.size > 1:
+            assert np.array_equal(value, again.variables[name])
+            assert value.shape != other.variables[name].shape or not np.allclose(value, other.variables[name])
+            reference = notebook.variables[name]
+            assert value.shape != np.shape(reference) or not np.allclose(value, reference), name
 
 
 def test_the_secret_is_created_once_private_and_the_environment_wins(tmp_path, monkeypatch):
@@ -159,8 +154,7 @@ def test_a_child_that_dies_earns_nothing():
     for cell in nb.cells:
         if cell.metadata.get("nbgrader", {}).get("grade_id") == "em_loop":
             cell.source += "\nimport os\nos._exit(0)\n"
-    result = run_checks("01_em_1d", plain(nb), secret="test")
-    assert result["errors"]["seed"] and result["errors"]["hidden"]
+    result = run_checks("01_em_1d", plain(nb), "test")
     assert not any(v["passed"] for run in ("seed", "hidden") for v in result[run].values())
 
 
@@ -170,13 +164,36 @@ def test_names_the_locked_cells_define_are_there_on_both_problems():
         if cell.metadata.get("nbgrader", {}).get("grade_id") == "em_loop":
             cell.source = cell.source.replace("len(data)", "n_samples").replace("range(K)", "range(len(w_true))")
             assert "n_samples" in cell.source and "w_true" in cell.source
-    result = run_checks("01_em_1d", plain(nb), secret="names")
+    result = run_checks("01_em_1d", plain(nb), "names")
     assert all(passed(result, "seed").values()) and all(passed(result, "hidden").values())
+
+
+def test_a_function_the_checks_call_runs_in_the_child_and_its_errors_come_back_by_name():
+    nb = fill_blanks(release("01_em_1d"), SEED_STYLE["01_em_1d"])
+    nb.cells.insert(2, nbformat.v4.new_code_cell("def broken(x):\n    raise ZeroDivisionError('boom')\n"))
+    spec = SPECS["01_em_1d"]
+    from grader.verify.remote import RemoteNamespace
+    from grader.verify.runs import Child
+
+    child = Child(cells_to_run(spec, plain(nb)), {}, {}, sandbox.Limits(), float("inf"))
+    try:
+        assert child.ready(60)
+        ns = RemoteNamespace(child.session, {"K": 2})
+        with pytest.raises(Exception) as raised:
+            ns["broken"](np.ones(3))
+        assert type(raised.value).__name__ == "ZeroDivisionError" and "boom" in str(raised.value)
+        assert ns["K"] == 2 and ns["params_history"][0][0].shape == (2,)
+        assert ns["params_history"] is ns["params_history"]
+        with pytest.raises(KeyError):
+            ns["never_defined"]
+    finally:
+        child.close()
 
 
 def kernel_verdicts(nb, assignment_id):
     """{grade_id: passed} with the test cells (hidden parts included) run after the notebook's code."""
-    ns, _ = run_until(nb, "em_loop")
+    ns, _ = run_until(nb, [c.metadata["nbgrader"]["grade_id"] for c in nb.cells
+                           if c.metadata.get("nbgrader", {}).get("solution")][-1])
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         verdicts = {}
         for cell in solution(assignment_id).cells:
@@ -200,7 +217,7 @@ def sample_verdicts():
 
     def verify(sample):
         return sample.key, (kernel[sample.key], run_checks(sample.assignment_id, plain(notebooks[sample.key]),
-                                                           secret="parity"))
+                                                           "parity"))
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         return dict(pool.map(verify, samples))
@@ -223,6 +240,6 @@ def test_honest_mistakes_score_as_in_the_kernel_on_both_problems(sample_verdicts
     assert seed == kernel
     # what the grade depends on: passing both runs. A grade passed on the seed's data and failed on the
     # hidden data would also be noted hard-coded; an honest mistake must not be.
-    assert {grade_id: seed[grade_id] and hidden[grade_id] for grade_id in seed} == kernel
+    assert {grade_id: seed[grade_id] and hidden.get(grade_id, True) for grade_id in seed} == kernel
     diagnosed = {i for run in ("seed", "hidden") for v in result[run].values() for i in v["diagnosis"]}
     assert sample.misconception in diagnosed
