@@ -19,6 +19,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import ClearHiddenTests
 
 from ..misconceptions import CATALOGUE, diagnosis_ids
+from ..verify import read_verdicts
 
 NOTE_EXPLANATIONS = {
     "timeout": "Your notebook ran longer than the time limit and was stopped; cells after that point were not run.",
@@ -31,8 +32,10 @@ NOTE_EXPLANATIONS = {
     "tampered": "The grading of this notebook was interfered with (grading cells modified, or tests disabled or "
                 "fooled from your code); the grading cells were restored and your solution was checked on its own, "
                 "outside your notebook.",
-    "hard-coded": "Your code's results did not hold up when it was run on different data: results must be computed, "
-                  "not typed in.",
+    "hard-coded": "Your code gave exactly the same results when it was run on different data: results must be "
+                  "computed from the inputs, not typed in.",
+    "other-inputs": "Your code is right on this notebook's data but not on other data the grader tried (the "
+                    "message of each test says what went wrong there): check the steps that only work here.",
     "missing-cell": "Some cells of the original notebook were missing from your submission (deleted, or their "
                     "metadata removed); their tests count as failed.",
     "renamed-notebook": "Your notebook had another file name; it was graded as this notebook.",
@@ -46,11 +49,14 @@ def _explain(note):
     return " ".join(NOTE_EXPLANATIONS.get(part.split(" ")[0], part) for part in note.split("; "))
 
 
-def feedback_notebook(autograded, grades, note=""):
+def feedback_notebook(autograded, grades, note="", verified=None):
     """A copy of an autograded notebook fit to show its student.
 
-    ``grades`` maps grade_id to (score, max_score).
+    ``grades`` maps grade_id to (score, max_score); ``verified`` maps grade_id
+    to the out-of-kernel verdict's message, which decided the score and so is
+    what a failed test shows (the kernel's output may have been tampered with).
     """
+    verified = verified or {}
     nb = nbformat.from_dict(autograded)
     nb, _ = ClearHiddenTests().preprocess(nb, {})
     total = sum(score or 0 for score, _ in grades.values())
@@ -66,7 +72,7 @@ def feedback_notebook(autograded, grades, note=""):
             continue
         score, max_score = grades.get(meta["grade_id"], (None, meta.get("points", 0)))
         errors = [o for o in cell.outputs if o.output_type == "error"]
-        message = "; ".join(f"{o.ename}: {o.evalue}" for o in errors)
+        message = verified.get(meta["grade_id"]) or "; ".join(f"{o.ename}: {o.evalue}" for o in errors)
         passed = score is not None and score == max_score
         verdict = "✓ passed" if passed else f"✗ {message or 'failed'}"
         cell.outputs = [nbformat.v4.new_output("stream", name="stdout" if passed else "stderr",
@@ -104,7 +110,9 @@ def render_html(nb):
 
 def write_one(source, target, grades, note):
     """Render one autograded notebook's feedback to ``target``; returns ``target``."""
-    nb = feedback_notebook(nbformat.read(source, as_version=4), grades, note)
+    verdicts = read_verdicts(source.parent.parent.parent, source.parent.parent.name, source.parent.name)
+    verified = {grade_id: v.get("message", "") for grade_id, v in verdicts.get(source.stem, {}).items()}
+    nb = feedback_notebook(nbformat.read(source, as_version=4), grades, note, verified)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(render_html(nb))
     return target
