@@ -1,7 +1,8 @@
 """Every cheat class earns nothing on every notebook of the course, through ONE real ``autograde`` run.
 
 A class is built from the course's own notebooks, for every assignment found
-in its ``solutions/`` folder (none is named here):
+in its ``solutions/`` folder that has an assignment spec (none is named here;
+an assignment without a spec keeps nbgrader's kernel verdict):
 
 * ``honest``: the release with its answer cells (nbgrader ``solution``
   cells, found by ``grade_id``) filled in from the reference solution: full
@@ -58,8 +59,10 @@ CHECK_MODULE = re.compile(r"from\s+grader\.checks\s+import\s+(\w+)")
 
 
 def selected_assignments():
-    """The course's assignments, or those named in ``GRADER_TEST_ASSIGNMENTS``; an unknown name is an error."""
-    available = Course().assignments
+    """The course's assignments verified out of kernel (those with a spec), or those named in
+    ``GRADER_TEST_ASSIGNMENTS``; an unknown name is an error."""
+    course = Course()
+    available = [a for a in course.assignments if course.specs.get(a) is not None]
     wanted = [name.strip() for name in os.environ.get(ENVIRONMENT, "").split(",") if name.strip()]
     if not wanted:
         return available
