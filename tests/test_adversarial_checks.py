@@ -200,8 +200,9 @@ def test_typed_in_results_earn_nothing_and_are_noted_hard_coded(graded, assignme
 
 
 def test_objects_equal_to_anything_earn_nothing(graded):
-    # the checks read numbers (float arrays), never ==, so the kernel was not fooled either: nothing to note
-    assert scores(graded, "01_em_1d", "always_equal") == dict.fromkeys(POINTS["01_em_1d"], 0)
+    # the checks read numbers (float arrays), never ==, so the kernel was not fooled either: nothing to note.
+    # The malformed final mu and pi fail their own steps only: the E-step the student did write keeps its points.
+    assert scores(graded, "01_em_1d", "always_equal") == partial_credit("01_em_1d")
     assert notes(graded, "01_em_1d", "always_equal") == {""}
 
 
