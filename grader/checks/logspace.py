@@ -4,35 +4,77 @@ The student's three functions are called on the seed data and on the seed data
 plus an outlier, at several parameter values, and compared with the reference
 (:mod:`grader.em.univariate`). Each function is judged on its own inputs: the
 log-responsibilities are compared with what the student's own log numerators
-imply, so a wrong numerator costs its own points only.
+imply, so a wrong numerator costs its own points only. Data, outlier, start
+and the made-up mixture come from :func:`core.inputs`, so out of kernel the
+same checks judge hidden ones.
 """
+
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.special import logsumexp
 
 from ..em import seed, univariate
 from ..misconceptions import hint
-from .core import CheckFailed, all_close, as_array, fetch, quiet
+from .core import CheckFailed, all_close, as_array, fetch, inputs, quiet
+from .gmm import reference_final
 from .selfcheck import report
 
 #: Far enough from the seed data that every fitted density underflows there (as in the notebook).
 OUTLIER = 60.0
+#: Three components of unequal weights, (mu, sigma, pi) each (3,): a K the notebook's runs never use.
+UNEQUAL = ((1.0, 4.0, -2.0), (0.5, 2.0, 1.5), (0.2, 0.5, 0.3))
+
+
+@dataclass(frozen=True)
+class Problem:
+    """What the checks judge against: the data (N,), its outlier, EM's start and the made-up mixture.
+
+    ``start`` is the (mu, sigma, pi) the notebook's ``np.random.seed(42)``
+    recipe draws from ``data``; ``unequal`` the three-component (mu, sigma, pi)
+    no notebook run reaches, so a function that only works for K = 2 shows.
+    """
+
+    data: np.ndarray
+    outlier: float
+    start: tuple
+    n_iterations: int
+    unequal: tuple
+
+    @property
+    def n_components(self):
+        return len(self.start[2])
+
+    @property
+    def with_outlier(self):
+        """(N + 1,): the data with the outlier appended, as the notebook's ``data_outlier``."""
+        return np.append(self.data, self.outlier)
+
+    def fitted(self):
+        """(mu, sigma, pi) EM reaches on the data from the start: the notebook's warm start for the outlier."""
+        return reference_final(univariate, seed.Problem(self.data, self.start, self.n_iterations))
+
+
+def notebook_problem():
+    """The notebook's own: seed part 1's data and start (rebuilt as its data cell draws them), x = 60."""
+    problem = seed.problem_1d()
+    return Problem(problem.data, OUTLIER, problem.start, problem.n_iterations,
+                   tuple(np.array(p) for p in UNEQUAL))
+
 
 _UNDERFLOW = ("it is right where the densities are representable but not finite for a point far from every "
               "component: {where}. Stay in log space: {fix}.")
 
 
-def _cases():
+def _cases(ns):
     """(label, data, (mu, sigma, pi)): the seed start, the fitted seed, the outlier, and unequal weights."""
-    problem = seed.problem_1d()
-    fitted = univariate.fit(problem.data, *problem.start, problem.n_iterations).final
-    with_outlier = np.append(problem.data, OUTLIER)
-    unequal = (np.array([1.0, 4.0, -2.0]), np.array([0.5, 2.0, 1.5]), np.array([0.2, 0.5, 0.3]))
+    problem = inputs(ns, notebook_problem)
+    fitted = problem.fitted()
     return [
         ("the seed data at the notebook's start", problem.data, problem.start),
         ("the seed data at the fitted parameters", problem.data, fitted),
-        ("the data with the outlier x = 60 at the fitted parameters", with_outlier, fitted),
-        ("the data with the outlier and three components of unequal weights", with_outlier, unequal),
+        (f"the data with the outlier x = {problem.outlier:g} at the fitted parameters", problem.with_outlier, fitted),
+        ("the data with the outlier and three components of unequal weights", problem.with_outlier, problem.unequal),
     ]
 
 
@@ -65,7 +107,7 @@ def _finite_or_fail(value, name, label, candidates_where_finite, fix):
 def check_log_weighted(ns, invariants_only=False):
     """log_weighted_densities: a[n, k] = ln pi_k + ln N(x_n | mu_k, sigma_k^2), finite for the outlier."""
     with quiet():
-        for label, data, params in _cases()[: 3 if invariants_only else None]:
+        for label, data, params in _cases(ns)[: 3 if invariants_only else None]:
             shape = (len(data), len(params[2]))
             actual = _call(ns, "log_weighted_densities", data, params, shape, label)
             mu, sigma, pi = params
@@ -107,7 +149,7 @@ def _broken_numerators(label):
 def check_log_responsibilities(ns, invariants_only=False):
     """log_responsibilities: a - logsumexp_k a per point, eq. (9.23) in logs, from the student's own a."""
     with quiet():
-        for label, data, params in _cases()[: 3 if invariants_only else None]:
+        for label, data, params in _cases(ns)[: 3 if invariants_only else None]:
             shape = (len(data), len(params[2]))
             log_weighted, own_finite = _own_log_weighted(ns, data, params, label)
             actual = _call(ns, "log_responsibilities", data, params, shape, label)
@@ -138,7 +180,7 @@ def check_log_responsibilities(ns, invariants_only=False):
 def check_log_likelihood(ns, invariants_only=False):
     """log_likelihood_of: sum_n logsumexp_k a[n, k], eq. (9.14), finite for the outlier."""
     with quiet():
-        for label, data, params in _cases()[: 3 if invariants_only else None]:
+        for label, data, params in _cases(ns)[: 3 if invariants_only else None]:
             log_weighted, own_finite = _own_log_weighted(ns, data, params, label)
             actual = _call(ns, "log_likelihood_of", data, params, (), label)
             expected = logsumexp(log_weighted, axis=1).sum()
@@ -174,7 +216,7 @@ def _run(ns, params_name, log_likelihoods_name, n_components):
 def check_seed_agreement(ns, invariants_only=False):
     """On the seed data, log-space EM from the seed start reaches the density-space EM of notebook 01."""
     with quiet():
-        problem = seed.problem_1d()
+        problem = inputs(ns, notebook_problem)
         params, values = _run(ns, "params_seed", "log_likelihoods_seed", problem.n_components)
         if len(values) != problem.n_iterations:
             raise CheckFailed(f"log_likelihoods_seed should hold one value per iteration ({problem.n_iterations}).")
@@ -196,7 +238,7 @@ def check_seed_agreement(ns, invariants_only=False):
 def check_outlier_run(ns, invariants_only=False):
     """With the outlier, from the fitted start, every parameter and log-likelihood is finite and rises."""
     with quiet():
-        problem = seed.problem_1d()
+        problem = inputs(ns, notebook_problem)
         params, values = _run(ns, "params_outlier", "log_likelihoods_outlier", problem.n_components)
         if not all(np.all(np.isfinite(p)) for p in params):
             raise CheckFailed("With the outlier, the fitted parameters contain NaN: some 0/0 still happens. "
@@ -210,8 +252,7 @@ def check_outlier_run(ns, invariants_only=False):
                               "(Bishop section 9.4).")
         if invariants_only:
             return
-        fitted = univariate.fit(problem.data, *problem.start, problem.n_iterations).final
-        reference = univariate.fit(np.append(problem.data, OUTLIER), *fitted, len(values))
+        reference = univariate.fit(problem.with_outlier, *problem.fitted(), len(values))
         if not all(all_close(a, b) for a, b in zip(params, reference.final)):
             raise CheckFailed("With the outlier, the run does not end where log-space EM from the fitted "
                               "parameters ends: fix the failing checks above first.")

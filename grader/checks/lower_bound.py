@@ -4,32 +4,48 @@ The student writes ``elbo(x, q, mu, sigma, pi)`` (eq. 9.71) and
 ``kl_divergence(x, q, mu, sigma, pi)`` (eq. 9.72). The checks call them on the
 notebook's data with parameter sets and distributions q of their own and
 compare with :mod:`grader.em.elbo`; the invariants of eq. (9.70) are checked
-on their own so that each earns its points.
+on their own so that each earns its points. The data and the seed of those
+made-up inputs come from :func:`core.inputs`, so out of kernel the same checks
+judge hidden ones.
 """
+
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.special import logsumexp, xlogy
 
 from ..em import elbo as reference
+from ..em.seed import problem_1d
 from ..em.univariate import estimate_weighted_log_prob, log_likelihood
-from .core import RTOL, CheckFailed, quiet
-from .functions import array, call, defined, student_function
+from .core import RTOL, CheckFailed, inputs, quiet
+from .functions import call, student_function
 from .selfcheck import report
 
 #: "ELBO + KL = log-likelihood" and "ELBO = log-likelihood" hold to rounding, relative to |log-likelihood|.
 TOLERANCE = RTOL
 
 
-def _data(ns):
-    data = defined(ns, "data")
-    if np.ndim(data) != 1 or len(data) < 3:
-        raise CheckFailed("`data` should be the one-dimensional samples created at the top of the notebook.")
-    return array(data, np.shape(data), "`data`")
+@dataclass(frozen=True)
+class Problem:
+    """What the checks judge against: the data (N,), and the seed of the parameter sets and q they make up.
+
+    The arbitrary q of parameter set i is drawn with seed ``seed + i``, the
+    decomposition's with ``seed + 10 + i``.
+    """
+
+    data: np.ndarray
+    seed: int = 0
 
 
-def _parameter_sets(data):
+def notebook_problem():
+    """The notebook's own: seed part 1's data, rebuilt as its data cell draws it."""
+    return Problem(problem_1d().data)
+
+
+def _parameter_sets(problem):
     """A few valid (mu, sigma, pi) for the data, with K = 2 and K = 3; the notebook's start is not needed."""
-    rng = np.random.RandomState(0)
+    data = problem.data
+    rng = np.random.RandomState(problem.seed)
     sets = []
     for K in (2, 3, 2):
         mu = rng.choice(data, K, replace=False)
@@ -116,9 +132,10 @@ def _zeros_hint(actual, what):
 def check_elbo(ns, invariants_only=False):
     """L(q, theta) <= ln p(X | theta) for arbitrary q (eq. 9.70); with all checks, equal to eq. (9.71)."""
     with quiet():
-        data = _data(ns)
-        for index, params in enumerate(_parameter_sets(data)):
-            q = _arbitrary_q(data, len(params[2]), seed=index)
+        problem = inputs(ns, notebook_problem)
+        data = problem.data
+        for index, params in enumerate(_parameter_sets(problem)):
+            q = _arbitrary_q(data, len(params[2]), seed=problem.seed + index)
             actual = _value(ns, "elbo", data, q, params)
             if not np.isfinite(actual):
                 raise CheckFailed("`elbo` returned NaN or infinity for a q with positive entries.")
@@ -138,8 +155,9 @@ def check_elbo(ns, invariants_only=False):
 def check_elbo_tight(ns, invariants_only=False):
     """L(gamma, theta) = ln p(X | theta) when q is the posterior, as right after an E-step."""
     with quiet():
-        data = _data(ns)
-        parameter_sets = _parameter_sets(data)
+        problem = inputs(ns, notebook_problem)
+        data = problem.data
+        parameter_sets = _parameter_sets(problem)
         for params in parameter_sets[:1] if invariants_only else parameter_sets:
             responsibilities = np.exp(reference.log_posterior(data, *params))
             actual = _value(ns, "elbo", data, responsibilities, params)
@@ -154,8 +172,9 @@ def check_elbo_tight(ns, invariants_only=False):
 def check_kl(ns, invariants_only=False):
     """KL >= 0 and KL = 0 at the posterior; with all checks, equal to eq. (9.72) for arbitrary q."""
     with quiet():
-        data = _data(ns)
-        for index, params in enumerate(_parameter_sets(data)):
+        problem = inputs(ns, notebook_problem)
+        data = problem.data
+        for index, params in enumerate(_parameter_sets(problem)):
             log_lik = log_likelihood(data, *params)
             responsibilities = np.exp(reference.log_posterior(data, *params))
             at_posterior = _value(ns, "kl_divergence", data, responsibilities, params)
@@ -163,7 +182,7 @@ def check_kl(ns, invariants_only=False):
                 raise CheckFailed("`kl_divergence` is not zero when q is the posterior (the responsibilities), but "
                                   "a distribution has no divergence from itself (eq. 9.72)"
                                   + _recognised(at_posterior, _kl_mistakes(data, responsibilities, params), log_lik))
-            q = _arbitrary_q(data, len(params[2]), seed=index)
+            q = _arbitrary_q(data, len(params[2]), seed=problem.seed + index)
             actual = _value(ns, "kl_divergence", data, q, params)
             if not np.isfinite(actual):
                 raise CheckFailed("`kl_divergence` returned NaN or infinity for a q with positive entries.")
@@ -179,10 +198,11 @@ def check_kl(ns, invariants_only=False):
 def check_decomposition(ns, with_zeros=False):
     """elbo + kl_divergence = ln p(X | theta) for arbitrary q (eq. 9.70); ``with_zeros`` adds one-hot q."""
     with quiet():
-        data = _data(ns)
-        for index, params in enumerate(_parameter_sets(data)):
+        problem = inputs(ns, notebook_problem)
+        data = problem.data
+        for index, params in enumerate(_parameter_sets(problem)):
             K = len(params[2])
-            q = _hard_q(data, K) if with_zeros else _arbitrary_q(data, K, seed=10 + index)
+            q = _hard_q(data, K) if with_zeros else _arbitrary_q(data, K, seed=problem.seed + 10 + index)
             lower = _value(ns, "elbo", data, q, params)
             gap = _value(ns, "kl_divergence", data, q, params)
             if with_zeros:
