@@ -4,20 +4,41 @@ The student's ``m_step_regularised`` is called on responsibilities of the
 checks' own making, including one that puts a component on a single point,
 and compared with :mod:`grader.em.regularised`; the notebook's run is compared
 with regularised EM from the same start.
+
+What they judge against, the data, the start and the seed of the made-up
+responsibilities, is a :class:`Problem`: the notebook's own in the student's
+kernel, the grader's (the notebook's or hidden ones) out of it.
 """
+
+from dataclasses import dataclass
 
 import numpy as np
 
 from ..em import regularised, seed
 from ..misconceptions import hint
-from .core import CheckFailed, all_close, as_array, fetch, quiet
+from .core import CheckFailed, all_close, as_array, fetch, inputs, quiet
 from .selfcheck import report
 
 
-def _cases():
-    """(label, X, gamma, reg_covar): Dirichlet responsibilities, a one-point component, 3D data, no ridge."""
-    rng = np.random.default_rng(5)
+@dataclass(frozen=True, eq=False)
+class Problem:
+    """The data and the collapsing start of the notebook's run, and the seed of the checks' own cases."""
+
+    data: np.ndarray  # (N, 2)
+    start: tuple  # (mu (3, 2), cov (3, 2, 2), pi (3,)): a narrow third component on the farthest point
+    cases_seed: int  # the responsibilities (and 3D data) m_step_regularised is called on
+
+
+def notebook_problem():
+    """The notebook's data (notebook 02's, rebuilt like its collapse cell does) and its start on it."""
     data = seed.problem_2d().data
+    return Problem(data, regularised.collapse_start(data), cases_seed=5)
+
+
+def _cases(problem):
+    """(label, X, gamma, reg_covar): Dirichlet responsibilities, a one-point component, 3D data, no ridge."""
+    rng = np.random.default_rng(problem.cases_seed)
+    data = problem.data
     one_point = np.tile([0.7, 0.3, 0.0], (len(data), 1))
     one_point[0] = [0.0, 0.0, 1.0]
     blobs = rng.normal(size=(120, 3)) @ rng.normal(size=(3, 3))
@@ -47,7 +68,7 @@ def _m_step(ns, X, gamma, reg_covar, label):
 def check_mu(ns, invariants_only=False):
     """mu (K, D): the responsibility-weighted means, eq. (9.24)."""
     with quiet():
-        for label, X, gamma, reg_covar in _cases()[: 1 if invariants_only else None]:
+        for label, X, gamma, reg_covar in _cases(inputs(ns, notebook_problem))[: 1 if invariants_only else None]:
             mu, _, _ = _m_step(ns, X, gamma, reg_covar, label)
             n_k = gamma.sum(axis=0)
             if all_close(mu, gamma.T @ X / n_k[:, None]):
@@ -60,7 +81,7 @@ def check_mu(ns, invariants_only=False):
 def check_cov(ns, invariants_only=False):
     """cov (K, D, D): eq. (9.25) plus reg_covar * I; symmetric with smallest eigenvalue >= reg_covar."""
     with quiet():
-        for label, X, gamma, reg_covar in _cases()[: 2 if invariants_only else None]:
+        for label, X, gamma, reg_covar in _cases(inputs(ns, notebook_problem))[: 2 if invariants_only else None]:
             mu, cov, _ = _m_step(ns, X, gamma, reg_covar, label)
             if not np.allclose(cov, np.swapaxes(cov, 1, 2)):
                 raise CheckFailed(f"A covariance on {label} is not symmetric: it should equal its transpose.")
@@ -97,7 +118,7 @@ def check_cov(ns, invariants_only=False):
 def check_pi(ns, invariants_only=False):
     """pi (K,): N_k / N, eq. (9.26)."""
     with quiet():
-        for label, X, gamma, reg_covar in _cases()[: 1 if invariants_only else None]:
+        for label, X, gamma, reg_covar in _cases(inputs(ns, notebook_problem))[: 1 if invariants_only else None]:
             _, _, pi = _m_step(ns, X, gamma, reg_covar, label)
             n_k = gamma.sum(axis=0)
             if all_close(pi, n_k / len(X)):
@@ -129,12 +150,11 @@ def check_run(ns, invariants_only=False):
                               "add the ridge reg_covar * I.")
         if invariants_only:
             return
-        problem = seed.problem_2d()
-        start = regularised.collapse_start(problem.data)
+        problem = inputs(ns, notebook_problem)
         notebook_start = fetch(ns, "start")
-        if not all(all_close(np.asarray(a, dtype=float), b) for a, b in zip(notebook_start, start)):
+        if not all(all_close(np.asarray(a, dtype=float), b) for a, b in zip(notebook_start, problem.start)):
             raise CheckFailed("`start` is not the notebook's start: re-run the notebook from the top.")
-        reference = regularised.fit(problem.data, *start, len(values), reg_covar)
+        reference = regularised.fit(problem.data, *problem.start, len(values), reg_covar)
         off = [name for name, a, b in zip(("mu", "cov", "pi"), (mu, cov, pi), reference.final)
                if not all_close(np.asarray(a, dtype=float), b)]
         if off:

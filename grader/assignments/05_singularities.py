@@ -1,0 +1,96 @@
+"""05_singularities: the ridge reg_covar * I in the M-step, from a start that collapses a component onto a point."""
+
+import numpy as np
+
+from grader.assignments import Assignment, Inputs, both, draws
+from grader.checks import singularities
+from grader.em import multivariate, regularised
+
+#: The driver cell's ridge, and the iterations of the answer cell's run.
+REG_COVAR, N_ITERATIONS = 1e-6, 30
+
+
+def collapse_start(data, means):
+    """(farthest (D,), start): broad components on ``means`` (2, D), a narrow third one on the farthest point."""
+    farthest = data[np.argmax(np.linalg.norm(data - data.mean(axis=0), axis=1))]
+    start = (np.array([*np.asarray(means, dtype=float), farthest]),
+             np.array([np.eye(2), np.eye(2), 0.05 * np.eye(2)]), np.array([0.45, 0.45, 0.1]))
+    return farthest, start
+
+
+def collapse(data, start):
+    """The collapse cell's three unregularised iterations: (what its loop leaves behind, whether an E-step failed)."""
+    mu, cov, pi = start
+    left, failed = {}, False
+    with np.errstate(all="ignore"):
+        for iteration in range(1, 4):
+            left["iteration"] = iteration
+            try:
+                gamma = multivariate.e_step(data, mu, cov, pi)
+            except np.linalg.LinAlgError:
+                failed = True
+                break
+            mu, cov, pi = multivariate.m_step(data, gamma)
+            left["gamma"] = gamma
+            np.linalg.eigvalsh(cov[2])  # the cell prints these eigenvalues: that must not raise either
+    return {**left, "mu": mu, "cov": cov, "pi": pi}, failed
+
+
+def inputs(problem, farthest, first_share):
+    """What the collapse cell defines, for ``problem``'s data and start."""
+    n_samples = len(problem.data)
+    left, _ = collapse(problem.data, problem.start)
+    variables = {"n_samples": n_samples, "n1": int(n_samples * first_share), "data": problem.data,
+                 "farthest": farthest, "start": problem.start, **left}
+    return Inputs("collapse", variables, problem)
+
+
+def notebook():
+    problem = singularities.notebook_problem()
+    return inputs(problem, problem.start[0][2], 0.7)
+
+
+def tells_the_story(data, start):
+    """Unregularised EM collapses within the cell's three iterations; with the ridge the third component
+    becomes a finite spike on its point while the two broad ones stay broad: the notebook's story."""
+    with np.errstate(all="ignore"):
+        try:
+            _, failed = collapse(data, start)
+            run = regularised.fit(data, *start, N_ITERATIONS, REG_COVAR)
+        except (np.linalg.LinAlgError, ValueError):
+            return False
+    mu, cov, pi = run.final
+    if not failed or not all(np.all(np.isfinite(a)) for a in (mu, cov, pi, run.log_likelihoods)):
+        return False
+    scales = np.sqrt(np.linalg.eigvalsh(cov))
+    broad = np.min(pi[:2]) > 0.05 and np.min(scales[:2]) > 0.05 * float(np.std(data))
+    return bool(broad and np.max(scales[2]) < 1.01 * np.sqrt(REG_COVAR) and pi[2] * len(data) < 1.5)
+
+
+def hidden(rng):
+    """Other data (size, means, covariances, weights), the notebook's kind of start on it (broad components on
+    the two clouds' means, the narrow one on the farthest point), other made-up responsibilities."""
+    data, truth = draws.two_clusters_2d(rng)
+    farthest, start = collapse_start(data, truth["mu_true"])
+    if not tells_the_story(data, start):
+        return None
+    draws.read_only(data, farthest, *start)
+    problem = singularities.Problem(data, start, cases_seed=int(rng.integers(2**31)))
+    return inputs(problem, farthest, truth["pi_true"][0])
+
+
+ASSIGNMENT = Assignment(
+    id="05_singularities",
+    grades={"test_mu": both(singularities.check_mu), "test_cov": both(singularities.check_cov),
+            "test_pi": both(singularities.check_pi), "test_run": both(singularities.check_run)},
+    notebook=notebook,
+    hidden=hidden,
+    skip=("spike",),
+    preload=("grader.checks.singularities",),
+    blank_hints={
+        "mu": "the responsibility-weighted means of all components, shape (K, D) (eq. 9.24)",
+        "weighted_scatter": "sum over n of gamma[n, k] (x_n - mu_k)(x_n - mu_k)^T (numerator of eq. 9.25)",
+        "covariances[k]": "the covariance of eq. (9.25) plus the ridge reg_covar * I on its diagonal",
+        "pi": "the mixing weights N_k / N of all components (eq. 9.26)",
+    },
+)
