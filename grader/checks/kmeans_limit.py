@@ -5,13 +5,17 @@ mixture with one shared, fixed variance), ``hard_assign(x, mu)`` (k-means'
 one-hot assignment) and ``update_means(x, weights)`` (one centroid formula for
 both). Each is compared with :mod:`grader.em.kmeans` on inputs of the checks'
 own; the limit itself is checked on the seed's 1D data from the notebook's start.
+Data, start and the seed of those made-up inputs come from :func:`core.inputs`,
+so out of kernel the same checks judge hidden ones.
 """
+
+from dataclasses import dataclass
 
 import numpy as np
 
 from ..em import kmeans as reference
 from ..em import seed
-from .core import CheckFailed, all_close, quiet
+from .core import CheckFailed, all_close, inputs, quiet
 from .functions import array, call, defined, student_function
 from .selfcheck import report
 
@@ -20,20 +24,41 @@ SMALL_VARIANCE = 1e-6
 #: Shrinking variances along which responsibilities must approach one-hot.
 VARIANCES = (4.0, 1.0, 0.25, 1e-2, 1e-4, SMALL_VARIANCE)
 ONE_HOT_TOLERANCE = 1e-9
+#: Iterations of both algorithms in the limit check, as in the notebook's run cell.
+N_ITERATIONS = 20
+
+
+@dataclass(frozen=True)
+class Problem:
+    """What the checks judge against: the data (N,), the starting means (K,) and the made-up inputs' seed.
+
+    ``cases_seed`` seeds the (mu, pi) pairs the three functions are tried on
+    (:func:`_cases`), so other inputs try them on other pairs too.
+    """
+
+    data: np.ndarray
+    start: np.ndarray
+    cases_seed: int = 0
+
+
+def notebook_problem():
+    """The notebook's own: seed part 1's data and the two data points its data cell draws as ``mu_start``."""
+    problem = seed.problem_1d()
+    return Problem(problem.data, problem.start[0])
 
 
 def _problem(ns):
-    """The seed's 1D data and the notebook's start (two data points), checked against the notebook's."""
-    problem = seed.problem_1d()
+    """(data, start) to judge against, after checking the namespace's ``data`` is that data."""
+    problem = inputs(ns, notebook_problem)
     data = array(defined(ns, "data"), problem.data.shape, "`data`")
     if not all_close(data, problem.data):
         raise CheckFailed("`data` is not the data the notebook generates: re-run the notebook from the top.")
-    return problem.data, problem.start[0]
+    return problem.data, problem.start
 
 
-def _cases(data):
+def _cases(ns, data):
     """(mu, pi) pairs for K = 2 and 3, with unequal weights, drawn from the data's range."""
-    rng = np.random.RandomState(0)
+    rng = np.random.RandomState(inputs(ns, notebook_problem).cases_seed)
     return [(np.sort(rng.choice(data, K, replace=False)), rng.dirichlet(np.ones(K) * 2)) for K in (2, 3)]
 
 
@@ -65,7 +90,7 @@ def check_soft_assign(ns, invariants_only=False):
     with quiet():
         data, _ = _problem(ns)
         soft_assign = student_function(ns, "soft_assign")
-        for mu, pi in _cases(data):
+        for mu, pi in _cases(ns, data):
             for variance in VARIANCES:
                 gamma = _soft(soft_assign, data, mu, variance, pi)
                 if np.any(gamma < 0) or not np.allclose(gamma.sum(axis=1), 1.0):
@@ -96,7 +121,7 @@ def check_hard_assign(ns, invariants_only=False):
     with quiet():
         data, _ = _problem(ns)
         hard_assign = student_function(ns, "hard_assign")
-        for mu, _ in _cases(data):
+        for mu, _ in _cases(ns, data):
             r = _result(hard_assign, (len(data), len(mu)), data, mu)
             if not (np.all((r == 0) | (r == 1)) and np.all(r.sum(axis=1) == 1)):
                 raise CheckFailed("Each row of `hard_assign(...)` should be one-hot: a single 1 in the column of "
@@ -116,7 +141,7 @@ def check_update_means(ns, invariants_only=False):
     with quiet():
         data, _ = _problem(ns)
         update_means = student_function(ns, "update_means")
-        for mu, pi in _cases(data):
+        for mu, pi in _cases(ns, data):
             for weights in (reference.hard_assign(data, mu), reference.soft_assign(data, mu, 1.0, pi)):
                 means = _result(update_means, (len(mu),), data, weights)
                 if np.any(means < data.min() - 1e-9) or np.any(means > data.max() + 1e-9):
@@ -145,10 +170,8 @@ def check_limit(ns, invariants_only=False):
         hard_assign = student_function(ns, "hard_assign")
         update_means = student_function(ns, "update_means")
         pi = np.full(len(start), 1 / len(start))
-        n_iterations = 20
-
         centroids, lloyd_centroids = np.array(start, dtype=float), np.array(start, dtype=float)
-        for _ in range(n_iterations):
+        for _ in range(N_ITERATIONS):
             r = _result(hard_assign, (len(data), len(start)), data, centroids)
             centroids = _result(update_means, start.shape, data, r)
             lloyd_centroids = reference.update_means(data, reference.hard_assign(data, lloyd_centroids))
@@ -171,7 +194,7 @@ def check_limit(ns, invariants_only=False):
             return
 
         mu, lloyd_mu = np.array(start, dtype=float), np.array(start, dtype=float)
-        for _ in range(n_iterations):
+        for _ in range(N_ITERATIONS):
             mu = _result(update_means, start.shape, data, _soft(soft_assign, data, mu, SMALL_VARIANCE, pi))
             lloyd_mu = reference.update_means(data, reference.hard_assign(data, lloyd_mu))
             if not all_close(mu, lloyd_mu):

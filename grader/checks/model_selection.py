@@ -5,16 +5,19 @@ n_params, n_samples)`` and ``aic(log_likelihood, n_params)``. The counts are
 compared with :mod:`grader.em.model_selection` over a grid of K and D; the
 criteria with scikit-learn's ``GaussianMixture.bic``/``aic`` on mixtures fitted
 to the notebook's Old Faithful data, given the correct parameter count so that
-a wrong count costs only the count's points.
+a wrong count costs only the count's points. The grid, the data and the probe
+the criteria's invariants are tried at come from :func:`core.inputs`, so out
+of kernel the same checks judge hidden ones.
 """
 
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 from sklearn.mixture import GaussianMixture
 
 from ..em import model_selection as reference
-from .core import CheckFailed, all_close, quiet
+from .core import CheckFailed, all_close, inputs, quiet
 from .functions import array, call, defined, number, student_function
 from .selfcheck import report
 
@@ -22,6 +25,40 @@ COMPONENTS = range(1, 7)
 FEATURES = range(1, 6)
 #: Mixtures the criteria are checked on: every covariance type with these K.
 FITTED_COMPONENTS = (1, 2, 3)
+#: (log-likelihood, M, N) at which the criteria must fall with the fit and grow with M.
+PROBE = (-500.0, 10, 300)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """What the checks judge against.
+
+    ``components`` and ``features`` (increasing) are the grid of K and D the
+    counts are compared on; ``data`` (N, D) the points the mixtures with
+    ``fitted_components`` are fitted to for the criteria, ``data_name`` what
+    the messages call them; ``probe`` the (log-likelihood, M, N) of the
+    invariants.
+    """
+
+    components: tuple
+    features: tuple
+    data: np.ndarray
+    data_name: str
+    fitted_components: tuple
+    probe: tuple
+
+
+def notebook_problem(path="old_faithful.csv"):
+    """The notebook's own: the grid K <= 6, D <= 5 and Old Faithful, read as its data cell reads it.
+
+    In the kernel ``path`` is the file next to the notebook, as for the data cell.
+    """
+    try:
+        faithful = np.loadtxt(path, delimiter=",", skiprows=1)
+    except OSError:
+        raise CheckFailed(f"{path} is not next to this notebook: the checks read the data from it, as the data "
+                          "cell does. Keep the assignment's files together.") from None
+    return Problem(tuple(COMPONENTS), tuple(FEATURES), faithful, "the Old Faithful data", FITTED_COMPONENTS, PROBE)
 
 
 # --- parameter counts --------------------------------------------------------------------
@@ -55,12 +92,12 @@ PIECE_MISTAKES = [
 ]
 
 
-def _grid(function):
-    """``function(K, D)`` over the checked grid, shape (len(COMPONENTS), len(FEATURES))."""
-    return np.array([[function(K, D) for D in FEATURES] for K in COMPONENTS], dtype=float)
+def _grid(problem, function):
+    """``function(K, D)`` over the checked grid, shape (len(components), len(features))."""
+    return np.array([[function(K, D) for D in problem.features] for K in problem.components], dtype=float)
 
 
-def _diagnose_count(covariance_type, counts):
+def _diagnose_count(problem, covariance_type, counts):
     """Explanations of every catalogued mistake (alone or paired) that reproduces ``counts`` on the grid."""
     correct_cov = lambda K, D: reference.n_covariance_parameters(covariance_type, K, D)  # noqa: E731
     cov_options = [((), correct_cov)] + [((text,), wrong) for text, wrong in _count_mistakes(covariance_type)]
@@ -68,13 +105,13 @@ def _diagnose_count(covariance_type, counts):
     explanations = []
     for cov_text, cov in cov_options:
         for piece_text, shift in piece_options:
-            wrong = _grid(lambda K, D: K * D + K - 1 + cov(K, D) + shift(K, D))
+            wrong = _grid(problem, lambda K, D: K * D + K - 1 + cov(K, D) + shift(K, D))
             if (cov_text or piece_text) and np.array_equal(counts, wrong):
                 explanations.append(" and ".join(cov_text + piece_text))
     return explanations
 
 
-def _student_counts(ns, covariance_type):
+def _student_counts(ns, problem, covariance_type):
     function = student_function(ns, "n_parameters")
 
     def count(K, D):
@@ -84,14 +121,15 @@ def _student_counts(ns, covariance_type):
                               "a parameter count counts free entries.")
         return value
 
-    return _grid(count)
+    return _grid(problem, count)
 
 
 def check_n_parameters(ns, covariance_types=reference.COVARIANCE_TYPES, invariants_only=False):
-    """n_parameters matches means + weights + covariance entries for every K in 1..6 and D in 1..5."""
+    """n_parameters matches means + weights + covariance entries over the grid (K in 1..6, D in 1..5 in the kernel)."""
     with quiet():
+        problem = inputs(ns, notebook_problem)
         for covariance_type in covariance_types:
-            counts = _student_counts(ns, covariance_type)
+            counts = _student_counts(ns, problem, covariance_type)
             call_text = f"n_parameters({covariance_type!r}, K, D)"
             if np.any(counts < 1):
                 raise CheckFailed(f"{call_text} is zero or negative for some K and D: every mixture has at least "
@@ -101,12 +139,12 @@ def check_n_parameters(ns, covariance_types=reference.COVARIANCE_TYPES, invarian
                                   "weight.")
             if invariants_only:
                 continue
-            expected = _grid(lambda K, D: reference.n_parameters(covariance_type, K, D))
+            expected = _grid(problem, lambda K, D: reference.n_parameters(covariance_type, K, D))
             if np.array_equal(counts, expected):
                 continue
-            mistakes = _diagnose_count(covariance_type, counts)
+            mistakes = _diagnose_count(problem, covariance_type, counts)
             first = np.argwhere(counts != expected)[0]
-            K, D = COMPONENTS[first[0]], FEATURES[first[1]]
+            K, D = problem.components[first[0]], problem.features[first[1]]
             raise CheckFailed(
                 f"{call_text} is not the number of free parameters of a {covariance_type!r} mixture "
                 f"(first wrong at K = {K}, D = {D}): "
@@ -117,23 +155,35 @@ def check_n_parameters(ns, covariance_types=reference.COVARIANCE_TYPES, invarian
 
 # --- information criteria ---------------------------------------------------------------
 
+def fitted(problem):
+    """(covariance type, K, total log-likelihood, sklearn bic, sklearn aic) of the mixtures fitted to the data.
+
+    Cached by content: the fits are the slow part, and every submission of a
+    class is judged on the same data.
+    """
+    X = np.ascontiguousarray(problem.data, dtype=float)
+    return _fitted(X.tobytes(), X.shape, tuple(problem.fitted_components))
+
+
 @lru_cache(maxsize=4)
-def _fitted(data_bytes, shape):
-    """(covariance type, K, total log-likelihood, sklearn bic, sklearn aic) of mixtures fitted to the data."""
+def _fitted(data_bytes, shape, components):
     X = np.frombuffer(data_bytes).reshape(shape)
     fits = []
     for covariance_type in reference.COVARIANCE_TYPES:
-        for K in FITTED_COMPONENTS:
+        for K in components:
             model = GaussianMixture(K, covariance_type=covariance_type, random_state=0).fit(X)
             fits.append((covariance_type, K, model.score(X) * len(X), model.bic(X), model.aic(X)))
     return fits
 
 
-def _criterion_cases(ns):
-    """(log-likelihood, n_params, N, sklearn bic, sklearn aic) for mixtures fitted to ``faithful``."""
-    X = array(defined(ns, "faithful"), (272, 2), "`faithful` (the Old Faithful data loaded at the top)")
-    return [(log_lik, reference.n_parameters(covariance_type, K, X.shape[1]), len(X), bic, aic)
-            for covariance_type, K, log_lik, bic, aic in _fitted(X.tobytes(), X.shape)]
+def _criterion_cases(ns, problem):
+    """(log-likelihood, n_params, N, sklearn bic, sklearn aic) for mixtures fitted to the data ``faithful`` holds."""
+    X = array(defined(ns, "faithful"), problem.data.shape, "`faithful` (the Old Faithful data loaded at the top)")
+    if not all_close(X, problem.data):
+        raise CheckFailed("`faithful` is not the data the notebook loads: re-run the notebook from the top.")
+    n_samples, n_features = problem.data.shape
+    return [(log_lik, reference.n_parameters(covariance_type, K, n_features), n_samples, bic, aic)
+            for covariance_type, K, log_lik, bic, aic in fitted(problem)]
 
 
 #: name -> (formula as the student reads it, sklearn value index, catalogued wrong formulas)
@@ -186,7 +236,8 @@ def check_criterion(ns, name, invariants_only=False):
     formula, sklearn_index, _ = CRITERIA[name]
     label = name.upper()
     with quiet():
-        probe = (-500.0, 10, 300)
+        problem = inputs(ns, notebook_problem)
+        probe = problem.probe
         base = _student_criterion(ns, name, *probe)
         if not _student_criterion(ns, name, probe[0] + 10, *probe[1:]) < base:
             raise CheckFailed(f"The {label} does not decrease when the log-likelihood increases, but a better fit "
@@ -196,12 +247,12 @@ def check_criterion(ns, name, invariants_only=False):
                               f"must grow with M. The {label} is {formula}" + _recognised(name, base, *probe))
         if invariants_only:
             return
-        for case in _criterion_cases(ns):
+        for case in _criterion_cases(ns, problem):
             actual = _student_criterion(ns, name, *case[:3])
             if not all_close([actual], [case[sklearn_index]]):
                 raise CheckFailed(
-                    f"{name}(...) differs from scikit-learn's GaussianMixture.{name} on a mixture fitted to the "
-                    f"Old Faithful data. The {label} is {formula}" + _recognised(name, actual, *case[:3]))
+                    f"{name}(...) differs from scikit-learn's GaussianMixture.{name} on a mixture fitted to "
+                    f"{problem.data_name}. The {label} is {formula}" + _recognised(name, actual, *case[:3]))
 
 
 def check_bic(ns, invariants_only=False):
