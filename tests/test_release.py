@@ -1,11 +1,14 @@
 """The committed release is exactly what nbgrader generates from solutions/, and leaks nothing."""
 
+import ast
 import filecmp
+import importlib
 import json
 
 import nbformat
 import pytest
 
+from grader.assignments import Call
 from grader.course import DEFAULT_ROOT, Course
 
 COURSE = Course(DEFAULT_ROOT)
@@ -69,9 +72,7 @@ def test_release_contains_no_solution_and_no_hidden_tests(path):
             for statement in answered:
                 assert statement not in cell.source
         if meta.get("grade"):
-            hidden = source_cell.source.split("### BEGIN HIDDEN TESTS")[1].split("### END HIDDEN TESTS")[0]
-            for line in filter(None, (x.strip() for x in hidden.split("\n"))):
-                assert line not in cell.source.split("\n")
+            assert cell.source == source_cell.source, f"{path}: grade cell {meta['grade_id']} differs from the solution's"
 
 
 def test_grade_cells_carry_points_and_ids():
@@ -81,3 +82,38 @@ def test_grade_cells_carry_points_and_ids():
         assert graded, f"{path} has no grade cells"
         assert all(m["points"] > 0 and m["grade_id"] for m in graded)
         assert len({m["grade_id"] for m in graded}) == len(graded)
+
+
+def _visible_calls(source, modules, where):
+    """[(check function, args, kwargs)] a grade cell calls: ``module.check(globals(), *literals, **literals)`` only."""
+    calls = []
+    for statement in ast.parse(source).body:
+        call = statement.value if isinstance(statement, ast.Expr) else None
+        assert isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) \
+            and isinstance(call.func.value, ast.Name) and call.func.value.id in modules, \
+            f"{where}: a grade cell only calls checks, `module.check(globals(), ...)`; found {ast.unparse(statement)}"
+        first, *rest = call.args
+        assert ast.unparse(first) == "globals()", f"{where}: {ast.unparse(call)} must judge globals()"
+        function = getattr(importlib.import_module(modules[call.func.value.id]), call.func.attr)
+        calls.append((function, tuple(ast.literal_eval(a) for a in rest),
+                      {k.arg: ast.literal_eval(k.value) for k in call.keywords}))
+    return calls
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.parent.name)
+def test_each_grade_cell_calls_the_check_its_spec_grades_with(path):
+    """One verdict: the visible test cell (Validate, the feedback page) makes the very call verification makes."""
+    spec = COURSE.specs[path.parent.name]
+    nb = nbformat.read(path, as_version=4)
+    imports = "\n".join(c.source for c in nb.cells if c.cell_type == "code"
+                        and c.metadata.get("nbgrader", {}).get("locked") and "import" in c.source)
+    modules = {alias.asname or alias.name: f"{node.module}.{alias.name}"
+               for node in ast.walk(ast.parse("\n".join(l for l in imports.split("\n") if not l.startswith("%"))))
+               if isinstance(node, ast.ImportFrom) and node.module == "grader.checks" for alias in node.names}
+    graded = {c.metadata.nbgrader.grade_id: c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")}
+    assert set(graded) == set(spec.grades), f"{path}: grade cells {sorted(graded)}, spec grades {sorted(spec.grades)}"
+    for grade_id, cell in graded.items():
+        expected = spec.grades[grade_id]
+        assert isinstance(expected, Call), f"{spec.id}: grades[{grade_id!r}] must be a call(...) of a check"
+        assert _visible_calls(cell.source, modules, f"{path} {grade_id}") == \
+            [(expected.check, expected.args, dict(expected.kwargs))], f"{path} {grade_id}: cell and spec disagree"

@@ -1,6 +1,6 @@
 """01_em_1d: the seed notebook's 1D two-component EM (eqs. 9.23-9.27)."""
 
-from grader.assignments import Assignment, Inputs, both, draws
+from grader.assignments import Assignment, Inputs, call, draws
 from grader.checks import em1d
 from grader.em import seed, univariate
 from grader.samples import Sample, Samples
@@ -168,11 +168,11 @@ SAMPLES = Samples(
 ASSIGNMENT = Assignment(
     id=ASSIGNMENT_ID,
     grades={
-        "test_estep": both(em1d.check_estep),
-        "test_mu": both(em1d.check_mu),
-        "test_sigma": both(em1d.check_sigma),
-        "test_pi": both(em1d.check_pi),
-        "test_convergence": both(em1d.check_convergence),
+        "test_estep": call(em1d.check_estep),
+        "test_mu": call(em1d.check_mu),
+        "test_sigma": call(em1d.check_sigma),
+        "test_pi": call(em1d.check_pi),
+        "test_convergence": call(em1d.check_convergence),
     },
     notebook=notebook,
     hidden=hidden,

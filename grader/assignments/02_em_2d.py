@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from grader.assignments import Assignment, Inputs, both, draws
+from grader.assignments import Assignment, Inputs, call, draws
 from grader.checks import em2d
 from grader.em import multivariate, seed
 from grader.samples import Sample, Samples
@@ -170,13 +170,13 @@ SAMPLES = Samples(
 ASSIGNMENT = Assignment(
     id=ASSIGNMENT_ID,
     grades={
-        "test_estep": both(em2d.check_estep),
-        "test_mu": both(em2d.check_mu),
-        "test_cov": both(em2d.check_cov),
-        "test_pi": both(em2d.check_pi),
-        "test_loglik": both(em2d.check_log_likelihood),
-        "test_history": both(em2d.check_history),
-        "test_convergence": both(em2d.check_convergence),
+        "test_estep": call(em2d.check_estep),
+        "test_mu": call(em2d.check_mu),
+        "test_cov": call(em2d.check_cov),
+        "test_pi": call(em2d.check_pi),
+        "test_loglik": call(em2d.check_log_likelihood),
+        "test_history": call(em2d.check_history),
+        "test_convergence": call(em2d.check_convergence),
     },
     notebook=notebook,
     hidden=hidden,

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from grader.assignments import Assignment, Inputs, both, draws
+from grader.assignments import Assignment, Inputs, call, draws
 from grader.checks import init_convergence
 from grader.em import initialisation, multivariate
 
@@ -94,11 +94,11 @@ def hidden(rng):
 
 ASSIGNMENT = Assignment(
     id="04_init_convergence",
-    grades={"test_kmeans_plus_plus": both(init_convergence.check_kmeans_plus_plus),
-            "test_has_converged": both(init_convergence.check_has_converged),
-            "test_best_run": both(init_convergence.check_best_run),
-            "test_runs": both(init_convergence.check_runs),
-            "test_restarts": both(init_convergence.check_restarts)},
+    grades={"test_kmeans_plus_plus": call(init_convergence.check_kmeans_plus_plus),
+            "test_has_converged": call(init_convergence.check_has_converged),
+            "test_best_run": call(init_convergence.check_best_run),
+            "test_runs": call(init_convergence.check_runs),
+            "test_restarts": call(init_convergence.check_restarts)},
     notebook=notebook,
     hidden=hidden,
     preload=("grader.checks.init_convergence",),

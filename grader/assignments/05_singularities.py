@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from grader.assignments import Assignment, Inputs, both, draws
+from grader.assignments import Assignment, Inputs, call, draws
 from grader.checks import singularities
 from grader.em import multivariate, regularised
 
@@ -81,8 +81,8 @@ def hidden(rng):
 
 ASSIGNMENT = Assignment(
     id="05_singularities",
-    grades={"test_mu": both(singularities.check_mu), "test_cov": both(singularities.check_cov),
-            "test_pi": both(singularities.check_pi), "test_run": both(singularities.check_run)},
+    grades={"test_mu": call(singularities.check_mu), "test_cov": call(singularities.check_cov),
+            "test_pi": call(singularities.check_pi), "test_run": call(singularities.check_run)},
     notebook=notebook,
     hidden=hidden,
     skip=("spike",),

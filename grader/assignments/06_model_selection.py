@@ -4,7 +4,7 @@ import functools
 
 import numpy as np
 
-from grader.assignments import INPUTS, Assignment, Inputs, both, draws
+from grader.assignments import INPUTS, Assignment, Inputs, call, draws
 from grader.checks import model_selection
 from grader.checks.core import CheckFailed
 from grader.course import DEFAULT_ROOT
@@ -80,10 +80,10 @@ def hidden(rng):
 ASSIGNMENT = Assignment(
     id=ASSIGNMENT_ID,
     grades={
-        "test_n_parameters_full_diag": both(model_selection.check_n_parameters, ["full", "diag"]),
-        "test_n_parameters_tied_spherical": both(model_selection.check_n_parameters, ["tied", "spherical"]),
-        "test_bic": both(model_selection.check_bic),
-        "test_aic": both(model_selection.check_aic),
+        "test_n_parameters_full_diag": call(model_selection.check_n_parameters, ["full", "diag"]),
+        "test_n_parameters_tied_spherical": call(model_selection.check_n_parameters, ["tied", "spherical"]),
+        "test_bic": call(model_selection.check_bic),
+        "test_aic": call(model_selection.check_aic),
     },
     notebook=notebook,
     hidden=hidden,

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from grader.assignments import INPUTS, Assignment, Inputs, both, draws
+from grader.assignments import INPUTS, Assignment, Inputs, call, draws
 from grader.checks import kmeans_limit
 from grader.checks.core import CheckFailed
 from grader.em import kmeans
@@ -67,10 +67,10 @@ def hidden(rng):
 
 ASSIGNMENT = Assignment(
     id="08_kmeans_limit",
-    grades={"test_soft_assign": both(kmeans_limit.check_soft_assign),
-            "test_hard_assign": both(kmeans_limit.check_hard_assign),
-            "test_update_means": both(kmeans_limit.check_update_means),
-            "test_limit": both(kmeans_limit.check_limit)},
+    grades={"test_soft_assign": call(kmeans_limit.check_soft_assign),
+            "test_hard_assign": call(kmeans_limit.check_hard_assign),
+            "test_update_means": call(kmeans_limit.check_update_means),
+            "test_limit": call(kmeans_limit.check_limit)},
     notebook=notebook,
     hidden=hidden,
     preload=("grader.checks.kmeans_limit", "scipy.special"),

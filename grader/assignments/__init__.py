@@ -28,7 +28,7 @@ import numpy as np
 
 from ..checks.core import INPUTS
 
-__all__ = ["INPUTS", "Assignment", "Inputs", "Registry", "both", "default_registry", "load_source"]
+__all__ = ["INPUTS", "Assignment", "Call", "Inputs", "Registry", "call", "default_registry", "load_source"]
 
 PACKAGE_SPECS = Path(__file__).resolve().parent
 
@@ -52,15 +52,30 @@ class Inputs:
         return {**self.variables, INPUTS: self.details}
 
 
-def both(check, *args, **kwargs):
-    """The verdict of a graded cell whose test calls ``check`` with ``invariants_only=True`` and then in full."""
+@dataclasses.dataclass(frozen=True)
+class Call:
+    """A graded cell's verdict: ``check(ns, *args, **kwargs)``, the call its visible test cell makes.
 
-    def graded(ns):
-        check(ns, *args, invariants_only=True, **kwargs)
-        check(ns, *args, **kwargs)
+    The visible cell runs it in the student's kernel (Validate, the feedback
+    page); verification runs the same call on the out-of-kernel answers, so
+    on the notebook's data both reach one verdict.
+    """
 
-    graded.__name__ = getattr(check, "__name__", "check")
-    return graded
+    check: Callable
+    args: tuple = ()
+    kwargs: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+    def __call__(self, ns):
+        self.check(ns, *self.args, **self.kwargs)
+
+    @property
+    def __name__(self):
+        return getattr(self.check, "__name__", "check")
+
+
+def call(check, *args, **kwargs):
+    """The :class:`Call` ``check(ns, *args, **kwargs)``."""
+    return Call(check, args, dict(kwargs))
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -68,7 +83,8 @@ class Assignment:
     """One assignment's spec. See the module docstring for how verification uses it.
 
     ``grades`` maps each graded cell's grade_id to the check deciding it
-    (``check(ns)`` raises :class:`grader.checks.CheckFailed`).
+    (``check(ns)`` raises :class:`grader.checks.CheckFailed`), a :func:`call`
+    of the check its visible test cell calls.
     ``notebook()`` rebuilds the notebook's own inputs; ``hidden(rng)`` draws
     other inputs from the course secret's generator (None: draw again).
     ``seed_only`` names graded cells judged on the notebook's inputs only,
