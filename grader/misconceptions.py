@@ -22,7 +22,8 @@ class Misconception:
     hint: str
 
 
-CATALOGUE = {m.id: m for m in [
+#: Notebooks 01 and 02: the E-step and M-step of EM in 1D and 2D.
+EM_STEPS = [
     Misconception(
         "sigma-is-variance", "sigma",
         "sigma[k] holds a variance: the M-step (eq. 9.25) gives sigma_k squared, so take its square root."),
@@ -74,7 +75,20 @@ CATALOGUE = {m.id: m for m in [
         "history-aliased", "responsibilities_over_time",
         "the entries of responsibilities_over_time are all one and the same array: append gamma.copy(), not gamma, "
         "or the list only remembers the last iteration."),
-]}
+]
+
+#: One list per topic of the later notebooks; each is written next to the checks that detect its entries.
+LOG_SPACE = []
+INITIALISATION = []
+SINGULARITIES = []
+MODEL_SELECTION = []
+LOWER_BOUND = []
+KMEANS_LIMIT = []
+
+CATALOGUE = {m.id: m for m in [*EM_STEPS, *LOG_SPACE, *INITIALISATION, *SINGULARITIES, *MODEL_SELECTION,
+                                *LOWER_BOUND, *KMEANS_LIMIT]}
+assert len(CATALOGUE) == len(EM_STEPS) + len(LOG_SPACE) + len(INITIALISATION) + len(SINGULARITIES) \
+    + len(MODEL_SELECTION) + len(LOWER_BOUND) + len(KMEANS_LIMIT), "catalogue ids must be unique"
 
 
 def hint(misconception_id):
