@@ -53,6 +53,14 @@ EM_STEPS = [
         "the variance update uses the new mean mu_k computed in this M-step (eq. 9.25), "
         "so update mu[k] before sigma[k]."),
     Misconception(
+        "variance-bessel-corrected", "sigma",
+        "the M-step variance divides by N_k (eq. 9.25), not N_k - 1: it is the maximum-likelihood estimate, "
+        "not the unbiased sample variance."),
+    Misconception(
+        "sigma-mean-absolute-deviation", "sigma",
+        "sigma_k is the square root of the weighted mean of squared deviations (eq. 9.25), "
+        "not the weighted mean of absolute deviations |x_n - mu_k|."),
+    Misconception(
         "covariance-divided-by-n", "cov",
         "the new covariance divides by N_k (eq. 9.25), not by the total number of points N."),
     Misconception(
@@ -62,8 +70,16 @@ EM_STEPS = [
         "covariance-old-mean", "cov",
         "the covariance update uses the new mean mu_k from this M-step (eq. 9.25): update mu[k] first."),
     Misconception(
+        "covariance-bessel-corrected", "cov",
+        "the M-step covariance divides by N_k (eq. 9.25), not N_k - 1: it is the maximum-likelihood estimate, "
+        "not the unbiased sample covariance."),
+    Misconception(
         "weights-not-updated", "pi",
         "the mixing weights must be re-estimated in every M-step: pi_k = N_k / N (eq. 9.26)."),
+    Misconception(
+        "weights-summed-over-components", "pi",
+        "N_k sums component k's responsibilities over the points n (eq. 9.27), gamma.sum(axis=0); "
+        "a sum over the components (axis=1) is 1 for every point."),
     Misconception(
         "weights-not-normalised", "pi",
         "pi_k is N_k divided by the number of points N (eq. 9.26), so the weights sum to 1."),

@@ -9,6 +9,7 @@ from grader.em import multivariate, seed, univariate
 from grader.samples import ALTERNATIVES, MISTAKES, MUTANTS, SEED_STYLE, fill_blanks, variant
 from tests.notebook_runs import release, run_cells
 
+#: The EM notebooks whose checks this module tests (the later notebooks have a test module each).
 CHECKS = {"01_em_1d": em1d, "02_em_2d": em2d}
 
 
@@ -59,13 +60,13 @@ def test_reference_em_matches_scikit_learn_2d():
     np.testing.assert_allclose(run.log_likelihoods[-1] / len(problem.data), gm.score(problem.data), rtol=1e-10)
 
 
-@pytest.mark.parametrize("assignment_id", sorted(SEED_STYLE))
+@pytest.mark.parametrize("assignment_id", sorted(CHECKS))
 def test_seed_style_answers_pass_every_check(assignment_id):
     ns = run_until_em(fill_blanks(release(assignment_id), SEED_STYLE[assignment_id]))
     assert failures(CHECKS[assignment_id], ns) == {}
 
 
-@pytest.mark.parametrize("assignment_id, misconception", sorted(MISTAKES))
+@pytest.mark.parametrize("assignment_id, misconception", sorted(k for k in MISTAKES if k[0] in CHECKS))
 def test_typical_mistakes_fail_and_are_named(assignment_id, misconception):
     answers = variant(assignment_id, **MISTAKES[assignment_id, misconception])
     ns = run_until_em(fill_blanks(release(assignment_id), answers))
@@ -83,9 +84,23 @@ def test_wrong_sigma_keeps_estep_mean_and_weight_credit():
     assert set(failures(em1d, ns)) == {"check_spread", "check_convergence"}
 
 
-def test_missing_variables_say_to_run_the_em_cell():
-    with pytest.raises(CheckFailed, match="run the EM cell"):
+def test_missing_variables_say_which_cells_to_run():
+    with pytest.raises(CheckFailed, match="run the notebook from the top down to the cell you filled in"):
         em1d.check_estep({})
+
+
+def test_weights_summed_over_components_are_not_called_not_updated():
+    """``gamma.sum(axis=1)[k]`` is 1 for every k: the weights stay at 1 / N, which is not "not updated"."""
+    answers = variant("02_em_2d", **{"pi[k]": "gamma.sum(axis=1)[k] / len(data)"})
+    failure = failures(em2d, run_until_em(fill_blanks(release("02_em_2d"), answers)))["check_pi"]
+    assert failure.diagnosis == ("weights-summed-over-components",)
+
+
+def test_an_unexplained_estep_names_the_components_not_the_points():
+    answers = variant("01_em_1d", **{"gamma[:, k]": "pi[k] * gaussian_pdf(data, mu[k], sigma[k]) ** (k + 1)"})
+    message = str(failures(em1d, run_until_em(fill_blanks(release("01_em_1d"), answers)))["check_estep"])
+    assert "matches no known mistake" in message
+    assert "(component k = 0, 1)" in message, message
 
 
 def test_checks_never_print_expected_values():
@@ -113,11 +128,11 @@ def sample_failures(key):
 
 
 def test_a_diagnosis_at_a_later_iteration_beats_an_unexplained_first_one():
-    # 2D starts from unequal weights: pi = 1/K is unexplained at iteration 1, then pi stays put.
-    answers = variant("02_em_2d", **{"pi[k]": "1 / K"})
+    # made-up weights at iteration 1 match no mistake; from iteration 2 on they are N_k, not N_k / N
+    answers = variant("02_em_2d", **{"pi[k]": "(0.3 + 0.4 * k) if iteration == 0 else N_k[k]"})
     ns = run_until_em(fill_blanks(release("02_em_2d"), answers))
     failure = failures(em2d, ns)["check_pi"]
-    assert failure.diagnosis == ("weights-not-updated",)
+    assert failure.diagnosis == ("weights-not-normalised",)
     assert "at iteration 1:" not in str(failure)
 
 
@@ -150,6 +165,6 @@ def test_1d_log_likelihood_lines_are_graded_with_the_convergence():
     assert set(failed) == {"check_convergence"} and failed["check_convergence"].diagnosis == ("loglik-wrong",)
 
 
-@pytest.mark.parametrize("sample", ALTERNATIVES, ids=lambda s: s.key)
+@pytest.mark.parametrize("sample", [s for s in ALTERNATIVES if s.assignment_id in CHECKS], ids=lambda s: s.key)
 def test_correct_alternatives_pass_every_check(sample):
     assert sample_failures(sample.key) == {}

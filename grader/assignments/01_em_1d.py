@@ -76,6 +76,8 @@ SAMPLES = Samples(
         "weights-not-updated": {"pi[k]": "1 / K"},
         "variance-divided-by-n": {"sigma[k]": "np.sqrt(np.sum(gamma[:, k] * (data - mu[k]) ** 2) / len(data))"},
         "variance-unweighted": {"sigma[k]": "np.sqrt(np.sum((data - mu[k]) ** 2) / N_k[k])"},
+        "variance-bessel-corrected": {"sigma[k]": "np.sqrt(np.sum(gamma[:, k] * (data - mu[k]) ** 2) / (N_k[k] - 1))"},
+        "sigma-mean-absolute-deviation": {"sigma[k]": "np.sum(gamma[:, k] * np.abs(data - mu[k])) / N_k[k]"},
     },
     mutants=(
         sample(

@@ -76,10 +76,15 @@ SAMPLES = Samples(
             "cov[k]": "(gamma[:, k][:, np.newaxis, np.newaxis] *\n"
             "          np.einsum('ni,nj->nij', diff, diff)).sum(axis=0) / len(data)"
         },
+        "covariance-bessel-corrected": {
+            "cov[k]": "(gamma[:, k][:, np.newaxis, np.newaxis] *\n"
+            "          np.einsum('ni,nj->nij', diff, diff)).sum(axis=0) / (N_k[k] - 1)"
+        },
         "mean-divided-by-n": {"mu[k]": "(gamma[:, k][:, np.newaxis] * data).sum(axis=0) / len(data)"},
         "weights-missing-in-estep": {"gamma[:, k]": "multivariate_normal.pdf(data, mean=mu[k], cov=cov[k])"},
         "weights-not-normalised": {"pi[k]": "N_k[k]"},
         "weights-not-updated": {"pi[k]": "pi[k]"},
+        "weights-summed-over-components": {"pi[k]": "gamma.sum(axis=1)[k] / len(data)"},
         "loglik-wrong": {"log_likelihood": "np.sum(likelihood.sum(axis=1))"},
     },
     mutants=(

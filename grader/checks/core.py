@@ -55,13 +55,13 @@ def quiet():
 
 
 def fetch(ns, name):
-    """The student's variable ``name``, or a failure saying to run the EM cell."""
+    """The student's variable ``name``, or a failure saying which cells to run."""
     try:
         return ns[name]
     except KeyError:
         raise CheckFailed(
-            f"`{name}` is not defined: run the EM cell (and the cells above it) first, "
-            "and make sure it finishes without an error."
+            f"`{name}` is not defined: run the notebook from the top down to the cell you filled in, "
+            "and make sure that cell finishes without an error."
         ) from None
 
 

@@ -14,16 +14,15 @@ check_log_likelihood = _checks.check_log_likelihood
 finite_prefix = _checks.finite_prefix
 
 
-def check_convergence(ns, invariants_only=False):
+def check_convergence(ns):
     """The log-likelihood values follow eq. (9.14), never decrease, and the run ends where EM ends.
 
     Notebook 01 gives the log-likelihood lines as code and grades them here,
     with the run, since it has no log-likelihood cell of its own: a student
     who edits them must still be told when eq. (9.14) is no longer computed.
     """
-    _checks.check_convergence(ns, invariants_only)
-    if not invariants_only:
-        check_log_likelihood(ns)
+    _checks.check_convergence(ns)
+    check_log_likelihood(ns)
 
 CHECKS = [
     ("E-step: responsibilities gamma (eq. 9.23)", check_estep),

@@ -20,7 +20,7 @@ check_convergence = _checks.check_convergence
 finite_prefix = _checks.finite_prefix
 
 
-def check_history(ns, invariants_only=False):
+def check_history(ns):
     """responsibilities_over_time: the initial gamma, then one distinct (N, K) array per iteration.
 
     A loop that raised because an update made the parameters invalid is judged
@@ -41,8 +41,6 @@ def check_history(ns, invariants_only=False):
         entries = [as_array({"entry": h}, "entry", (len(data), K), f"responsibilities_over_time[{i}]",
                             finite=not broken)
                    for i, h in enumerate(history)]
-        if invariants_only:
-            return
         if not broken and not all_close(entries[-1], as_array(ns, "gamma", (len(data), K))):
             raise CheckFailed("The last entry of responsibilities_over_time is not the final gamma: "
                               "append the responsibilities right after the E-step.")

@@ -114,9 +114,9 @@ def _first_match(actual, candidates):
     return ()
 
 
-def _components(actual, expected):
-    """Human list of the component indices k where ``actual`` is off."""
-    ok = close(actual, expected).reshape(len(actual), -1).all(axis=1)
+def _components(actual, expected, axis=0):
+    """Human list of the component indices k (along ``axis``) where ``actual`` is off."""
+    ok = np.moveaxis(close(actual, expected), axis, 0).reshape(actual.shape[axis], -1).all(axis=1)
     return ", ".join(str(k) for k in np.flatnonzero(~ok))
 
 
@@ -334,7 +334,7 @@ class GMMChecks:
                               "fix the error and run the cell again.")
         return run
 
-    def _fail(self, what, step, actual, expected, candidates, inputs):
+    def _fail(self, what, step, actual, expected, candidates, inputs, component_axis=0):
         ids = _first_match(actual, candidates)
         at = f" at iteration {step.iteration}"
         if ids:
@@ -342,7 +342,7 @@ class GMMChecks:
         if not _finite(actual):
             raise CheckFailed(f"{what}{at} contains NaN or infinite values, although its inputs ({inputs}) "
                               "are valid numbers.")
-        where = _components(actual, expected) if actual.shape == expected.shape else ""
+        where = _components(actual, expected, component_axis) if actual.shape == expected.shape else ""
         raise CheckFailed(
             f"{what} does not match the update computed from {inputs}{at}"
             + (f" (component k = {where})" if where else "")
@@ -351,7 +351,7 @@ class GMMChecks:
 
     # --- E-step ------------------------------------------------------------------------
 
-    def check_estep(self, ns, invariants_only=False):
+    def check_estep(self, ns):
         """gamma (N, K): non-negative rows summing to 1, equal to eq. (9.23) at every iteration."""
         with quiet():
             data, K, _, _ = self._shapes(ns)
@@ -361,10 +361,6 @@ class GMMChecks:
                 gamma = as_array(ns, "gamma", (len(data), K))
                 if np.any(gamma < 0):
                     raise CheckFailed("gamma has negative entries: responsibilities are probabilities (eq. 9.23).")
-                if invariants_only and not np.allclose(gamma.sum(axis=1), 1.0):
-                    raise unnormalised
-            if invariants_only:
-                return
             run = self._judge(ns, lambda step: self._check_one_estep(data, step, unnormalised),
                               "The E-step")
             if run.aliased and not self.spec.history_has_own_check:
@@ -391,7 +387,7 @@ class GMMChecks:
         if not np.allclose(step.gamma.sum(axis=1), 1.0) and not _first_match(step.gamma, candidates):
             raise unnormalised
         self._fail("The E-step responsibilities gamma (eq. 9.23)", step, step.gamma, expected, candidates,
-                   "the parameters at the start of the iteration")
+                   "the parameters at the start of the iteration", component_axis=1)
 
     # --- M-step --------------------------------------------------------------------------
 
@@ -403,7 +399,7 @@ class GMMChecks:
             raise Unjudgeable
         return n_k
 
-    def check_mu(self, ns, invariants_only=False):
+    def check_mu(self, ns):
         """mu (K,) or (K, D): the responsibility-weighted means, eq. (9.24)."""
         with quiet():
             data, _, mu_shape, _ = self._shapes(ns)
@@ -416,8 +412,7 @@ class GMMChecks:
                     self._fail("The M-step means mu (eq. 9.24)", step, step.after[0], expected,
                                [(("mean-divided-by-n",), weighted_sum / len(data))], "your gamma")
 
-            if not invariants_only:
-                self._judge(ns, check, "The mean update")
+            self._judge(ns, check, "The mean update")
             if not self._broken_parameters(ns):
                 as_array(ns, "mu", mu_shape)
 
@@ -429,6 +424,7 @@ class GMMChecks:
             "old": "old-mean-in-variance" if is_sigma else "covariance-old-mean",
             "by_n": "variance-divided-by-n" if is_sigma else "covariance-divided-by-n",
             "no_sqrt": "sigma-is-variance",
+            "bessel": "variance-bessel-corrected" if is_sigma else "covariance-bessel-corrected",
         }
         options = []
         for unweighted in (False, True):
@@ -444,6 +440,12 @@ class GMMChecks:
                                  (("unweighted", unweighted), ("old", old), ("by_n", by_n and not unweighted),
                                   ("no_sqrt", no_sqrt)) if on]
                         options.append((tuple(ids[f] for f in flags), value))
+        # Bessel's correction and the mean absolute deviation: the sample formulas of a first statistics course.
+        bessel = self._scatter(data, gamma, mean, n_k - 1)
+        options.append(((ids["bessel"],), np.sqrt(bessel) if is_sigma else bessel))
+        if is_sigma:
+            options.append((("sigma-mean-absolute-deviation",),
+                            (gamma * np.abs(data[:, None] - mean[None, :])).sum(axis=0) / n_k))
         options.sort(key=lambda option: len(option[0]))
         return options
 
@@ -457,7 +459,7 @@ class GMMChecks:
             for k in range(weights.shape[1])
         ])
 
-    def check_spread(self, ns, invariants_only=False):
+    def check_spread(self, ns):
         """sigma (K,) positive / cov (K, D, D) symmetric positive-definite, equal to eq. (9.25)."""
         name = self.spec.spread
         with quiet():
@@ -475,8 +477,7 @@ class GMMChecks:
                 if not all_close(_updated(step.after[1]), expected):
                     self._fail(label, step, step.after[1], expected, candidates[1:], "your gamma and your new mu")
 
-            if not invariants_only:
-                self._judge(ns, check, label)
+            self._judge(ns, check, label)
             if self._broken_parameters(ns):
                 return
             spread = as_array(ns, name, spread_shape)
@@ -488,23 +489,27 @@ class GMMChecks:
                 if np.any(np.linalg.eigvalsh(spread) <= 0):
                     raise CheckFailed("cov[k] is not positive-definite: some eigenvalue is <= 0.")
 
-    def check_pi(self, ns, invariants_only=False):
+    def check_pi(self, ns):
         """pi (K,): non-negative, equal to N_k / N, eq. (9.26)."""
         with quiet():
             data, K, _, _ = self._shapes(ns)
+
+            start = self._run(ns).params[0][2]
 
             def check(step):
                 n_k = self._n_k(step)
                 expected = n_k / len(data)
                 if not all_close(_updated(step.after[2]), expected):
-                    candidates = [(("weights-not-normalised",), n_k)]
-                    if not isinstance(step.before[2], BadPart) and not all_close(step.before[2], expected):
-                        candidates.append((("weights-not-updated",), step.before[2]))
+                    candidates = [(("weights-not-normalised",), n_k),
+                                  (("weights-summed-over-components",), step.gamma.sum(axis=1)[:K] / len(data))]
+                    # Not updated: still the initial weights, or fixed equal ones, where N_k / N has moved away.
+                    for fixed in ((start,) if not isinstance(start, BadPart) else ()) + (np.full(K, 1 / K),):
+                        if not all_close(fixed, expected):
+                            candidates.append((("weights-not-updated",), fixed))
                     self._fail("The M-step mixing weights pi (eq. 9.26)", step, step.after[2], expected,
                                candidates, "your gamma")
 
-            if not invariants_only:
-                self._judge(ns, check, "The mixing weight update")
+            self._judge(ns, check, "The mixing weight update")
             if not self._broken_parameters(ns) and np.any(as_array(ns, "pi", (K,)) < 0):
                 raise CheckFailed("pi has negative entries: mixing weights are probabilities.")
 
@@ -525,22 +530,21 @@ class GMMChecks:
         return CheckFailed(f"The EM loop stopped after {len(run.params) - 1} of {int(fetch(ns, 'n_iterations'))} "
                            "iterations (did the EM cell raise an error?).")
 
-    def check_log_likelihood(self, ns, invariants_only=False):
+    def check_log_likelihood(self, ns):
         """log_likelihoods[i] equals eq. (9.14) at the parameters after iteration i."""
         with quiet():
             run = self._run(ns)
             values = self._log_likelihoods(ns, run)
-            if not invariants_only:
-                data = self._data(ns)
-                failures = []
-                for iteration, (after, value) in enumerate(zip(run.params[1:], values), start=1):
-                    try:
-                        failures.append(self._check_one_log_likelihood(data, after, value, iteration))
-                    except Unjudgeable:
-                        continue
-                failures = [f for f in failures if f]
-                if failures:
-                    raise next((f for f in failures if f.diagnosis), failures[0])
+            data = self._data(ns)
+            failures = []
+            for iteration, (after, value) in enumerate(zip(run.params[1:], values), start=1):
+                try:
+                    failures.append(self._check_one_log_likelihood(data, after, value, iteration))
+                except Unjudgeable:
+                    continue
+            failures = [f for f in failures if f]
+            if failures:
+                raise next((f for f in failures if f.diagnosis), failures[0])
             if not run.complete and not run.broken_parameters:
                 raise self._loop_stopped(ns, run)
 
@@ -586,7 +590,7 @@ class GMMChecks:
             return CheckFailed(message + " Fix the failing step checks first.")
         return CheckFailed(f"{message} Likely cause: {cause}", cause.diagnosis)
 
-    def check_convergence(self, ns, invariants_only=False):
+    def check_convergence(self, ns):
         """One non-decreasing log-likelihood per iteration; the run ends where EM from the seed's start ends."""
         with quiet():
             run = self._run(ns)
@@ -601,8 +605,6 @@ class GMMChecks:
                 raise self._run_failure(
                     ns, f"The log-likelihood decreases after iteration {drops[0] + 1}. EM never decreases it "
                     "(Bishop section 9.4), so one of the E- or M-step lines is wrong.")
-            if invariants_only:
-                return
             problem = inputs(ns, self.spec.problem)
             data = self._data(ns)
             if data.shape != problem.data.shape or not all_close(data, problem.data):
