@@ -95,7 +95,65 @@ EM_STEPS = [
 
 #: One list per topic of the later notebooks; each is written next to the checks that detect its entries.
 LOG_SPACE = []
-INITIALISATION = []
+#: Notebook 04: k-means++ seeding, a stopping rule with patience, the best of several restarts.
+INITIALISATION = [
+    Misconception(
+        "kmeanspp-distance-not-squared", "squared_distances",
+        "k-means++ draws each next centre with probability proportional to D(x)^2, the squared distance to the "
+        "nearest centre so far (the squared distance of eq. 9.1): do not take its square root."),
+    Misconception(
+        "kmeanspp-distance-to-last-centre", "squared_distances",
+        "D(x) is the distance to the nearest of all the centres chosen so far (the min over j in eq. 9.2), "
+        "not to the last one chosen: take the min over the centres."),
+    Misconception(
+        "kmeanspp-distance-summed-over-centres", "squared_distances",
+        "D(x) is the distance to the nearest centre chosen so far (the min over j in eq. 9.2), "
+        "not a sum over the centres: take the min over the centres."),
+    Misconception(
+        "kmeanspp-uniform-draws", "probabilities",
+        "k-means++ draws the next centre with probability D(x)^2 / sum of D^2 over the points (eq. 9.1's squared "
+        "distances), not uniformly: divide squared_distances by their sum."),
+    Misconception(
+        "kmeanspp-farthest-point", "probabilities",
+        "k-means++ draws the next centre at random with probability D(x)^2 / sum of D^2 (eq. 9.1's squared "
+        "distances); always taking the farthest point is deterministic and picks outliers: keep rng.choice."),
+    Misconception(
+        "gain-not-per-sample", "gains",
+        "tol is a tolerance per sample: divide each gain of the log-likelihood (eq. 9.28) by n_samples, "
+        "g_t = (l_t - l_(t-1)) / N."),
+    Misconception(
+        "convergence-without-patience", "converged",
+        "the rule stops at the first small gain of the log-likelihood (eq. 9.28), which a plateau also has: "
+        "the last `patience` per-sample gains must all be below tol."),
+    Misconception(
+        "patience-any-gain", "converged",
+        "it is not enough that some of the last gains of the log-likelihood (eq. 9.28) are small: "
+        "all of the last `patience` per-sample gains must be below tol (np.all, not np.any)."),
+    Misconception(
+        "patience-window-off-by-one", "converged",
+        "the window holds one gain too many or too few: the rule looks at exactly the last `patience` per-sample "
+        "gains of the log-likelihood (eq. 9.28), gains[-patience:], and needs at least `patience` of them."),
+    Misconception(
+        "patience-too-few-gains", "converged",
+        "the rule declares convergence before there are `patience` gains of the log-likelihood (eq. 9.28) "
+        "(np.all of an empty or short window is True): also require len(gains) >= patience."),
+    Misconception(
+        "best-run-lowest", "best",
+        "EM maximises the log-likelihood (eq. 9.28), so the best restart is the one with the highest final "
+        "value (np.argmax), not the lowest."),
+    Misconception(
+        "best-run-first-value", "final_log_likelihoods",
+        "compare the restarts where they end, by their last log-likelihood (eq. 9.28), "
+        "run['log_likelihoods'][-1], not by their first value."),
+    Misconception(
+        "best-run-most-iterations", "final_log_likelihoods",
+        "compare the restarts by their final log-likelihood (eq. 9.28), run['log_likelihoods'][-1], "
+        "not by how many iterations they ran."),
+    Misconception(
+        "best-run-index", "best",
+        "best_run returns the run itself, runs[index], not its index: the caller reads best['log_likelihoods'] "
+        "(eq. 9.28's values)."),
+]
 SINGULARITIES = []
 MODEL_SELECTION = []
 LOWER_BOUND = []

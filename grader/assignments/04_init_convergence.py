@@ -5,7 +5,9 @@ import numpy as np
 from grader.assignments import Assignment, Inputs, call, draws
 from grader.checks import init_convergence
 from grader.em import initialisation, multivariate
+from grader.samples import Sample, Samples
 
+ASSIGNMENT_ID = "04_init_convergence"
 #: The driver cell's rule: TOL, PATIENCE, RESTART_TOL, MAX_ITER.
 TOL, PATIENCE, RESTART_TOL, MAX_ITER = 1e-3, 5, 1e-5, 500
 
@@ -92,8 +94,89 @@ def hidden(rng):
     return inputs(problem, truth["pi_true"][0]) if sound else None
 
 
+# --- sample answers: the solution's style, every catalogued mistake as a student makes it, correct alternatives ---
+
+ANSWER_CELL = "init_em"
+
+
+def sample(name, misconception=None, **answers):
+    return Sample(ASSIGNMENT_ID, name, misconception, cell=ANSWER_CELL, **answers)
+
+
+_DRAW = "        centers.append(X[rng.choice(len(X), p=probabilities)])\n"
+_PAIRWISE = "((X[:, None, :] - np.array(centers)[None]) ** 2).sum(axis=2)"
+
+SAMPLES = Samples(
+    seed_style={
+        "squared_distances": f"{_PAIRWISE}.min(axis=1)",
+        "probabilities": "squared_distances / squared_distances.sum()",
+        "gains": "np.diff(log_likelihoods) / n_samples",
+        "converged": "len(gains) >= patience and bool(np.all(gains[-patience:] < tol))",
+        "final_log_likelihoods": "[run[\"log_likelihoods\"][-1] for run in runs]",
+        "best": "runs[int(np.argmax(final_log_likelihoods))]",
+    },
+    mistakes={
+        "kmeanspp-distance-not-squared": {"squared_distances": f"np.sqrt({_PAIRWISE}.min(axis=1))"},
+        "kmeanspp-distance-to-last-centre": {"squared_distances": "((X - centers[-1]) ** 2).sum(axis=1)"},
+        "kmeanspp-distance-summed-over-centres": {"squared_distances": f"{_PAIRWISE}.sum(axis=1)"},
+        "kmeanspp-uniform-draws": {"probabilities": "np.ones(len(X)) / len(X)"},
+        "gain-not-per-sample": {"gains": "np.diff(log_likelihoods)"},
+        "convergence-without-patience": {"converged": "len(gains) >= 1 and bool(gains[-1] < tol)"},
+        "patience-any-gain": {"converged": "len(gains) >= patience and bool(np.any(gains[-patience:] < tol))"},
+        "patience-window-off-by-one": {
+            "converged": "len(gains) > patience and bool(np.all(gains[-patience - 1:] < tol))"},
+        "patience-too-few-gains": {"converged": "bool(np.all(gains[-patience:] < tol))"},
+        "best-run-lowest": {"best": "runs[int(np.argmin(final_log_likelihoods))]"},
+        "best-run-first-value": {"final_log_likelihoods": "[run[\"log_likelihoods\"][0] for run in runs]"},
+        "best-run-most-iterations": {"final_log_likelihoods": "[len(run[\"log_likelihoods\"]) for run in runs]"},
+        "best-run-index": {"best": "int(np.argmax(final_log_likelihoods))"},
+    },
+    mutants=(
+        sample("farthest point, no draw", "kmeanspp-farthest-point",
+               edits=((_DRAW, "        centers.append(X[np.argmax(squared_distances)])\n"),)),
+        sample("one-hot probabilities at the farthest point", "kmeanspp-farthest-point",
+               blanks={"probabilities": "(squared_distances == squared_distances.max()).astype(float)"}),
+        sample("window of patience - 1 gains", "patience-window-off-by-one",
+               blanks={"converged": "len(gains) >= patience and bool(np.all(gains[-(patience - 1):] < tol))"}),
+        sample("at least one gain, short window", "patience-too-few-gains",
+               blanks={"converged": "len(gains) > 0 and bool(np.all(gains[-patience:] < tol))"}),
+        sample("sorted ascending, first taken", "best-run-lowest",
+               blanks={"best": "sorted(runs, key=lambda run: run[\"log_likelihoods\"][-1])[0]"}),
+    ),
+    alternatives=(
+        sample("loops and max", blanks={
+            "squared_distances": "np.min([((X - c) ** 2).sum(axis=1) for c in centers], axis=0)",
+            "probabilities": "squared_distances / np.sum(squared_distances)",
+            "gains": "(np.array(log_likelihoods[1:]) - np.array(log_likelihoods[:-1])) / n_samples",
+            "converged": "len(gains) >= patience and max(gains[-patience:]) < tol",
+            "final_log_likelihoods": "[max(run[\"log_likelihoods\"]) for run in runs]",
+            "best": "max(runs, key=lambda run: run[\"log_likelihoods\"][-1])",
+        }),
+        sample("scipy cdist, ediff1d, sorted", edits=(
+            ("def kmeans_plus_plus(X, K, rng):\n",
+             "from scipy.spatial.distance import cdist\n\n\ndef kmeans_plus_plus(X, K, rng):\n"),), blanks={
+            "squared_distances": "cdist(X, np.array(centers), \"sqeuclidean\").min(axis=1)",
+            "probabilities": "squared_distances / squared_distances.sum()",
+            "gains": "np.ediff1d(log_likelihoods) / n_samples",
+            "converged": "len(gains) >= patience and all(g < tol for g in gains[-patience:])",
+            "final_log_likelihoods": "np.array([run[\"log_likelihoods\"][-1] for run in runs])",
+            "best": "sorted(runs, key=lambda run: run[\"log_likelihoods\"][-1])[-1]",
+        }),
+        sample("einsum and list index", blanks={
+            "squared_distances": "np.einsum(\"nkd,nkd->nk\", X[:, None] - np.array(centers)[None], "
+                                 "X[:, None] - np.array(centers)[None]).min(axis=1)",
+            "probabilities": "squared_distances / squared_distances.sum(keepdims=True)",
+            "gains": "np.diff(np.asarray(log_likelihoods, dtype=float)) / n_samples",
+            "converged": "len(gains) >= patience and bool((gains[-patience:] < tol).all())",
+            "final_log_likelihoods": "[run[\"log_likelihoods\"][-1] for run in runs]",
+            "best": "runs[final_log_likelihoods.index(max(final_log_likelihoods))]",
+        }),
+    ),
+)
+
+
 ASSIGNMENT = Assignment(
-    id="04_init_convergence",
+    id=ASSIGNMENT_ID,
     grades={"test_kmeans_plus_plus": call(init_convergence.check_kmeans_plus_plus),
             "test_has_converged": call(init_convergence.check_has_converged),
             "test_best_run": call(init_convergence.check_best_run),
@@ -102,6 +185,7 @@ ASSIGNMENT = Assignment(
     notebook=notebook,
     hidden=hidden,
     preload=("grader.checks.init_convergence",),
+    samples=SAMPLES,
     blank_hints={
         "squared_distances": "each point's squared distance to its nearest centre chosen so far (k-means++)",
         "probabilities": "the k-means++ sampling probabilities: squared distances divided by their sum",

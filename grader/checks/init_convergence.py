@@ -16,7 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..em import initialisation, seed
-from .core import CheckFailed, all_close, as_array, fetch, inputs, quiet
+from ..misconceptions import hint
+from .core import CheckFailed, all_close, as_array, inputs, quiet
+from .functions import defined, student_function
 from .selfcheck import report
 
 
@@ -47,18 +49,25 @@ def notebook_problem():
                    sequences_seed=7, runs_seed=11)
 
 
-def _function(ns, name):
-    function = fetch(ns, name)
-    if not callable(function):
-        raise CheckFailed(f"`{name}` should be the function defined in your cell.")
-    return function
-
-
 def _call(function, name, *args):
     try:
         return function(*args)
-    except Exception as error:  # the student's code: report whatever it raised
+    except Exception as error:  # noqa: BLE001 -- the student's code: report whatever it raised
         raise CheckFailed(f"Calling {name} raised {type(error).__name__}: {error}") from None
+
+
+def _tol(tol):
+    """A tolerance as the messages write it (1e-03): never a decimal number that could pass for a result."""
+    return f"{tol:.0e}"
+
+
+def _diagnosed(message, ids):
+    """``message`` naming the catalogued mistake when exactly one id explains every case, else None."""
+    ids = set(ids)
+    if len(ids) != 1:
+        return None
+    (misconception,) = ids
+    return CheckFailed(f"{message}: {hint(misconception)}", [misconception])
 
 
 # --- k-means++ -----------------------------------------------------------------------------------
@@ -76,13 +85,25 @@ def _squared(X, centers):
     return ((X[:, None, :] - centers[None]) ** 2).sum(axis=2)
 
 
-_SEEDING_MISTAKES = [
-    ("the probabilities use the distance D(x), not its square D(x)^2",
-     lambda X, c: np.sqrt(_squared(X, c).min(axis=1))),
-    ("D(x) is the distance to the *nearest* centre chosen so far (a min over the centres), not to the last one",
-     lambda X, c: _squared(X, c)[:, -1]),
-    ("D(x) is the distance to the *nearest* centre chosen so far (a min over the centres), not a sum over them",
-     lambda X, c: _squared(X, c).sum(axis=1)),
+def _farthest(X, n_components, rng):
+    """The first centre drawn like k-means++'s, then each next one the point farthest from those chosen."""
+    centers = [X[rng.integers(len(X))]]
+    for _ in range(1, n_components):
+        centers.append(X[int(np.argmax(_squared(X, np.array(centers)).min(axis=1)))])
+    return np.array(centers)
+
+
+def _weighted(weights):
+    return lambda X, K, rng: _seeding(X, K, rng, weights)
+
+
+#: (catalogue id, draw(X, K, rng)) of the catalogued seeding mistakes.
+SEEDING_MISTAKES = [
+    ("kmeanspp-distance-not-squared", _weighted(lambda X, c: np.sqrt(_squared(X, c).min(axis=1)))),
+    ("kmeanspp-distance-to-last-centre", _weighted(lambda X, c: _squared(X, c)[:, -1])),
+    ("kmeanspp-distance-summed-over-centres", _weighted(lambda X, c: _squared(X, c).sum(axis=1))),
+    ("kmeanspp-uniform-draws", _weighted(lambda X, c: np.ones(len(X)))),
+    ("kmeanspp-farthest-point", _farthest),
 ]
 
 
@@ -95,30 +116,45 @@ def _seeding_problems(problem):
             ("3D data with five clusters and K = 5", blobs, 5)]
 
 
-def check_kmeans_plus_plus(ns, invariants_only=False):
-    """kmeans_plus_plus(X, K, rng): K distinct rows of X, the reference's draws for the same rng."""
+def check_kmeans_plus_plus(ns):
+    """kmeans_plus_plus(X, K, rng): K distinct rows of X, the reference's draws for the same rng.
+
+    Every (data, K, seed) case is drawn first; a wrong draw is named as a
+    catalogued mistake only if that mistake, from the same generators,
+    reproduces the student's centres in every case (with K = 2 the nearest
+    and the last centre are one and the same, with K = 3 and 5 they are not).
+    """
     with quiet():
-        function = _function(ns, "kmeans_plus_plus")
+        function = student_function(ns, "kmeans_plus_plus")
         problem = inputs(ns, notebook_problem)
-        for label, X, K in _seeding_problems(problem):
-            for rng_seed in problem.draw_seeds:
-                actual = _call(function, "kmeans_plus_plus", X.copy(), K, np.random.default_rng(rng_seed))
-                actual = as_array({"c": actual}, "c", (K, X.shape[1]), f"kmeans_plus_plus on {label}")
-                if not all(np.any(np.all(X == row, axis=1)) for row in actual):
-                    raise CheckFailed(f"kmeans_plus_plus on {label} returned centres that are not data points.")
-                if len(np.unique(actual, axis=0)) < K:
-                    raise CheckFailed(f"kmeans_plus_plus on {label} chose the same point twice: a chosen centre "
-                                      "is at distance 0 from itself, so its probability must be 0.")
-                if invariants_only:
-                    continue
-                expected = initialisation.kmeans_plus_plus(X, K, np.random.default_rng(rng_seed))
-                if np.array_equal(actual, expected):
-                    continue
-                for what, weights in _SEEDING_MISTAKES:
-                    if np.array_equal(actual, _seeding(X, K, np.random.default_rng(rng_seed), weights)):
-                        raise CheckFailed(f"kmeans_plus_plus on {label}: {what}.")
-                raise CheckFailed(f"kmeans_plus_plus on {label} does not draw the centres with probability "
-                                  "D(x)^2 / sum of D^2 over the points: check squared_distances and probabilities.")
+        cases = [(label, X, K, rng_seed) for label, X, K in _seeding_problems(problem)
+                 for rng_seed in problem.draw_seeds]
+        drawn = []
+        for label, X, K, rng_seed in cases:
+            actual = _call(function, "kmeans_plus_plus", X.copy(), K, np.random.default_rng(rng_seed))
+            actual = as_array({"c": actual}, "c", (K, X.shape[1]), f"kmeans_plus_plus on {label}")
+            if not all(np.any(np.all(X == row, axis=1)) for row in actual):
+                raise CheckFailed(f"kmeans_plus_plus on {label} returned centres that are not data points.")
+            drawn.append(actual)
+        wrong = [i for i, ((_, X, K, rng_seed), actual) in enumerate(zip(cases, drawn))
+                 if not np.array_equal(actual, initialisation.kmeans_plus_plus(X, K, np.random.default_rng(rng_seed)))]
+        if not wrong:
+            return
+        label = cases[wrong[0]][0]
+        message = f"kmeans_plus_plus on {label} does not draw the reference's centres for the same generator"
+        matching = [misconception for misconception, draw in SEEDING_MISTAKES
+                    if all(np.array_equal(actual, draw(X, K, np.random.default_rng(rng_seed)))
+                           for (_, X, K, rng_seed), actual in zip(cases, drawn))]
+        diagnosed = _diagnosed(message, matching)
+        if diagnosed:
+            raise diagnosed
+        repeated = next((cases[i][0] for i in wrong if len(np.unique(drawn[i], axis=0)) < cases[i][2]), None)
+        if repeated:
+            raise CheckFailed(f"kmeans_plus_plus on {repeated} chose the same point twice: a chosen centre "
+                              "is at distance 0 from itself, so its probability must be 0.")
+        raise CheckFailed(f"{message}, and it matches no known mistake: each next centre is drawn with probability "
+                          "D(x)^2 / sum of D^2 over the points, D(x) the distance to the nearest centre chosen so "
+                          "far; check squared_distances and probabilities.")
 
 
 # --- the stopping rule ------------------------------------------------------------------------------
@@ -139,17 +175,21 @@ def _rule_cases():
     return [(300, 1e-3, 5), (300, 1e-3, 1), (100, 1e-3, 3), (1000, 1e-4, 2), (50, 2e-3, 4)]
 
 
-_RULE_MISTAKES = [
-    ("the gains are not divided by the number of samples: tol is a tolerance per sample",
-     lambda ll, n, tol, p: initialisation.has_converged(ll, 1, tol, p)),
-    ("only the last gain is compared with tol; the last `patience` gains must all be below it",
-     lambda ll, n, tol, p: initialisation.has_converged(ll, n, tol, 1)),
-    ("it is enough that *some* of the last gains are below tol; *all* of the last `patience` must be",
-     lambda ll, n, tol, p: len(ll) > p and bool(np.any(np.diff(ll)[-p:] / n < tol))),
-    ("the window holds one gain too many or too few: use the last `patience` gains",
-     lambda ll, n, tol, p: initialisation.has_converged(ll, n, tol, p + 1)),
-    ("the window holds one gain too many or too few: use the last `patience` gains",
-     lambda ll, n, tol, p: initialisation.has_converged(ll, n, tol, max(p - 1, 1))),
+def _gains(ll, n):
+    return np.diff(np.asarray(ll, dtype=float)) / n
+
+
+#: (catalogue id, rule(log_likelihoods, n_samples, tol, patience) -> bool) of the catalogued stopping rules.
+RULE_MISTAKES = [
+    ("gain-not-per-sample", lambda ll, n, tol, p: initialisation.has_converged(ll, 1, tol, p)),
+    ("convergence-without-patience", lambda ll, n, tol, p: initialisation.has_converged(ll, n, tol, 1)),
+    ("patience-any-gain", lambda ll, n, tol, p: len(ll) > p and bool(np.any(_gains(ll, n)[-p:] < tol))),
+    ("patience-window-off-by-one", lambda ll, n, tol, p: initialisation.has_converged(ll, n, tol, p + 1)),
+    ("patience-window-off-by-one",  # gains[-(patience - 1):], which for patience = 1 is every gain
+     lambda ll, n, tol, p: len(ll) > p and bool(np.all(_gains(ll, n)[-(p - 1):] < tol))),
+    ("patience-window-off-by-one", lambda ll, n, tol, p: len(ll) > p + 1 and bool(np.all(_gains(ll, n)[-p:] < tol))),
+    ("patience-too-few-gains", lambda ll, n, tol, p: bool(np.all(_gains(ll, n)[-p:] < tol))),
+    ("patience-too-few-gains", lambda ll, n, tol, p: len(ll) > 1 and bool(np.all(_gains(ll, n)[-p:] < tol))),
 ]
 
 
@@ -157,14 +197,20 @@ def _describe_case(history, n_samples, tol, patience):
     gains = np.diff(history) / n_samples
     recent = gains[-patience:]
     below = int(np.sum(recent < tol))
-    return (f"after {len(history)} iterations with n_samples={n_samples}, tol={tol}, patience={patience} "
+    return (f"after {len(history)} iterations with n_samples={n_samples}, tol={_tol(tol)}, patience={patience} "
             f"({below} of the last {len(recent)} per-sample gains below tol)")
 
 
-def check_has_converged(ns, invariants_only=False):
-    """has_converged(log_likelihoods, n_samples, tol, patience) agrees with the rule on every prefix."""
+def check_has_converged(ns):
+    """has_converged(log_likelihoods, n_samples, tol, patience) agrees with the rule on every prefix.
+
+    The student's answers on every prefix of every made-up history and every
+    (n_samples, tol, patience) are collected first; a wrong answer is named as
+    a catalogued rule only if that rule gives the same answers everywhere.
+    """
     with quiet():
-        function = _function(ns, "has_converged")
+        function = student_function(ns, "has_converged")
+        answers = []  # (prefix, n_samples, tol, patience, the student's answer)
         for history in _sequences(inputs(ns, notebook_problem).sequences_seed):
             for n_samples, tol, patience in _rule_cases():
                 for t in range(1, len(history) + 1):
@@ -173,20 +219,20 @@ def check_has_converged(ns, invariants_only=False):
                     if not isinstance(actual, (bool, np.bool_)):
                         raise CheckFailed(f"has_converged should return True or False, not a "
                                           f"{type(actual).__name__}.")
-                    expected = initialisation.has_converged(prefix, n_samples, tol, patience)
-                    if invariants_only and not (t <= patience or np.diff(prefix)[-1] / n_samples >= tol):
-                        continue  # the visible test: cases where the answer is "not yet" for sure
-                    if bool(actual) == expected:
-                        continue
-                    case = _describe_case(np.array(prefix), n_samples, tol, patience)
-                    for what, rule in _RULE_MISTAKES:
-                        if all(bool(_call(function, "has_converged", list(history[:s]), n, e, p))
-                               == rule(list(history[:s]), n, e, p)
-                               for n, e, p in _rule_cases() for s in range(1, len(history) + 1)):
-                            raise CheckFailed(f"has_converged returned {bool(actual)} {case}: {what}.")
-                    raise CheckFailed(f"has_converged returned {bool(actual)} {case}; it should be True exactly "
-                                      "when there are at least `patience` gains and the last `patience` "
-                                      "per-sample gains are all below tol.")
+                    answers.append((prefix, n_samples, tol, patience, bool(actual)))
+        wrong = next((answer for answer in answers
+                      if answer[-1] != initialisation.has_converged(*answer[:-1])), None)
+        if wrong is None:
+            return
+        prefix, n_samples, tol, patience, actual = wrong
+        message = f"has_converged returned {actual} {_describe_case(np.array(prefix), n_samples, tol, patience)}"
+        matching = [misconception for misconception, rule in RULE_MISTAKES
+                    if all(answer[-1] == rule(*answer[:-1]) for answer in answers)]
+        diagnosed = _diagnosed(message, matching)
+        if diagnosed:
+            raise diagnosed
+        raise CheckFailed(f"{message}; it matches no known mistake: it should be True exactly when there are at "
+                          "least `patience` gains and the last `patience` per-sample gains are all below tol.")
 
 
 # --- restarts -------------------------------------------------------------------------------------
@@ -201,29 +247,57 @@ def _fake_runs(rng):
     return runs
 
 
-def check_best_run(ns, invariants_only=False):
-    """best_run(runs) returns the run (not its index) whose last log-likelihood is highest."""
+#: (catalogue id, the index of the run a catalogued wrong choice picks).
+CHOICE_MISTAKES = [
+    ("best-run-lowest", lambda runs: int(np.argmin([run["log_likelihoods"][-1] for run in runs]))),
+    ("best-run-first-value", lambda runs: int(np.argmax([run["log_likelihoods"][0] for run in runs]))),
+    ("best-run-most-iterations", lambda runs: int(np.argmax([len(run["log_likelihoods"]) for run in runs]))),
+]
+
+
+def check_best_run(ns):
+    """best_run(runs) returns the run (not its index) whose last log-likelihood is highest.
+
+    A wrong choice is named only if one catalogued rule picks the same run as
+    the student in every one of the made-up sets of runs, where the first
+    values, the lengths and the final values disagree about which is best.
+    """
     with quiet():
-        function = _function(ns, "best_run")
+        function = student_function(ns, "best_run")
         rng = np.random.default_rng(inputs(ns, notebook_problem).runs_seed)
-        for trial in range(2 if invariants_only else 30):
+        trials = []  # (runs, index of the run the student picked)
+        for _ in range(30):
             runs = _fake_runs(rng)
-            finals = [run["log_likelihoods"][-1] for run in runs]
             actual = _call(function, "best_run", list(runs))
             if isinstance(actual, (int, np.integer)):
-                raise CheckFailed("best_run returned an index: return the run itself, runs[index].")
-            if not any(actual is run for run in runs):
+                raise CheckFailed("best_run returned a number, not a run: " + hint("best-run-index"),
+                                  ["best-run-index"])
+            picked = next((i for i, run in enumerate(runs) if actual is run), None)
+            if picked is None:
                 raise CheckFailed("best_run should return one of the runs it was given (a dict with "
                                   "'log_likelihoods').")
-            if actual is runs[int(np.argmax(finals))]:
-                continue
-            if actual is runs[int(np.argmin(finals))]:
-                raise CheckFailed("best_run picked the run with the *lowest* final log-likelihood: EM maximises "
-                                  "the likelihood, so keep the highest.")
-            if actual is runs[int(np.argmax([run["log_likelihoods"][0] for run in runs]))]:
-                raise CheckFailed("best_run compared the *first* log-likelihoods: compare where the runs end, "
-                                  "their last values.")
-            raise CheckFailed("best_run did not return the run with the highest final log-likelihood.")
+            trials.append((runs, picked))
+        if all(picked == int(np.argmax([run["log_likelihoods"][-1] for run in runs])) for runs, picked in trials):
+            return
+        message = "best_run did not return the run with the highest final log-likelihood"
+        matching = [misconception for misconception, choose in CHOICE_MISTAKES
+                    if all(picked == choose(runs) for runs, picked in trials)]
+        diagnosed = _diagnosed(message, matching)
+        if diagnosed:
+            raise diagnosed
+        raise CheckFailed(f"{message}, and its choice matches no known mistake: compare the runs where they end, "
+                          "by their last log-likelihood (eq. 9.28).")
+
+
+def _likely_cause(ns, message, checks):
+    """A failure of the notebook's runs, naming the first diagnosis of the function checks behind them."""
+    for check in checks:
+        try:
+            check(ns)
+        except CheckFailed as failure:
+            if failure.diagnosis:
+                return CheckFailed(f"{message} Likely cause: {failure}", failure.diagnosis)
+    return CheckFailed(message)
 
 
 # --- the notebook's runs ----------------------------------------------------------------------------
@@ -258,27 +332,33 @@ _REFERENCE_RUNS = {}
 
 
 def _compare_with_reference(run, where, data, tol, patience, max_iter):
+    """None if ``run`` is EM under the rule from its own start, else the failure."""
     start, values = _run_parts(run, where)
     reference = reference_run(data, start, tol, patience, max_iter)
     if len(values) < len(reference.log_likelihoods):
-        raise CheckFailed(f"{where} stopped after {len(values)} iterations, before the rule with tol={tol} and "
-                          f"patience={patience} is met: check has_converged.")
+        return (f"{where} stopped after {len(values)} iterations, before the rule with tol={_tol(tol)} and "
+                f"patience={patience} is met: check has_converged.")
     if len(values) > len(reference.log_likelihoods):
-        raise CheckFailed(f"{where} ran {len(values)} iterations, past the point where the rule with tol={tol} "
-                          f"and patience={patience} is met: check has_converged.")
+        return (f"{where} ran {len(values)} iterations, past the point where the rule with tol={_tol(tol)} "
+                f"and patience={patience} is met: check has_converged.")
     if not all_close(values, reference.log_likelihoods):
-        raise CheckFailed(f"{where}: its log-likelihoods differ from EM's from the same start.")
+        return f"{where}: its log-likelihoods differ from EM's from the same start."
+    return None
 
 
 def _rule_constants(ns, tol_name):
-    return float(fetch(ns, tol_name)), int(fetch(ns, "PATIENCE")), int(fetch(ns, "MAX_ITER"))
+    return float(defined(ns, tol_name)), int(defined(ns, "PATIENCE")), int(defined(ns, "MAX_ITER"))
 
 
-def check_runs(ns, invariants_only=False):
-    """`runs`: the seed's Dirichlet start does not stop on its plateau; every run follows the rule."""
+def check_runs(ns):
+    """`runs`: the seed's Dirichlet start does not stop on its plateau; every run follows the rule.
+
+    A failure names the stopping rule's diagnosis as its likely cause, when
+    the check of has_converged has one.
+    """
     with quiet():
         problem = inputs(ns, notebook_problem)
-        runs = fetch(ns, "runs")
+        runs = defined(ns, "runs")
         if not isinstance(runs, dict) or not runs:
             raise CheckFailed("`runs` should be the dict of runs from the four starts: run your cell.")
         plateau_run = runs.get("random responsibilities")
@@ -290,28 +370,34 @@ def check_runs(ns, invariants_only=False):
                               "re-run the notebook from the top.")
         gains = np.diff(values) / len(problem.data)
         if problem.jump is not None and (len(gains) == 0 or gains.max() < problem.jump):
-            raise CheckFailed("The run from random responsibilities stopped on its plateau, before the jump of "
-                              "the log-likelihood: has_converged must wait for `patience` small gains in a row.")
-        if invariants_only:
-            return
+            raise _likely_cause(ns, "The run from random responsibilities stopped on its plateau, before the jump "
+                                "of the log-likelihood: has_converged must wait for `patience` small gains in a "
+                                "row.", (check_has_converged,))
         for name, run in runs.items():
-            _compare_with_reference(run, f"runs[{name!r}]", problem.data, *_rule_constants(ns, "TOL"))
+            failure = _compare_with_reference(run, f"runs[{name!r}]", problem.data, *_rule_constants(ns, "TOL"))
+            if failure:
+                raise _likely_cause(ns, failure, (check_has_converged,))
 
 
-def check_restarts(ns, invariants_only=False):
-    """`restarts` follow the rule and `best` is the one with the highest final log-likelihood."""
+def check_restarts(ns):
+    """`restarts` follow the rule and `best` is the one with the highest final log-likelihood.
+
+    A failure names the diagnosis of best_run's or has_converged's check as
+    its likely cause, when one has one.
+    """
     with quiet():
-        restarts, best = fetch(ns, "restarts"), fetch(ns, "best")
+        restarts, best = defined(ns, "restarts"), defined(ns, "best")
         if not isinstance(restarts, list) or not restarts:
             raise CheckFailed("`restarts` should be the list of K = 3 runs: run your cell.")
         finals = [_run_parts(run, f"restarts[{i}]")[1][-1] for i, run in enumerate(restarts)]
         if not any(best is run for run in restarts) or _run_parts(best, "best")[1][-1] != max(finals):
-            raise CheckFailed("`best` is not the restart with the highest final log-likelihood.")
-        if invariants_only:
-            return
+            raise _likely_cause(ns, "`best` is not the restart with the highest final log-likelihood.",
+                                (check_best_run,))
         data = inputs(ns, notebook_problem).data
         for i, run in enumerate(restarts):
-            _compare_with_reference(run, f"restarts[{i}]", data, *_rule_constants(ns, "RESTART_TOL"))
+            failure = _compare_with_reference(run, f"restarts[{i}]", data, *_rule_constants(ns, "RESTART_TOL"))
+            if failure:
+                raise _likely_cause(ns, failure, (check_has_converged,))
 
 
 CHECKS = [
