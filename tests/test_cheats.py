@@ -27,6 +27,13 @@ an assignment without a spec keeps nbgrader's kernel verdict):
 * ``system-exit``: the release with ``raise SystemExit`` in the extra cell:
   0 everywhere, and the submission is graded (its rows exist) instead of
   crashing anything.
+* :data:`TYPED_IN`: an extra cell right after the (blank) answer cell types
+  in the reference run's answers: every value the kernel holds after the
+  reference answer cell, and each function it defines replaced by a table of
+  what it returned for every call the later cells made on the notebook's
+  inputs (``cheat-hard-coded``, which passes a plain kernel's tests); or
+  objects equal to anything in their place (``cheat-always-equal``). 0
+  everywhere; the typed-in answers are noted.
 
 All of it is graded by one module-scoped ``autograde`` run; each
 (assignment, student) pair is its own test id reading that run.
@@ -39,19 +46,26 @@ class to those assignments, for a quick smoke run::
 Unset (the default) means every assignment of the course.
 """
 
+import base64
+import contextlib
 import csv
+import hashlib
+import io
 import os
+import pickle
 import re
+import types
 import uuid
+import warnings
 
 import nbformat
+import numpy as np
 import pytest
 
 from grader.course import Course
 from grader.pipeline.autograde import autograde
-from tests.conftest import copy_course
-
 from grader.runtime import sandbox
+from tests.conftest import copy_course
 
 LIMITS = sandbox.Limits(cell_timeout=60, notebook_timeout=180)
 ENVIRONMENT = "GRADER_TEST_ASSIGNMENTS"
@@ -215,18 +229,129 @@ def with_reference_answers(release, solution, where):
     return without_outputs(nb)
 
 
-def students_for(release, solution, where):
+def answer_cell(nb, where):
+    (cell,) = [c for c in nb.cells if nbgrader_meta(c).get("solution")] or [None]
+    assert cell is not None, f"{where}: expected one answer cell"
+    return cell
+
+
+def with_cell_after_answers(release, source, where):
+    """The release with one plain code cell (no nbgrader metadata, fresh id) right after the answer cell."""
+    nb = copy(release)
+    index = nb.cells.index(answer_cell(nb, where)) + 1
+    cell = nbformat.v4.new_code_cell(source)
+    cell.id = fresh_id(nb)
+    nb.cells.insert(index, cell)
+    return nb
+
+
+def _digest(args, kwargs):
+    return hashlib.sha256(pickle.dumps((args, kwargs))).hexdigest()
+
+
+def _recording(name, function, table):
+    def recorder(*args, **kwargs):
+        result = function(*args, **kwargs)
+        with contextlib.suppress(Exception):  # unpicklable arguments or results: that call is not replayable
+            table.setdefault(name, {})[_digest(args, kwargs)] = pickle.loads(pickle.dumps(result))
+        return result
+
+    return recorder
+
+
+def reference_outputs(honest, folder, where):
+    """(values, calls) of the reference answers run in this process, every code cell of the notebook.
+
+    ``values``: the data the kernel holds after the answer cell (what it
+    defined or filled in); ``calls``: for each function the answer cell
+    defines, {digest of the arguments: result} of every call the later cells
+    (runs, self-check, graded cells) made on the notebook's inputs.
+    """
+    answer = answer_cell(honest, where)
+    ns, calls, values = {"__name__": "__main__"}, {}, {}
+    with contextlib.chdir(folder), contextlib.redirect_stdout(io.StringIO()), \
+            contextlib.redirect_stderr(io.StringIO()), warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        for cell in honest.cells:
+            if cell.cell_type != "code":
+                continue
+            before = {name: id(value) for name, value in ns.items()}
+            source = "\n".join(line for line in cell.source.split("\n") if not line.startswith("%"))
+            with contextlib.suppress(Exception):
+                exec(compile(source, cell.id, "exec"), ns)
+            if cell is answer:
+                values = {}
+                for name, value in ns.items():
+                    if name.startswith("_") or isinstance(value, (types.ModuleType, type)) or callable(value):
+                        continue
+                    with contextlib.suppress(Exception):
+                        values[name] = pickle.loads(pickle.dumps(value))
+                for name, value in list(ns.items()):
+                    if isinstance(value, types.FunctionType) and before.get(name) != id(value):
+                        ns[name] = _recording(name, value, calls)
+    return values, calls
+
+
+HARD_CODED = """\
+# every answer typed in from a classmate's run: values, and what each function returned for each input
+import base64 as _b64, hashlib as _hashlib, pickle as _pickle
+
+globals().update(_pickle.loads(_b64.b64decode({values!r})))
+_ANSWERS = _pickle.loads(_b64.b64decode({calls!r}))
+
+
+def _typed_in(_name):
+    def answer(*args, **kwargs):
+        return _ANSWERS[_name][_hashlib.sha256(_pickle.dumps((args, kwargs))).hexdigest()]
+    return answer
+
+
+for _name in _ANSWERS:
+    globals()[_name] = _typed_in(_name)
+"""
+
+ALWAYS_EQUAL = """\
+# every answer is an object equal to anything
+import numpy as _np
+
+
+class _Anything(_np.ndarray):
+    def __new__(cls):
+        return _np.zeros(1).view(cls)
+
+    def __eq__(self, other):
+        return True
+
+    __ne__ = lambda self, other: False
+    __hash__ = object.__hash__
+
+
+for _name in {names!r}:
+    globals()[_name] = (lambda *args, **kwargs: _Anything()) if callable(globals().get(_name)) else _Anything()
+"""
+
+
+def students_for(release, solution, where, folder):
     """{student_id: notebook} for one notebook of one assignment."""
     module = check_module(release, where)
-    students = {"honest": with_reference_answers(release, solution, where),
+    honest = with_reference_answers(release, solution, where)
+    students = {"honest": honest,
                 "blank": without_outputs(copy(release)),
                 "system-exit": with_extra_cell(release, SYSTEM_EXIT, where)}
     for student_id, template in CHEATS.items():
         students[student_id] = with_extra_cell(release, template.format(module=module), where)
+    values, calls = reference_outputs(honest, folder, where)
+    encode = lambda value: base64.b64encode(pickle.dumps(value)).decode()
+    students["cheat-hard-coded"] = with_cell_after_answers(
+        release, HARD_CODED.format(values=encode(values), calls=encode(calls)), where)
+    students["cheat-always-equal"] = with_cell_after_answers(
+        release, ALWAYS_EQUAL.format(names=sorted({*values, *calls})), where)
     return students
 
 
-STUDENTS = ["honest", "blank", "system-exit", *CHEATS]
+#: Cheats built from the reference run of each notebook (see :func:`students_for`).
+TYPED_IN = ["cheat-hard-coded", "cheat-always-equal"]
+STUDENTS = ["honest", "blank", "system-exit", *CHEATS, *TYPED_IN]
 assert all(re.fullmatch(r"[a-z0-9-]+", student_id) for student_id in STUDENTS)
 
 
@@ -283,7 +408,8 @@ def graded(tmp_path_factory):
             release = nbformat.read(course.release / assignment_id / f"{notebook}.ipynb", as_version=4)
             expected.setdefault(assignment_id, {})[notebook] = grade_cells(solution)
             assert expected[assignment_id][notebook], f"{where}: the solution has no grade cells"
-            for student_id, nb in students_for(release, solution, where).items():
+            for student_id, nb in students_for(release, solution, where,
+                                               course.release / assignment_id).items():
                 target = submissions / student_id / assignment_id
                 target.mkdir(parents=True, exist_ok=True)
                 nbformat.write(nb, target / f"{notebook}.ipynb")
@@ -356,3 +482,16 @@ def test_system_exit_scores_zero_and_is_graded(graded, assignment_id):
     assert key not in graded.run.failures, (
         f"{assignment_id}, student 'system-exit': grading failed: {graded.run.failures[key]}")
     assert_scores(graded, "system-exit", assignment_id, full_marks=False)
+
+
+@pytest.mark.parametrize("assignment_id,student_id", [(a, s) for a in ASSIGNMENTS for s in TYPED_IN])
+def test_typed_in_answers_earn_nothing(graded, assignment_id, student_id):
+    """Answers copied from the reference run (values, and each function's outputs on the notebook's inputs),
+    or objects equal to anything: every graded cell 0; where they fooled the kernel, the row is noted."""
+    assert_scores(graded, student_id, assignment_id, full_marks=False)
+    for notebook, rows in graded.notebook_rows(student_id, assignment_id).items():
+        accused = {row["note"].split(" ")[0] for row in rows.values()} - {""}
+        assert accused <= {"hard-coded", "tampered", "other-inputs"}, (notebook, accused)
+        if student_id == "cheat-hard-coded":  # the typed-in answers pass a plain kernel's tests on this data
+            assert accused & {"hard-coded", "tampered"}, (
+                f"{assignment_id}/{notebook}: typed-in answers must be noted " + graded.context(student_id, assignment_id))
