@@ -94,7 +94,56 @@ EM_STEPS = [
 ]
 
 #: One list per topic of the later notebooks; each is written next to the checks that detect its entries.
-LOG_SPACE = []
+#: Notebook 03: the E-step and the log-likelihood in log space (logsumexp).
+LOG_SPACE = [
+    Misconception(
+        "log-weight-missing", "log_weighted",
+        "a[n, k] is the log of the whole E-step numerator pi_k N(x_n | mu_k, sigma_k^2) (eq. 9.23): "
+        "the term ln pi_k is missing."),
+    Misconception(
+        "log-weight-not-logged", "log_weighted",
+        "the log of pi_k N(x_n | mu_k, sigma_k^2) is ln pi_k + ln N(...) (eq. 9.23 in logs): "
+        "add the log of the weight, not the weight itself."),
+    Misconception(
+        "logpdf-variance-as-scale", "log_weighted",
+        "norm.logpdf's `scale` is the standard deviation sigma_k, not the variance sigma_k**2 (eq. 9.23)."),
+    Misconception(
+        "log-of-underflowed-density", "log_weighted",
+        "np.log(norm.pdf(...)) is -inf wherever the density has already underflowed to 0, far from every "
+        "component: compute ln N(x_n | mu_k, sigma_k^2) directly, with norm.logpdf (eq. 9.23 in logs)."),
+    Misconception(
+        "logsumexp-keepdims-missing", "log_norm",
+        "logsumexp(..., axis=1) returns one value per point, shape (N,), which does not line up with the rows "
+        "of the (N, K) array it is subtracted from: keepdims=True keeps it (N, 1) (eq. 9.23 in logs)."),
+    Misconception(
+        "logsumexp-wrong-axis", "log_norm",
+        "the normaliser of eq. (9.23) sums over the components k of each point: take the log-sum-exp along "
+        "axis=1, not over the points (axis=0) or over the whole array."),
+    Misconception(
+        "exp-before-logsumexp", "log_gamma",
+        "exponentiating a[n, k] before summing underflows to 0 for a point far from every component, whose log "
+        "is then -inf: the log-sum-exp of eq. (9.23) must never leave log space, so use logsumexp."),
+    Misconception(
+        "log-gamma-divided", "log_gamma",
+        "eq. (9.23) divides the numerator by the denominator, and in logs a division becomes a subtraction: "
+        "ln gamma(z_nk) is a[n, k] minus the point's log-normaliser, not their quotient."),
+    Misconception(
+        "loglik-exp-before-log", "log_likelihood",
+        "summing np.exp(a[n, k]) before the log underflows to 0 for a far point, whose log is -inf: compute the "
+        "inner ln sum_k of eq. (9.14) with logsumexp."),
+    Misconception(
+        "loglik-logsumexp-axis", "log_likelihood",
+        "eq. (9.14) takes each point's log-sum-exp over its components k (axis=1), then sums those over the "
+        "points n: not over the points first, nor over the whole array at once."),
+    Misconception(
+        "loglik-sum-of-logs", "log_likelihood",
+        "eq. (9.14) is a sum over n of the log of a sum over k: adding up the log numerators a[n, k] over both "
+        "indices takes the log inside the inner sum."),
+    Misconception(
+        "loglik-weights-missing", "log_likelihood",
+        "the mixture in eq. (9.14) weights each component by pi_k: the log-sum-exp runs over "
+        "ln pi_k + ln N(x_n | mu_k, sigma_k^2), with ln pi_k."),
+]
 #: Notebook 04: k-means++ seeding, a stopping rule with patience, the best of several restarts.
 INITIALISATION = [
     Misconception(
@@ -156,7 +205,44 @@ INITIALISATION = [
 ]
 SINGULARITIES = []
 MODEL_SELECTION = []
-LOWER_BOUND = []
+#: Notebook 07: the evidence lower bound and the KL gap (eqs. 9.70-9.72); it also meets two entries of LOG_SPACE.
+LOWER_BOUND = [
+    Misconception(
+        "elbo-entropy-missing", "elbo",
+        "L(q, theta) (eq. 9.71) is the expected complete-data log-likelihood sum q ln p(x, z | theta) (eq. 9.74) "
+        "plus the entropy of q, - sum q ln q: the entropy term is missing."),
+    Misconception(
+        "elbo-entropy-sign", "elbo",
+        "L(q, theta) = sum q ln p(x, z | theta) - sum q ln q (eq. 9.71): the q ln q term enters with a minus sign."),
+    Misconception(
+        "elbo-uses-posterior", "elbo",
+        "eq. (9.71) divides the joint p(x_n, z_n = k | theta) by q, not the posterior p(z_n = k | x_n, theta): "
+        "with the posterior you get minus the KL divergence of eq. (9.72)."),
+    Misconception(
+        "elbo-log-weight-missing", "elbo",
+        "ln p(x_n, z_n = k | theta) = ln pi_k + ln N(x_n | mu_k, sigma_k^2) includes the mixing weight "
+        "(eq. 9.71): use the log joint, not the log density alone."),
+    Misconception(
+        "q-log-q-without-xlogy", "q ln q",
+        "q * np.log(q) is NaN where q is exactly 0 (0 times -inf), but 0 ln 0 counts as 0, its limit "
+        "(eqs. 9.71-9.72): compute q ln q with xlogy(q, q)."),
+    Misconception(
+        "mean-instead-of-sum", "elbo, kl",
+        "the sums over Z in eqs. (9.71) and (9.72) run over every point n and component k: take their sum, "
+        "not their mean."),
+    Misconception(
+        "posterior-is-joint", "log_posterior",
+        "the KL gap (eq. 9.72) compares q with the posterior p(z_n = k | x_n, theta), not with the joint: "
+        "the log posterior is the log joint minus each point's log-normaliser (eq. 9.23 in logs)."),
+    Misconception(
+        "kl-sign", "kl",
+        "KL(q || p) = sum q (ln q - ln p(z | x, theta)) (eq. 9.72), which is never negative: "
+        "your difference is the other way round."),
+    Misconception(
+        "kl-weighted-by-posterior", "kl",
+        "eq. (9.72) is KL(q || p(Z | X, theta)): the log ratio is weighted by q, not by the posterior "
+        "(the divergence is not symmetric)."),
+]
 KMEANS_LIMIT = []
 
 CATALOGUE = {m.id: m for m in [*EM_STEPS, *LOG_SPACE, *INITIALISATION, *SINGULARITIES, *MODEL_SELECTION,

@@ -7,6 +7,9 @@ from scipy.stats import norm
 from grader.assignments import Assignment, Inputs, call, draws
 from grader.checks import logspace
 from grader.em import seed, univariate
+from grader.samples import Sample, Samples
+
+ASSIGNMENT_ID = "03_logspace"
 
 #: Smallest distance of a hidden outlier from every fitted component, in that component's standard deviations:
 #: exp(-z^2 / 2) underflows to 0 from z = 38.6, and the notebook's x = 60 is 55 from N(5, 1).
@@ -80,8 +83,72 @@ def hidden(rng):
     return inputs(problem, int(len(data) * truth["w_true"][0]))
 
 
+# --- sample answers: the solution's style, every catalogued mistake as a student makes it, correct alternatives ----
+
+ANSWER_CELL = "logspace_em"
+
+
+def sample(name, misconception=None, **answers):
+    return Sample(ASSIGNMENT_ID, name, misconception, cell=ANSWER_CELL, **answers)
+
+
+_LOOP = (
+    "    log_weighted = np.zeros((len(data), len(pi)))\n"
+    "    for k in range(len(pi)):\n"
+    "        log_weighted[:, k] = np.log(pi[k]) + norm.logpdf(data, mu[k], sigma[k])\n"
+)
+_MAX = "np.max(log_weighted, axis=1, keepdims=True)"
+
+SAMPLES = Samples(
+    seed_style={
+        "log_weighted[:, k]": "np.log(pi[k]) + norm.logpdf(data, mu[k], sigma[k])",
+        "log_norm": "logsumexp(log_weighted, axis=1, keepdims=True)",
+        "log_gamma": "log_weighted - log_norm",
+        "log_likelihood": "logsumexp(log_weighted_densities(data, mu, sigma, pi), axis=1).sum()",
+    },
+    mistakes={
+        "log-weight-missing": {"log_weighted[:, k]": "norm.logpdf(data, mu[k], sigma[k])"},
+        "log-weight-not-logged": {"log_weighted[:, k]": "pi[k] + norm.logpdf(data, mu[k], sigma[k])"},
+        "logpdf-variance-as-scale": {"log_weighted[:, k]": "np.log(pi[k]) + norm.logpdf(data, mu[k], sigma[k] ** 2)"},
+        "log-of-underflowed-density": {"log_weighted[:, k]": "np.log(pi[k]) + np.log(norm.pdf(data, mu[k], sigma[k]))"},
+        "logsumexp-keepdims-missing": {"log_norm": "logsumexp(log_weighted, axis=1)"},
+        "logsumexp-wrong-axis": {"log_norm": "logsumexp(log_weighted, axis=0, keepdims=True)"},
+        "exp-before-logsumexp": {"log_norm": "np.log(np.sum(np.exp(log_weighted), axis=1, keepdims=True))"},
+        "log-gamma-divided": {"log_gamma": "log_weighted / log_norm"},
+        "loglik-exp-before-log": {
+            "log_likelihood": "np.sum(np.log(np.sum(np.exp(log_weighted_densities(data, mu, sigma, pi)), axis=1)))"},
+        "loglik-logsumexp-axis": {
+            "log_likelihood": "logsumexp(log_weighted_densities(data, mu, sigma, pi), axis=0).sum()"},
+        "loglik-sum-of-logs": {"log_likelihood": "np.sum(log_weighted_densities(data, mu, sigma, pi))"},
+        "loglik-weights-missing": {
+            "log_likelihood": "logsumexp(norm.logpdf(data[:, None], mu, sigma), axis=1).sum()"},
+    },
+    mutants=(
+        sample("log of the vectorised product", "log-of-underflowed-density",
+               edits=((_LOOP, "    log_weighted = np.log(pi * norm.pdf(data[:, None], mu, sigma))\n"),)),
+        sample("no axis", "logsumexp-wrong-axis", blanks={"log_norm": "logsumexp(log_weighted)"}),
+        sample("exponentiated in the ratio", "exp-before-logsumexp",
+               blanks={"log_gamma": "np.log(np.exp(log_weighted) / np.exp(log_norm))"}),
+        sample("log-sum-exp over everything", "loglik-logsumexp-axis",
+               blanks={"log_likelihood": "logsumexp(log_weighted_densities(data, mu, sigma, pi))"}),
+    ),
+    alternatives=(
+        sample("hand-written log density", blanks={
+            "log_weighted[:, k]": "np.log(pi[k]) - np.log(sigma[k]) - 0.5 * np.log(2 * np.pi)"
+                                  " - (data - mu[k]) ** 2 / (2 * sigma[k] ** 2)"}),
+        sample("vectorised, a column by indexing", blanks={"log_norm": "logsumexp(log_weighted, axis=1)[:, None]"},
+               edits=((_LOOP, "    log_weighted = np.log(pi) + norm.logpdf(data[:, None], mu, sigma)\n"),)),
+        sample("the max shift by hand", blanks={
+            "log_norm": f"{_MAX} + np.log(np.sum(np.exp(log_weighted - {_MAX}), axis=1, keepdims=True))"}),
+        sample("np.logaddexp.reduce", blanks={
+            "log_norm": "np.logaddexp.reduce(log_weighted, axis=1, keepdims=True)",
+            "log_likelihood": "np.sum(np.logaddexp.reduce(log_weighted_densities(data, mu, sigma, pi), axis=1))"}),
+    ),
+)
+
+
 ASSIGNMENT = Assignment(
-    id="03_logspace",
+    id=ASSIGNMENT_ID,
     grades={"test_log_weighted": call(logspace.check_log_weighted),
             "test_log_gamma": call(logspace.check_log_responsibilities),
             "test_log_likelihood": call(logspace.check_log_likelihood),
@@ -91,11 +158,15 @@ ASSIGNMENT = Assignment(
     hidden=hidden,
     skip=("failure",),  # density EM run into 0/0 on the outlier, to be shown: no later cell reads it
     preload=("grader.checks.logspace",),
+    samples=SAMPLES,
     blank_hints={
-        "log_weighted[:, k]": "ln pi_k + ln N(x_n | mu_k, sigma_k^2) for every point, with norm.logpdf "
+        "log_weighted[:, k]": "a[n, k] for component k at every point: the log of the E-step numerator "
+                              "pi_k N(x_n | mu_k, sigma_k^2), computed without ever forming the density itself "
                               "(eq. 9.23 in logs)",
-        "log_norm": "each point's ln sum_k exp(log_weighted[n, k]): logsumexp over axis=1 with keepdims=True",
-        "log_gamma": "the log-responsibilities: log_weighted minus each point's log_norm (eq. 9.23 in logs)",
-        "log_likelihood": "sum over points of log sum over k of pi_k N(x_n | component k) (eq. 9.14)",
+        "log_norm": "the log of each point's E-step denominator, ln sum_k exp(a[n, k]), one value per point that "
+                    "can be subtracted from every column (eq. 9.23 in logs)",
+        "log_gamma": "the log-responsibilities ln gamma(z_nk), the log of eq. (9.23), from the two arrays above",
+        "log_likelihood": "the log-likelihood: the sum over points of the log of sum over k of pi_k N(x_n | component "
+                          "k) (eq. 9.14), without leaving log space",
     },
 )

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.special import logsumexp
+from scipy.stats import norm
 
 from ..em import seed, univariate
-from ..misconceptions import hint
+from .candidates import Raised, hints, single_out
 from .core import CheckFailed, all_close, as_array, fetch, inputs, quiet
 from .gmm import reference_final
 from .selfcheck import report
@@ -62,83 +63,147 @@ def notebook_problem():
                    tuple(np.array(p) for p in UNEQUAL))
 
 
-_UNDERFLOW = ("it is right where the densities are representable but not finite for a point far from every "
-              "component: {where}. Stay in log space: {fix}.")
+@dataclass(frozen=True)
+class Case:
+    """One input of the student's functions: data (N,) and (mu, sigma, pi); ``judged`` cases earn the points.
+
+    The other cases only tell catalogued mistakes apart (see
+    :mod:`.candidates`): three points with three components, where an
+    (N,) log-normaliser broadcasts against the (N, K) numerators.
+    """
+
+    label: str
+    data: np.ndarray
+    params: tuple
+    judged: bool = True
+
+    @property
+    def shape(self):
+        return (len(self.data), len(self.params[2]))
 
 
 def _cases(ns):
-    """(label, data, (mu, sigma, pi)): the seed start, the fitted seed, the outlier, and unequal weights."""
+    """The seed start, the fitted seed, the outlier, unequal weights (judged); three points, K = 3 (not judged)."""
     problem = inputs(ns, notebook_problem)
     fitted = problem.fitted()
     return [
-        ("the seed data at the notebook's start", problem.data, problem.start),
-        ("the seed data at the fitted parameters", problem.data, fitted),
-        (f"the data with the outlier x = {problem.outlier:g} at the fitted parameters", problem.with_outlier, fitted),
-        ("the data with the outlier and three components of unequal weights", problem.with_outlier, problem.unequal),
+        Case("the seed data at the notebook's start", problem.data, problem.start),
+        Case("the seed data at the fitted parameters", problem.data, fitted),
+        Case(f"the data with the outlier x = {problem.outlier:g} at the fitted parameters", problem.with_outlier,
+             fitted),
+        Case("the data with the outlier and three components of unequal weights", problem.with_outlier,
+             problem.unequal),
+        Case("three of the data points with three components", problem.data[:3], problem.unequal, judged=False),
     ]
 
 
-def _call(ns, name, data, params, shape, label):
-    """The student's ``name(data, *params)`` as a float array of ``shape``, or a failure naming the error."""
+def _agree(case):
+    return all_close
+
+
+def _outcome(ns, name, case):
+    """The student's ``name(data, mu, sigma, pi)`` on ``case``: a float array (any shape), or :class:`Raised`."""
     function = fetch(ns, name)
     if not callable(function):
         raise CheckFailed(f"`{name}` should be the function defined in the log-space cell.")
     try:
-        value = function(np.array(data), *(np.array(p) for p in params))
-    except Exception as error:  # the student's code: report whatever it raised
-        raise CheckFailed(f"Calling {name} on {label} raised {type(error).__name__}: {error}") from None
+        value = function(np.array(case.data), *(np.array(p) for p in case.params))
+    except Exception as error:  # noqa: BLE001 -- the student's code: report whatever it raised
+        return Raised(CheckFailed(f"Calling {name} on {case.label} raised {type(error).__name__}: {error}"))
     if value is None:
-        raise CheckFailed(f"{name} returned None on {label}: keep its return line.")
-    return as_array({name: value}, name, shape, f"{name}(...) on {label}", finite=False)
+        raise CheckFailed(f"{name} returned None on {case.label}: keep its return line.")
+    try:
+        return np.array(value, dtype=float)
+    except (TypeError, ValueError):
+        raise CheckFailed(f"{name}(...) on {case.label} should be numbers, but it is a "
+                          f"{type(value).__name__}.") from None
 
 
-def _finite_or_fail(value, name, label, candidates_where_finite, fix):
-    """Fail if ``value`` has non-finite entries; blame underflow if it matches a naive formula elsewhere."""
-    if np.all(np.isfinite(value)):
-        return
-    finite = np.isfinite(value)
-    for naive in candidates_where_finite:
-        naive = np.broadcast_to(naive, value.shape)
-        if np.array_equal(finite, np.isfinite(naive)) and all_close(value[finite], naive[finite]):
-            raise CheckFailed(f"{name}: " + _UNDERFLOW.format(where=label, fix=fix))
-    raise CheckFailed(f"{name} returns NaN or infinite values on {label}.")
+def _shaped(outcome, name, shape, case, diagnosis):
+    """``outcome`` of the expected shape, else its failure (naming the mistake ``diagnosis`` singles out)."""
+    if isinstance(outcome, Raised):
+        failure = outcome.failure
+    elif outcome.shape != tuple(shape):
+        failure = CheckFailed(f"{name}(...) on {case.label} should have shape {tuple(shape)}, "
+                              f"but it has shape {outcome.shape}.")
+    else:
+        return outcome
+    ids = diagnosis()
+    if ids:
+        raise CheckFailed(f"{failure} " + hints(ids), ids)
+    raise failure
 
 
-def check_log_weighted(ns, invariants_only=False):
-    """log_weighted_densities: a[n, k] = ln pi_k + ln N(x_n | mu_k, sigma_k^2), finite for the outlier."""
-    with quiet():
-        for label, data, params in _cases(ns)[: 3 if invariants_only else None]:
-            shape = (len(data), len(params[2]))
-            actual = _call(ns, "log_weighted_densities", data, params, shape, label)
-            mu, sigma, pi = params
-            expected = univariate.estimate_weighted_log_prob(data, mu, sigma, pi)
-            naive = np.log(pi * np.exp(expected - np.log(pi)))
-            _finite_or_fail(actual, "log_weighted_densities", label, [naive],
-                            "use norm.logpdf, not np.log(norm.pdf(...)), which underflows before the log")
-            if invariants_only or all_close(actual, expected):
-                continue
-            candidates = [
-                (("weights-missing-in-estep",), expected - np.log(pi)),
-                (("variance-as-scale",), univariate.estimate_weighted_log_prob(data, mu, sigma**2, pi)),
-            ]
-            for ids, value in candidates:
-                if all_close(actual, value):
-                    raise CheckFailed(f"log_weighted_densities on {label}: " + hint(ids[0])
-                                      + " In logs the product pi_k N(...) becomes the sum ln pi_k + ln N(...).", ids)
-            if all_close(actual, expected - np.log(pi) + pi):
-                raise CheckFailed(f"log_weighted_densities on {label}: add ln pi_k, not pi_k: in logs the "
-                                  "product pi_k N(x_n | mu_k, sigma_k^2) becomes ln pi_k + ln N(...).")
-            raise CheckFailed(f"log_weighted_densities on {label} does not equal ln pi_k + ln N(x_n | mu_k, "
-                              "sigma_k^2) (the log of the numerator of eq. 9.23); it matches no known mistake.")
+def _diagnosed(message, ids):
+    """The failure ``message``, naming the mistake ``ids`` if the numbers single one out, else saying they do not."""
+    if ids:
+        return CheckFailed(f"{message}: " + hints(ids), ids)
+    return CheckFailed(f"{message}; it matches no known mistake.")
 
 
-def _own_log_weighted(ns, data, params, label):
-    """The student's own log numerators where they are finite, else the reference; and whether they were."""
-    shape = (len(data), len(params[2]))
-    own = _call(ns, "log_weighted_densities", data, params, shape, label)
-    if np.all(np.isfinite(own)):
-        return own, True
-    return univariate.estimate_weighted_log_prob(data, *params), False
+# --- the catalogued mistakes of each blank, as the code that makes them computes ------------------------------
+
+def _numerators(case):
+    return univariate.estimate_weighted_log_prob(case.data, *case.params)
+
+
+def _naive_log_pdf(case):
+    mu, sigma, _ = case.params
+    return np.log(norm.pdf(np.asarray(case.data)[:, None], mu, sigma))
+
+
+NUMERATOR_CANDIDATES = [
+    ((), _numerators),
+    (("log-weight-missing",), lambda c: _numerators(c) - np.log(c.params[2])),
+    (("log-weight-not-logged",), lambda c: _numerators(c) - np.log(c.params[2]) + c.params[2]),
+    (("logpdf-variance-as-scale",),
+     lambda c: univariate.estimate_weighted_log_prob(c.data, c.params[0], c.params[1] ** 2, c.params[2])),
+    (("log-of-underflowed-density",), lambda c: np.log(c.params[2]) + _naive_log_pdf(c)),
+    (("log-of-underflowed-density",), lambda c: np.log(c.params[2] * np.exp(_naive_log_pdf(c)))),
+    (("log-weight-missing", "log-of-underflowed-density"), _naive_log_pdf),
+]
+
+#: Of the student's own numerators ``case.a`` (N, K).
+RESPONSIBILITY_CANDIDATES = [
+    ((), lambda c: c.a - logsumexp(c.a, axis=1, keepdims=True)),
+    (("logsumexp-keepdims-missing",), lambda c: c.a - logsumexp(c.a, axis=1)),  # raises unless N = K
+    (("logsumexp-wrong-axis",), lambda c: c.a - logsumexp(c.a, axis=0, keepdims=True)),
+    (("logsumexp-wrong-axis",), lambda c: c.a - logsumexp(c.a)),
+    (("exp-before-logsumexp",), lambda c: c.a - np.log(np.exp(c.a).sum(axis=1, keepdims=True))),
+    (("exp-before-logsumexp",), lambda c: np.log(np.exp(c.a) / np.exp(c.a).sum(axis=1, keepdims=True))),
+    (("exp-before-logsumexp",), lambda c: np.log(np.exp(c.a) / np.exp(logsumexp(c.a, axis=1, keepdims=True)))),
+    (("log-gamma-divided",), lambda c: c.a / logsumexp(c.a, axis=1, keepdims=True)),
+]
+
+#: Of the student's own numerators ``case.a`` (N, K).
+LOG_LIKELIHOOD_CANDIDATES = [
+    ((), lambda c: logsumexp(c.a, axis=1).sum()),
+    (("loglik-exp-before-log",), lambda c: np.log(np.exp(c.a).sum(axis=1)).sum()),
+    (("loglik-logsumexp-axis",), lambda c: logsumexp(c.a, axis=0).sum()),
+    (("loglik-logsumexp-axis",), lambda c: logsumexp(c.a)),
+    (("loglik-sum-of-logs",), lambda c: c.a.sum()),
+    (("loglik-weights-missing",), lambda c: logsumexp(c.a - np.log(c.params[2]), axis=1).sum()),
+]
+
+
+@dataclass(frozen=True)
+class OwnCase(Case):
+    """A case with the student's own numerators ``a`` on it (the reference's where theirs are not finite)."""
+
+    a: np.ndarray = None
+    own: bool = True
+
+
+def _with_own_numerators(ns, cases):
+    """Each case with the student's own log_weighted_densities on it; a call that raises fails here."""
+    out = []
+    for case in cases:
+        outcome = _outcome(ns, "log_weighted_densities", case)
+        own = _shaped(outcome, "log_weighted_densities", case.shape, case, lambda: None)
+        finite = bool(np.all(np.isfinite(own)))
+        out.append(OwnCase(case.label, case.data, case.params, case.judged,
+                           own if finite else _numerators(case), finite))
+    return out
 
 
 def _broken_numerators(label):
@@ -146,58 +211,103 @@ def _broken_numerators(label):
                        "fix log_weighted_densities first.")
 
 
-def check_log_responsibilities(ns, invariants_only=False):
+def check_log_weighted(ns):
+    """log_weighted_densities: a[n, k] = ln pi_k + ln N(x_n | mu_k, sigma_k^2), finite for the outlier."""
+    name = "log_weighted_densities"
+    with quiet():
+        cases = _cases(ns)
+        outcomes = [_outcome(ns, name, case) for case in cases]
+
+        def diagnosis():
+            return single_out(outcomes, cases, NUMERATOR_CANDIDATES, _agree)
+
+        for case, outcome in zip(cases, outcomes):
+            if not case.judged:
+                continue
+            actual = _shaped(outcome, name, case.shape, case, diagnosis)
+            if np.all(np.isfinite(actual)) and all_close(actual, _numerators(case)):
+                continue
+            if not np.all(np.isfinite(actual)):
+                raise _diagnosed(f"{name} returns NaN or infinite values on {case.label}", diagnosis())
+            raise _diagnosed(f"{name} on {case.label} does not equal ln pi_k + ln N(x_n | mu_k, sigma_k^2) "
+                             "(the log of the numerator of eq. 9.23)", diagnosis())
+
+
+def check_log_responsibilities(ns):
     """log_responsibilities: a - logsumexp_k a per point, eq. (9.23) in logs, from the student's own a."""
+    name = "log_responsibilities"
     with quiet():
-        for label, data, params in _cases(ns)[: 3 if invariants_only else None]:
-            shape = (len(data), len(params[2]))
-            log_weighted, own_finite = _own_log_weighted(ns, data, params, label)
-            actual = _call(ns, "log_responsibilities", data, params, shape, label)
-            expected = log_weighted - logsumexp(log_weighted, axis=1, keepdims=True)
-            if np.all(np.isfinite(actual)) and all_close(actual, expected):
+        cases = _with_own_numerators(ns, _cases(ns))
+        outcomes = [_outcome(ns, name, case) for case in cases]
+
+        def diagnosis():
+            return single_out(outcomes, cases, RESPONSIBILITY_CANDIDATES, _agree)
+
+        for case, outcome in zip(cases, outcomes):
+            if not case.judged:
                 continue
-            if not own_finite:
-                raise _broken_numerators(label)
-            naive = log_weighted - np.log(np.exp(log_weighted).sum(axis=1, keepdims=True))
-            _finite_or_fail(actual, "log_responsibilities", label, [naive],
-                            "take the per-point log of the sum with logsumexp(..., axis=1, keepdims=True) "
-                            "instead of exponentiating first")
+            expected = case.a - logsumexp(case.a, axis=1, keepdims=True)
+            if not isinstance(outcome, Raised) and outcome.shape == expected.shape \
+                    and np.all(np.isfinite(outcome)) and all_close(outcome, expected):
+                continue
+            if not case.own:
+                raise _broken_numerators(case.label)
+            actual = _shaped(outcome, name, case.shape, case, diagnosis)
+            if not np.all(np.isfinite(actual)):
+                raise _diagnosed(f"{name} returns NaN or infinite values on {case.label}", diagnosis())
             if np.any(actual > 1e-9):
-                raise CheckFailed(f"log_responsibilities on {label} has positive entries: a log-probability is <= 0.")
+                raise _diagnosed(f"{name} on {case.label} has positive entries, but a log-probability is <= 0",
+                                 diagnosis())
             if not np.allclose(np.exp(actual).sum(axis=1), 1.0):
-                over_points = log_weighted - logsumexp(log_weighted, axis=0, keepdims=True)
-                if all_close(actual, over_points):
-                    raise CheckFailed("log_responsibilities: " + hint("responsibilities-unnormalised")
-                                      + " Use logsumexp over the components, axis=1.",
-                                      ["responsibilities-unnormalised"])
-                raise CheckFailed(f"exp(log_responsibilities) on {label} does not have rows summing to 1: "
-                                  "subtract each point's log-sum-exp over the components (eq. 9.23 in logs).")
-            if not invariants_only:
-                raise CheckFailed(f"log_responsibilities on {label} is not a[n, k] - ln sum_j exp(a[n, j]) "
-                                  "(eq. 9.23 in logs) of your own log_weighted_densities.")
+                raise _diagnosed(f"exp({name}) on {case.label} does not have rows summing to 1 (eq. 9.23)",
+                                 diagnosis())
+            raise _diagnosed(f"{name} on {case.label} is not a[n, k] - ln sum_j exp(a[n, j]) (eq. 9.23 in logs) "
+                             "of your own log_weighted_densities", diagnosis())
 
 
-def check_log_likelihood(ns, invariants_only=False):
+def check_log_likelihood(ns):
     """log_likelihood_of: sum_n logsumexp_k a[n, k], eq. (9.14), finite for the outlier."""
+    name = "log_likelihood_of"
     with quiet():
-        for label, data, params in _cases(ns)[: 3 if invariants_only else None]:
-            log_weighted, own_finite = _own_log_weighted(ns, data, params, label)
-            actual = _call(ns, "log_likelihood_of", data, params, (), label)
-            expected = logsumexp(log_weighted, axis=1).sum()
-            if np.isfinite(actual) and (invariants_only or all_close(actual, expected)):
+        cases = _with_own_numerators(ns, _cases(ns))
+        outcomes = [_outcome(ns, name, case) for case in cases]
+
+        def diagnosis():
+            return single_out(outcomes, cases, LOG_LIKELIHOOD_CANDIDATES, _agree)
+
+        for case, outcome in zip(cases, outcomes):
+            if not case.judged:
                 continue
-            if not own_finite:
-                raise _broken_numerators(label)
-            naive = np.log(np.exp(log_weighted).sum(axis=1)).sum()
-            _finite_or_fail(actual, "log_likelihood_of", label, [naive],
-                            "use logsumexp(..., axis=1) for the inner ln sum_k, then sum over the points")
-            pi = params[2]
-            candidates = [logsumexp(log_weighted, axis=0).sum(), log_weighted.sum(), logsumexp(log_weighted),
-                          logsumexp(log_weighted - np.log(pi), axis=1).sum()]
-            diagnosed = any(all_close(actual, value) for value in candidates)
-            raise CheckFailed(f"log_likelihood_of on {label} is not eq. (9.14). "
-                              + (hint("loglik-wrong") if diagnosed else "It matches no known mistake."),
-                              ["loglik-wrong"] if diagnosed else [])
+            expected = logsumexp(case.a, axis=1).sum()
+            if not isinstance(outcome, Raised) and outcome.shape == () and np.isfinite(outcome) \
+                    and all_close(outcome, expected):
+                continue
+            if not case.own:
+                raise _broken_numerators(case.label)
+            actual = _shaped(outcome, name, (), case, diagnosis)
+            if not np.isfinite(actual):
+                raise _diagnosed(f"{name} is NaN or infinite on {case.label}", diagnosis())
+            raise _diagnosed(f"{name} on {case.label} is not eq. (9.14) of your own log_weighted_densities",
+                             diagnosis())
+
+
+def _likely_cause(ns):
+    """The first failure of the function checks that names a mistake, or None."""
+    for check in (check_log_weighted, check_log_responsibilities, check_log_likelihood):
+        try:
+            check(ns)
+        except CheckFailed as failure:
+            if failure.diagnosis:
+                return failure
+    return None
+
+
+def _run_failure(ns, message):
+    """A failure of a whole run, naming the function checks' diagnosis when there is one."""
+    cause = _likely_cause(ns)
+    if cause is None:
+        return CheckFailed(message)
+    return CheckFailed(f"{message} Likely cause: " + hints(cause.diagnosis), cause.diagnosis)
 
 
 def _run(ns, params_name, log_likelihoods_name, n_components):
@@ -213,49 +323,52 @@ def _run(ns, params_name, log_likelihoods_name, n_components):
     return arrays, values
 
 
-def check_seed_agreement(ns, invariants_only=False):
+def check_seed_agreement(ns):
     """On the seed data, log-space EM from the seed start reaches the density-space EM of notebook 01."""
     with quiet():
         problem = inputs(ns, notebook_problem)
-        params, values = _run(ns, "params_seed", "log_likelihoods_seed", problem.n_components)
+        try:
+            params, values = _run(ns, "params_seed", "log_likelihoods_seed", problem.n_components)
+        except CheckFailed as failure:
+            raise _run_failure(ns, str(failure)) from None
         if len(values) != problem.n_iterations:
             raise CheckFailed(f"log_likelihoods_seed should hold one value per iteration ({problem.n_iterations}).")
         if not (all(np.all(np.isfinite(p)) for p in params) and np.all(np.isfinite(values))):
-            raise CheckFailed("The log-space run on the seed data has NaN or infinite values: check the "
-                              "functions above first.")
-        if invariants_only:
-            return
+            raise _run_failure(ns, "The log-space run on the seed data has NaN or infinite values: check the "
+                               "functions above first.")
         reference = univariate.fit(problem.data, *problem.start, problem.n_iterations)
         off = [name for name, a, b in zip(("mu", "sigma", "pi"), params, reference.final) if not all_close(a, b)]
         if off:
-            raise CheckFailed(f"On the seed data, log-space EM should reach the same parameters as the density "
-                              f"version (only the arithmetic changed), but {', '.join(off)} differ.")
+            raise _run_failure(ns, f"On the seed data, log-space EM should reach the same parameters as the "
+                               f"density version (only the arithmetic changed), but {', '.join(off)} differ.")
         if not all_close(values, reference.log_likelihoods):
-            raise CheckFailed("On the seed data, the log-likelihoods of the log-space run differ from eq. (9.14) "
-                              "along the density version's run.")
+            raise _run_failure(ns, "On the seed data, the log-likelihoods of the log-space run differ from "
+                               "eq. (9.14) along the density version's run.")
 
 
-def check_outlier_run(ns, invariants_only=False):
+def check_outlier_run(ns):
     """With the outlier, from the fitted start, every parameter and log-likelihood is finite and rises."""
     with quiet():
         problem = inputs(ns, notebook_problem)
-        params, values = _run(ns, "params_outlier", "log_likelihoods_outlier", problem.n_components)
+        try:
+            params, values = _run(ns, "params_outlier", "log_likelihoods_outlier", problem.n_components)
+        except CheckFailed as failure:
+            raise _run_failure(ns, str(failure)) from None
         if not all(np.all(np.isfinite(p)) for p in params):
-            raise CheckFailed("With the outlier, the fitted parameters contain NaN: some 0/0 still happens. "
-                              "Check that no function leaves log space (no np.log of a density or of a sum of exps).")
+            raise _run_failure(ns, "With the outlier, the fitted parameters contain NaN: some 0/0 still happens. "
+                               "Check that no function leaves log space (no np.log of a density or of a sum of "
+                               "exps).")
         if not np.all(np.isfinite(values)):
-            raise CheckFailed("With the outlier, a log-likelihood is NaN or infinite: compute eq. (9.14) with "
-                              "logsumexp.")
+            raise _run_failure(ns, "With the outlier, a log-likelihood is NaN or infinite: compute eq. (9.14) "
+                               "with logsumexp.")
         scale = max(1.0, float(np.max(np.abs(values))))
         if np.any(np.diff(values) < -1e-9 * scale):
-            raise CheckFailed("With the outlier, the log-likelihood decreases: EM never decreases it "
-                              "(Bishop section 9.4).")
-        if invariants_only:
-            return
+            raise _run_failure(ns, "With the outlier, the log-likelihood decreases: EM never decreases it "
+                               "(Bishop section 9.4).")
         reference = univariate.fit(problem.with_outlier, *problem.fitted(), len(values))
         if not all(all_close(a, b) for a, b in zip(params, reference.final)):
-            raise CheckFailed("With the outlier, the run does not end where log-space EM from the fitted "
-                              "parameters ends: fix the failing checks above first.")
+            raise _run_failure(ns, "With the outlier, the run does not end where log-space EM from the fitted "
+                               "parameters ends: fix the failing checks above first.")
 
 
 CHECKS = [

@@ -17,6 +17,7 @@ from scipy.special import logsumexp, xlogy
 from ..em import elbo as reference
 from ..em.seed import problem_1d
 from ..em.univariate import estimate_weighted_log_prob, log_likelihood
+from .candidates import Raised, hints, single_out
 from .core import RTOL, CheckFailed, inputs, quiet
 from .functions import call, student_function
 from .selfcheck import report
@@ -64,135 +65,224 @@ def _hard_q(data, K):
     return np.eye(K)[np.arange(len(data)) % K]
 
 
-def _value(ns, name, data, q, params):
-    """The student's ``name(data, q, mu, sigma, pi)`` as a float (NaN allowed: the caller explains it)."""
-    result = call(student_function(ns, name), data, q, *params)
+@dataclass(frozen=True)
+class Case:
+    """One input of the student's functions: data (N,), q (N, K), (mu, sigma, pi), and ln p(X | theta) there."""
+
+    data: np.ndarray
+    q: np.ndarray
+    params: tuple
+    log_lik: float
+
+
+def _case(data, q, params):
+    return Case(data, q, params, log_likelihood(data, *params))
+
+
+def _posterior(data, params):
+    return np.exp(reference.log_posterior(data, *params))
+
+
+def _diagnostic_cases(problem):
+    """Every input the checks use, and three points with three components (an (N,) normaliser broadcasts there).
+
+    For each parameter set: the arbitrary q, the posterior, the one-hot q
+    and the decomposition's arbitrary q.
+    """
+    data = problem.data
+    sets = _parameter_sets(problem)
+    cases = []
+    for index, params in enumerate(sets):
+        K = len(params[2])
+        cases += [_case(data, q, params) for q in (
+            _arbitrary_q(data, K, seed=problem.seed + index), _posterior(data, params), _hard_q(data, K),
+            _arbitrary_q(data, K, seed=problem.seed + 10 + index))]
+    params = next(p for p in sets if len(p[2]) == 3)
+    small = data[:3]
+    cases += [_case(small, _arbitrary_q(small, 3, seed=problem.seed + 20), params), _case(small, np.eye(3), params)]
+    return cases
+
+
+def _outcome(ns, name, case):
+    """The student's ``name(data, q, mu, sigma, pi)`` as a float array, or :class:`Raised` with its failure."""
+    function = student_function(ns, name)
     try:
-        return float(np.asarray(result, dtype=float).reshape(()))
+        result = call(function, case.data, case.q, *case.params)
+    except CheckFailed as failure:
+        return Raised(failure)
+    try:
+        return np.asarray(result, dtype=float)
     except (TypeError, ValueError):
         raise CheckFailed(f"`{name}` should return a single number (a sum over n and k), "
-                          f"but it returned {type(result).__name__} of shape {np.shape(result)}.") from None
+                          f"but it returned {type(result).__name__}.") from None
 
 
 def _agree(actual, expected, scale):
     return abs(actual - expected) <= TOLERANCE * max(1.0, abs(scale))
 
 
-def _pieces(data, q, params):
-    """Ingredients of the catalogued mistakes: log joint, log posterior, sum q ln q, the posterior."""
-    joint = estimate_weighted_log_prob(data, *params)
-    posterior = joint - logsumexp(joint, axis=1, keepdims=True)
-    return joint, posterior, np.sum(xlogy(q, q)), np.exp(posterior)
+def _agreement(case):
+    return lambda actual, value: bool(np.all(np.abs(actual - value) <= TOLERANCE * max(1.0, abs(case.log_lik))))
 
 
-def _elbo_mistakes(data, q, params):
-    joint, posterior, q_log_q, _ = _pieces(data, q, params)
-    expected_complete = np.sum(q * joint)
-    return [
-        ("this is only the expected complete-data log-likelihood, the first term of eq. (9.74); L(q, theta) also "
-         "contains the entropy of q, minus the sum of q ln q", expected_complete),
-        ("the entropy term enters with a minus sign: L = sum q ln p(x, z) - sum q ln q", expected_complete + q_log_q),
-        ("eq. (9.71) divides the joint p(x_n, z_n = k | theta) (log_joint) by q, not the posterior",
-         np.sum(q * posterior) - q_log_q),
-        ("L(q, theta) sums over the points n; it is not their mean", (expected_complete - q_log_q) / len(data)),
-        ("ln p(x_n, z_n = k | theta) includes ln pi_k", expected_complete - np.sum(q * np.log(params[2])) - q_log_q),
-    ]
+# --- the catalogued mistakes, as the code that makes them computes -------------------------------------------
+
+def _joint(case):
+    return estimate_weighted_log_prob(case.data, *case.params)
 
 
-def _kl_mistakes(data, q, params):
-    joint, posterior, q_log_q, responsibilities = _pieces(data, q, params)
-    wrong_axis = joint - logsumexp(joint, axis=0, keepdims=True)
-    return [
-        ("the KL divergence is sum q (ln q - ln posterior), the reverse of your difference; it is never negative",
-         np.sum(q * posterior) - q_log_q),
-        ("eq. (9.72) is KL(q || p(Z | X, theta)): weight by q, not by the posterior",
-         np.sum(responsibilities * (posterior - np.log(q)))),
-        ("the gap compares q with the posterior p(z_n = k | x_n, theta), not with the joint: subtract each "
-         "point's logsumexp over k from log_joint", q_log_q - np.sum(q * joint)),
-        ("the posterior is normalised over the components k of each point (axis=1, keepdims=True), not over "
-         "the points", q_log_q - np.sum(q * wrong_axis)),
-        ("the KL divergence sums over the points n; it is not their mean",
-         (q_log_q - np.sum(q * posterior)) / len(data)),
-    ]
+def _log_posterior(case):
+    joint = _joint(case)
+    return joint - logsumexp(joint, axis=1, keepdims=True)
 
 
-def _recognised(actual, mistakes, scale):
-    for text, value in mistakes:
-        if np.isfinite(value) and _agree(actual, value, scale):
-            return f": {text}."
-    return "."
+def _q_log_q(case):
+    return np.sum(xlogy(case.q, case.q))
 
 
-def _zeros_hint(actual, what):
-    if not np.isfinite(actual):
-        raise CheckFailed(f"{what} is NaN or infinite for a q with exact zeros (a hard assignment). 0 ln 0 counts "
-                          "as 0, its limit: compute q ln q with xlogy(q, q), not q * np.log(q).")
+def _q_times_log_q(case):
+    """sum q * np.log(q): NaN where q is exactly 0."""
+    return np.sum(case.q * np.log(case.q))
 
 
-def check_elbo(ns, invariants_only=False):
-    """L(q, theta) <= ln p(X | theta) for arbitrary q (eq. 9.70); with all checks, equal to eq. (9.71)."""
+NAIVE = "q-log-q-without-xlogy"
+
+
+def _either_q_log_q(ids, formula):
+    """``formula(case, sum q ln q)`` with xlogy (``ids``) and with q * np.log(q) (``ids`` and the naive id)."""
+    return [(ids, lambda c: formula(c, _q_log_q(c))), ((*ids, NAIVE), lambda c: formula(c, _q_times_log_q(c)))]
+
+
+def _kl_from(log_posterior):
+    """KL with ``log_posterior(case)`` in place of the log posterior."""
+    return lambda c, h: h - np.sum(c.q * log_posterior(c))
+
+
+ELBO_CANDIDATES = [
+    *_either_q_log_q((), lambda c, h: np.sum(c.q * _joint(c)) - h),
+    (("elbo-entropy-missing",), lambda c: np.sum(c.q * _joint(c))),
+    *_either_q_log_q(("elbo-entropy-sign",), lambda c, h: np.sum(c.q * _joint(c)) + h),
+    *_either_q_log_q(("elbo-uses-posterior",), lambda c, h: np.sum(c.q * _log_posterior(c)) - h),
+    *_either_q_log_q(("elbo-log-weight-missing",),
+                     lambda c, h: np.sum(c.q * (_joint(c) - np.log(c.params[2]))) - h),
+    # the mean over the points, or over every (n, k) entry
+    *_either_q_log_q(("mean-instead-of-sum",), lambda c, h: (np.sum(c.q * _joint(c)) - h) / len(c.data)),
+    *_either_q_log_q(("mean-instead-of-sum",), lambda c, h: (np.sum(c.q * _joint(c)) - h) / c.q.size),
+]
+
+KL_CANDIDATES = [
+    *_either_q_log_q((), _kl_from(_log_posterior)),
+    *_either_q_log_q(("kl-sign",), lambda c, h: np.sum(c.q * _log_posterior(c)) - h),
+    (("kl-weighted-by-posterior",),
+     lambda c: np.sum(np.exp(_log_posterior(c)) * (_log_posterior(c) - np.log(c.q)))),
+    *_either_q_log_q(("posterior-is-joint",), _kl_from(_joint)),
+    *_either_q_log_q(("logsumexp-wrong-axis",),
+                     _kl_from(lambda c: _joint(c) - logsumexp(_joint(c), axis=0, keepdims=True))),
+    *_either_q_log_q(("logsumexp-wrong-axis",), _kl_from(lambda c: _joint(c) - logsumexp(_joint(c)))),
+    # raises unless N = K, like the student's (N, K) - (N,)
+    *_either_q_log_q(("logsumexp-keepdims-missing",),
+                     _kl_from(lambda c: _joint(c) - logsumexp(_joint(c), axis=1))),
+    *_either_q_log_q(("mean-instead-of-sum",), lambda c, h: (h - np.sum(c.q * _log_posterior(c))) / len(c.data)),
+    *_either_q_log_q(("mean-instead-of-sum",), lambda c, h: (h - np.sum(c.q * _log_posterior(c))) / c.q.size),
+]
+
+CANDIDATES = {"elbo": ELBO_CANDIDATES, "kl_divergence": KL_CANDIDATES}
+
+
+def _diagnosis(ns, problem, name):
+    """The ids of the one catalogued way of writing ``name`` that gives the student's values on every input.
+
+    () when that is the correct formula, None when no single candidate does.
+    """
+    cases = _diagnostic_cases(problem)
+    outcomes = [_outcome(ns, name, case) for case in cases]
+    return single_out(outcomes, cases, CANDIDATES[name], _agreement)
+
+
+def _named(message, ids):
+    """The failure ``message``, naming the mistake the numbers single out, or saying that they single out none."""
+    if ids:
+        return CheckFailed(f"{message}: " + hints(ids), ids)
+    return CheckFailed(f"{message}; it matches no known mistake.")
+
+
+def _judge(ns, problem, name, case):
+    """(the student's ``name`` on ``case`` as a float, fail(message)): ``fail`` raises, naming a singled-out mistake."""
+    def fail(message):
+        raise _named(message, _diagnosis(ns, problem, name))
+
+    outcome = _outcome(ns, name, case)
+    if isinstance(outcome, Raised):
+        ids = _diagnosis(ns, problem, name)
+        raise CheckFailed(f"{outcome.failure} " + hints(ids), ids) if ids else outcome.failure
+    try:
+        return float(outcome.reshape(())), fail
+    except ValueError:
+        raise CheckFailed(f"`{name}` should return a single number (a sum over n and k), "
+                          f"but it returned an array of shape {outcome.shape}.") from None
+
+
+def check_elbo(ns):
+    """L(q, theta) <= ln p(X | theta) for arbitrary q (eq. 9.70), and equal to eq. (9.71)."""
     with quiet():
         problem = inputs(ns, notebook_problem)
         data = problem.data
         for index, params in enumerate(_parameter_sets(problem)):
-            q = _arbitrary_q(data, len(params[2]), seed=problem.seed + index)
-            actual = _value(ns, "elbo", data, q, params)
+            case = _case(data, _arbitrary_q(data, len(params[2]), seed=problem.seed + index), params)
+            actual, fail = _judge(ns, problem, "elbo", case)
             if not np.isfinite(actual):
-                raise CheckFailed("`elbo` returned NaN or infinity for a q with positive entries.")
-            log_lik = log_likelihood(data, *params)
-            if actual > log_lik + TOLERANCE * abs(log_lik):
-                raise CheckFailed("`elbo` exceeds the log-likelihood for a q that is not the posterior, which eq. "
-                                  "(9.70) rules out because KL >= 0"
-                                  + _recognised(actual, _elbo_mistakes(data, q, params), log_lik))
-            if invariants_only:
-                continue
-            if not _agree(actual, reference.elbo(data, q, *params), log_lik):
-                raise CheckFailed("`elbo` does not compute L(q, theta) = sum_nk q_nk (ln p(x_n, z_n = k | theta) - "
-                                  "ln q_nk) (eq. 9.71)"
-                                  + _recognised(actual, _elbo_mistakes(data, q, params), log_lik))
+                fail("`elbo` returned NaN or infinity for a q with positive entries")
+            if actual > case.log_lik + TOLERANCE * abs(case.log_lik):
+                fail("`elbo` exceeds the log-likelihood for a q that is not the posterior, which eq. (9.70) rules "
+                     "out because KL >= 0")
+            if not _agree(actual, reference.elbo(data, case.q, *params), case.log_lik):
+                fail("`elbo` does not compute L(q, theta) = sum_nk q_nk (ln p(x_n, z_n = k | theta) - ln q_nk) "
+                     "(eq. 9.71)")
 
 
-def check_elbo_tight(ns, invariants_only=False):
+def check_elbo_tight(ns):
     """L(gamma, theta) = ln p(X | theta) when q is the posterior, as right after an E-step."""
     with quiet():
         problem = inputs(ns, notebook_problem)
         data = problem.data
-        parameter_sets = _parameter_sets(problem)
-        for params in parameter_sets[:1] if invariants_only else parameter_sets:
-            responsibilities = np.exp(reference.log_posterior(data, *params))
-            actual = _value(ns, "elbo", data, responsibilities, params)
-            log_lik = log_likelihood(data, *params)
-            if not _agree(actual, log_lik, log_lik):
-                raise CheckFailed(
-                    "With q equal to the responsibilities (the E-step, eq. 9.23) the KL gap is zero, so `elbo` must "
-                    "equal the log-likelihood (eq. 9.14), but it does not"
-                    + _recognised(actual, _elbo_mistakes(data, responsibilities, params), log_lik))
+        for params in _parameter_sets(problem):
+            case = _case(data, _posterior(data, params), params)
+            actual, fail = _judge(ns, problem, "elbo", case)
+            if not _agree(actual, case.log_lik, case.log_lik):
+                fail("With q equal to the responsibilities (the E-step, eq. 9.23) the KL gap is zero, so `elbo` "
+                     "must equal the log-likelihood (eq. 9.14), but it does not")
 
 
-def check_kl(ns, invariants_only=False):
-    """KL >= 0 and KL = 0 at the posterior; with all checks, equal to eq. (9.72) for arbitrary q."""
+def check_kl(ns):
+    """KL = 0 at the posterior, KL >= 0, and equal to eq. (9.72) for arbitrary q."""
     with quiet():
         problem = inputs(ns, notebook_problem)
         data = problem.data
         for index, params in enumerate(_parameter_sets(problem)):
+            at_posterior, fail = _judge(ns, problem, "kl_divergence", _case(data, _posterior(data, params), params))
             log_lik = log_likelihood(data, *params)
-            responsibilities = np.exp(reference.log_posterior(data, *params))
-            at_posterior = _value(ns, "kl_divergence", data, responsibilities, params)
             if not _agree(at_posterior, 0.0, log_lik):
-                raise CheckFailed("`kl_divergence` is not zero when q is the posterior (the responsibilities), but "
-                                  "a distribution has no divergence from itself (eq. 9.72)"
-                                  + _recognised(at_posterior, _kl_mistakes(data, responsibilities, params), log_lik))
-            q = _arbitrary_q(data, len(params[2]), seed=problem.seed + index)
-            actual = _value(ns, "kl_divergence", data, q, params)
+                fail("`kl_divergence` is not zero when q is the posterior (the responsibilities), but a "
+                     "distribution has no divergence from itself (eq. 9.72)")
+            case = _case(data, _arbitrary_q(data, len(params[2]), seed=problem.seed + index), params)
+            actual, fail = _judge(ns, problem, "kl_divergence", case)
             if not np.isfinite(actual):
-                raise CheckFailed("`kl_divergence` returned NaN or infinity for a q with positive entries.")
+                fail("`kl_divergence` returned NaN or infinity for a q with positive entries")
             if actual < -TOLERANCE * abs(log_lik):
-                raise CheckFailed("`kl_divergence` is negative, but a KL divergence never is (PRML section 1.6.1)"
-                                  + _recognised(actual, _kl_mistakes(data, q, params), log_lik))
-            if not invariants_only and not _agree(actual, reference.kl_divergence(data, q, *params), log_lik):
-                raise CheckFailed("`kl_divergence` does not compute KL(q || p) = sum_nk q_nk (ln q_nk - "
-                                  "ln p(z_n = k | x_n, theta)) (eq. 9.72)"
-                                  + _recognised(actual, _kl_mistakes(data, q, params), log_lik))
+                fail("`kl_divergence` is negative, but a KL divergence never is (PRML section 1.6.1)")
+            if not _agree(actual, reference.kl_divergence(data, case.q, *params), log_lik):
+                fail("`kl_divergence` does not compute KL(q || p) = sum_nk q_nk (ln q_nk - ln p(z_n = k | x_n, "
+                     "theta)) (eq. 9.72)")
+
+
+def _both_named(ns, problem, message):
+    """``message`` naming what the numbers single out in either function, or saying they single out nothing."""
+    named = [(name, ids) for name in ("elbo", "kl_divergence") for ids in [_diagnosis(ns, problem, name)] if ids]
+    if not named:
+        return CheckFailed(f"{message}: check both functions against eqs. (9.71) and (9.72); the values match no "
+                           "known mistake.")
+    ids = tuple(dict.fromkeys(i for _, found in named for i in found))
+    return CheckFailed(f"{message}. " + " ".join(f"`{name}`: " + hints(found) for name, found in named), ids)
 
 
 def check_decomposition(ns):
@@ -204,17 +294,17 @@ def check_decomposition(ns):
             for index, params in enumerate(_parameter_sets(problem)):
                 K = len(params[2])
                 q = _hard_q(data, K) if with_zeros else _arbitrary_q(data, K, seed=problem.seed + 10 + index)
-                lower = _value(ns, "elbo", data, q, params)
-                gap = _value(ns, "kl_divergence", data, q, params)
-                if with_zeros:
-                    _zeros_hint(lower, "`elbo`")
-                    _zeros_hint(gap, "`kl_divergence`")
-                log_lik = log_likelihood(data, *params)
-                if not _agree(lower + gap, log_lik, log_lik):
-                    raise CheckFailed("elbo + kl_divergence differs from the log-likelihood (eq. 9.14) for "
-                                      + ("a one-hot q" if with_zeros else "an arbitrary q")
-                                      + ", but eq. (9.70) says they add up to it for every q: check both "
-                                      "functions against eqs. (9.71) and (9.72).")
+                case = _case(data, q, params)
+                kind = "a one-hot q (exact zeros, where 0 ln 0 counts as 0)" if with_zeros else "an arbitrary q"
+                values = 0.0
+                for name in ("elbo", "kl_divergence"):
+                    value, fail = _judge(ns, problem, name, case)
+                    if not np.isfinite(value):
+                        fail(f"`{name}` is NaN or infinite for {kind}")
+                    values += value
+                if not _agree(values, case.log_lik, case.log_lik):
+                    raise _both_named(ns, problem, f"elbo + kl_divergence differs from the log-likelihood "
+                                      f"(eq. 9.14) for {kind}, but eq. (9.70) says they add up to it for every q")
 
 
 CHECKS = [
