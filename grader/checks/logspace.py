@@ -7,6 +7,12 @@ log-responsibilities are compared with what the student's own log numerators
 imply, so a wrong numerator costs its own points only. Data, outlier, start
 and the made-up mixture come from :func:`core.inputs`, so out of kernel the
 same checks judge hidden ones.
+
+When a function is wrong, the catalogued mistakes of its blanks
+(:data:`grader.misconceptions.LOG_SPACE`, written out below as the code that
+makes them) are computed on every input, plus three points with three
+components where a missing ``keepdims`` broadcasts; one is named only if it
+alone reproduces the student's values on all of them (:mod:`.candidates`).
 """
 
 from dataclasses import dataclass
@@ -347,7 +353,8 @@ def check_seed_agreement(ns):
 
 
 def check_outlier_run(ns):
-    """With the outlier, from the fitted start, every parameter and log-likelihood is finite and rises."""
+    """With the outlier, from the fitted start, every parameter and log-likelihood is finite and rises, and the run
+    reaches log-space EM's parameters and log-likelihoods."""
     with quiet():
         problem = inputs(ns, notebook_problem)
         try:
@@ -369,6 +376,10 @@ def check_outlier_run(ns):
         if not all(all_close(a, b) for a, b in zip(params, reference.final)):
             raise _run_failure(ns, "With the outlier, the run does not end where log-space EM from the fitted "
                                "parameters ends: fix the failing checks above first.")
+        if not all_close(values, reference.log_likelihoods):
+            # judged by value, not only by their rise: a wrong formula rises on some data and not on others
+            raise _run_failure(ns, "With the outlier, the log-likelihoods of the run differ from eq. (9.14) along "
+                               "it: fix the failing checks above first.")
 
 
 CHECKS = [

@@ -7,6 +7,13 @@ compare with :mod:`grader.em.elbo`; the invariants of eq. (9.70) are checked
 on their own so that each earns its points. The data and the seed of those
 made-up inputs come from :func:`core.inputs`, so out of kernel the same checks
 judge hidden ones.
+
+When a value is wrong, the function is evaluated on every input the checks
+use (arbitrary, posterior and one-hot q for each parameter set) and on three
+points with three components, and the catalogued mistakes
+(:data:`grader.misconceptions.LOWER_BOUND`, written out below as the code
+that makes them) are computed on the same inputs; one is named only if it
+alone reproduces every value (:mod:`.candidates`).
 """
 
 from dataclasses import dataclass
