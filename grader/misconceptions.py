@@ -243,7 +243,58 @@ LOWER_BOUND = [
         "eq. (9.72) is KL(q || p(Z | X, theta)): the log ratio is weighted by q, not by the posterior "
         "(the divergence is not symmetric)."),
 ]
-KMEANS_LIMIT = []
+#: Notebook 08: the shared-variance E-step (eq. 9.42), k-means' hard assignment (eq. 9.2), the centroid (eq. 9.4).
+KMEANS_LIMIT = [
+    Misconception(
+        "soft-half-missing", "log_weighted",
+        "the exponent of eq. (9.42) is -(x_n - mu_k)^2 / (2 sigma^2): divide by 2 * variance, "
+        "the factor 1/2 is missing."),
+    Misconception(
+        "soft-variance-squared", "log_weighted",
+        "`variance` is sigma^2 already (eq. 9.42): divide by 2 * variance, do not square it again."),
+    Misconception(
+        "soft-variance-as-std", "log_weighted",
+        "`variance` is sigma^2, not sigma (eq. 9.42): divide by 2 * variance, not by 2 * np.sqrt(variance)."),
+    Misconception(
+        "soft-variance-multiplied", "log_weighted",
+        "`/ 2 * variance` multiplies by the variance (Python works left to right): eq. (9.42) divides by "
+        "2 sigma^2, so write / (2 * variance)."),
+    Misconception(
+        "soft-log-weight-missing", "log_weighted",
+        "the log of the numerator of eq. (9.42) is ln pi_k - (x_n - mu_k)^2 / (2 sigma^2): "
+        "add np.log(pi), neither leave it out nor add pi itself."),
+    Misconception(
+        "soft-exponent-sign", "log_weighted",
+        "points should favour NEAR means: the squared distance enters eq. (9.42) with a minus sign, "
+        "ln pi_k - (x_n - mu_k)^2 / (2 variance)."),
+    Misconception(
+        "soft-distance-not-squared", "log_weighted",
+        "eq. (9.42) uses the squared distance (x_n - mu_k)^2, not the absolute distance |x_n - mu_k|."),
+    Misconception(
+        "soft-exp-underflow", "log_weighted",
+        "for a small variance np.exp(-(x_n - mu_k)^2 / (2 variance)) underflows to 0, its log is -inf and the "
+        "normalisation gives NaN: write log_weighted directly as ln pi_k - (x_n - mu_k)^2 / (2 variance) "
+        "(eq. 9.42 in logs)."),
+    Misconception(
+        "nearest-argmax", "nearest",
+        "k-means assigns each point to its NEAREST mean (eq. 9.2): take the argmin over k of the squared "
+        "distance, not the argmax."),
+    Misconception(
+        "nearest-signed-difference", "nearest",
+        "the nearest mean minimises the squared distance (x_n - mu_k)^2 (eq. 9.2): the signed difference "
+        "x_n - mu_k is smallest for the largest mean, not for the nearest one."),
+    Misconception(
+        "one-hot-missing", "r",
+        "r is the one-hot (N, K) matrix of eq. (9.2): np.eye(len(mu))[nearest] turns each index into a row with "
+        "a single 1; the indices themselves are not r."),
+    Misconception(
+        "centroid-divided-by-n", "means",
+        "divide by the total weight sum_n w_nk of component k (eq. 9.4), not by the number of points N."),
+    Misconception(
+        "centroid-unweighted", "means",
+        "every point x_n is weighted by w_nk in the numerator of eq. (9.4): sum_n w_nk x_n, "
+        "not the plain sum of the data."),
+]
 
 CATALOGUE = {m.id: m for m in [*EM_STEPS, *LOG_SPACE, *INITIALISATION, *SINGULARITIES, *MODEL_SELECTION,
                                 *LOWER_BOUND, *KMEANS_LIMIT]}

@@ -6,13 +6,16 @@ import io
 import nbformat
 import numpy as np
 import pytest
+from scipy.special import logsumexp
 from sklearn.cluster import KMeans
 
+from grader.assignments import INPUTS, default_registry
 from grader.checks import kmeans_limit
 from grader.course import DEFAULT_ROOT, Course
 from grader.em import kmeans as reference
 from grader.em import seed
-from grader.samples import fill_blanks
+from grader.misconceptions import KMEANS_LIMIT
+from grader.samples import ALTERNATIVES, MUTANTS, fill_blanks
 from tests.notebook_runs import failure_messages, run_cells
 
 ASSIGNMENT = "08_kmeans_limit"
@@ -67,12 +70,12 @@ def test_typed_right_answers_pass_every_check():
     ({"log_weighted": "np.log(pi) - (x[:, None] - mu[None, :]) ** 2 / variance"}, {SOFT}, "factor 1/2"),
     ({"log_weighted": "np.log(pi) - (x[:, None] - mu[None, :]) ** 2 / (2 * variance ** 2)"}, {SOFT},
      "do not square it again"),
-    ({"log_weighted": "-(x[:, None] - mu[None, :]) ** 2 / (2 * variance)"}, {SOFT}, "+ ln pi_k"),
+    ({"log_weighted": "-(x[:, None] - mu[None, :]) ** 2 / (2 * variance)"}, {SOFT}, "np.log(pi)"),
     ({"log_weighted": "np.log(pi) + (x[:, None] - mu[None, :]) ** 2 / (2 * variance)"}, {SOFT, LIMIT},
      "minus sign"),
     ({"log_weighted": "np.log(pi * np.exp(-(x[:, None] - mu[None, :]) ** 2 / (2 * variance)))"}, {SOFT, LIMIT},
      "underflows"),
-    ({"nearest": "np.argmax((x[:, None] - mu[None, :]) ** 2, axis=1)"}, {HARD, LIMIT}, "FARTHEST"),
+    ({"nearest": "np.argmax((x[:, None] - mu[None, :]) ** 2, axis=1)"}, {HARD, LIMIT}, "argmax"),
     ({"r": "nearest"}, {HARD, LIMIT}, "should have shape"),
     ({"means": "weights.T @ x / len(x)"}, {MEANS, LIMIT}, "not by the number of points N"),
 ])
@@ -86,8 +89,120 @@ def test_typical_mistakes_fail_their_checks_and_are_explained(changes, failing, 
 def test_missing_half_keeps_the_limit_points():
     """A soft_assign off by a constant factor in the variance still hardens: only its own check fails."""
     ns = run_release({**CORRECT, "log_weighted": "np.log(pi) - (x[:, None] - mu[None, :]) ** 2 / variance"})
-    kmeans_limit.check_soft_assign(ns, invariants_only=True)
+    with pytest.raises(kmeans_limit.CheckFailed):
+        kmeans_limit.check_soft_assign(ns)
     kmeans_limit.check_limit(ns)
+
+
+# --- the catalogue: each mistake named by its own id only, on the notebook's and on hidden inputs --------------
+
+SPEC = default_registry()[ASSIGNMENT]
+CHECK_FUNCTIONS = [check for _, check in kmeans_limit.CHECKS]
+
+
+def diagnoses(ns):
+    """{check name: diagnosis ids} of the failing checks."""
+    out = {}
+    for check in CHECK_FUNCTIONS:
+        try:
+            check(ns)
+        except kmeans_limit.CheckFailed as failure:
+            out[check.__name__] = failure.diagnosis
+    return out
+
+
+def hidden_inputs(n, seed=2024):
+    rng, found = np.random.default_rng(seed), []
+    while len(found) < n:
+        drawn = SPEC.hidden(rng)
+        if drawn is not None:
+            found.append(drawn)
+    return found
+
+
+HIDDEN = hidden_inputs(3)
+MUTANTS_08 = [s for s in MUTANTS if s.assignment_id == ASSIGNMENT]
+ALTERNATIVES_08 = [s for s in ALTERNATIVES if s.assignment_id == ASSIGNMENT]
+
+
+def sample_namespace(sample):
+    return run_cells(sample.notebook(nbformat.read(RELEASE, as_version=4)), "assignments")
+
+
+def test_every_catalogue_id_of_the_notebook_has_a_mutant():
+    assert {s.misconception for s in MUTANTS_08} == {m.id for m in KMEANS_LIMIT}
+
+
+@pytest.mark.parametrize("sample", MUTANTS_08, ids=lambda s: s.key)
+def test_each_mistake_is_named_by_its_own_id_only(sample):
+    ns = sample_namespace(sample)
+    for where in [None, *HIDDEN]:
+        judged = ns if where is None else {**ns, **where.variables, INPUTS: where.details}
+        failed = diagnoses(judged)
+        assert failed, "the mistake passed every check"
+        assert {i for ids in failed.values() for i in ids} == {sample.misconception}, failed
+        assert all(ids in ((), (sample.misconception,)) for ids in failed.values()), failed
+
+
+@pytest.mark.parametrize("sample", ALTERNATIVES_08, ids=lambda s: s.key)
+def test_correct_alternatives_pass_on_the_notebooks_and_hidden_inputs(sample):
+    ns = sample_namespace(sample)
+    for where in [None, *HIDDEN]:
+        judged = ns if where is None else {**ns, **where.variables, INPUTS: where.details}
+        assert diagnoses(judged) == {}
+
+
+def _soft_of(log_weighted):
+    def soft_assign(x, mu, variance, pi):
+        d = x[:, None] - mu[None, :]
+        value = log_weighted(d, variance, pi)
+        return np.exp(value - logsumexp(value, axis=1, keepdims=True))
+    return soft_assign
+
+
+HALF_MISSING = _soft_of(lambda d, v, pi: np.log(pi) - d**2 / v)
+AS_STD = _soft_of(lambda d, v, pi: np.log(pi) - d**2 / (2 * np.sqrt(v)))
+
+
+@pytest.mark.parametrize("function, named", [(HALF_MISSING, "soft-half-missing"), (AS_STD, "soft-variance-as-std")])
+def test_missing_half_and_std_for_variance_coincide_at_variance_four_and_are_told_apart(function, named, monkeypatch):
+    """The issue's misleading diagnosis: both mistakes give the same responsibilities at variance 4 (4 / 2 = sqrt 4)."""
+    problem = kmeans_limit.notebook_problem()
+    mu, pi = np.array([0.0, 5.0]), np.array([0.3, 0.7])
+    np.testing.assert_allclose(HALF_MISSING(problem.data, mu, 4.0, pi), AS_STD(problem.data, mu, 4.0, pi))
+    ns = {"data": problem.data, "soft_assign": function}
+    with pytest.raises(kmeans_limit.CheckFailed) as failed:
+        kmeans_limit.check_soft_assign(ns)
+    assert failed.value.diagnosis == (named,)
+    # judged at variance 4 alone, the two cannot be told apart: then neither is named
+    monkeypatch.setattr(kmeans_limit, "VARIANCES", (4.0,))
+    with pytest.raises(kmeans_limit.CheckFailed) as failed:
+        kmeans_limit.check_soft_assign(ns)
+    assert failed.value.diagnosis == () and "matches no known mistake" in str(failed.value)
+
+
+def test_squared_variance_and_multiplied_variance_coincide_with_correct_at_variance_one_and_are_told_apart():
+    problem = kmeans_limit.notebook_problem()
+    for log_weighted, named in [(lambda d, v, pi: np.log(pi) - d**2 / (2 * v**2), "soft-variance-squared"),
+                                (lambda d, v, pi: np.log(pi) - d**2 / 2 * v, "soft-variance-multiplied")]:
+        function = _soft_of(log_weighted)
+        mu, pi = np.array([0.0, 5.0]), np.array([0.3, 0.7])
+        np.testing.assert_allclose(function(problem.data, mu, 1.0, pi), reference.soft_assign(problem.data, mu, 1.0, pi))
+        with pytest.raises(kmeans_limit.CheckFailed) as failed:
+            kmeans_limit.check_soft_assign({"data": problem.data, "soft_assign": function})
+        assert failed.value.diagnosis == (named,)
+
+
+def test_two_mistakes_at_once_match_no_known_mistake():
+    problem = kmeans_limit.notebook_problem()
+    function = _soft_of(lambda d, v, pi: -np.abs(d) / v)
+    with pytest.raises(kmeans_limit.CheckFailed) as failed:
+        kmeans_limit.check_soft_assign({"data": problem.data, "soft_assign": function})
+    assert failed.value.diagnosis == () and "matches no known mistake" in str(failed.value)
+
+
+def test_messages_show_no_decimal_numbers():
+    assert [kmeans_limit.shown(v) for v in kmeans_limit.VARIANCES] == ["4", "1", "25e-2", "1e-2", "1e-4", "1e-6"]
 
 
 def test_wrong_data_is_reported():

@@ -6,6 +6,7 @@ from grader.assignments import INPUTS, Assignment, Inputs, call, draws
 from grader.checks import kmeans_limit
 from grader.checks.core import CheckFailed
 from grader.em import kmeans
+from grader.samples import Sample, Samples
 
 
 def inputs(problem):
@@ -65,8 +66,72 @@ def hidden(rng):
     return inputs(problem)
 
 
+# --- sample answers: the seed's style, every catalogued mistake as a student makes it, correct alternatives --------
+
+ASSIGNMENT_ID = "08_kmeans_limit"
+ANSWER_CELL = "assignments"
+
+
+def sample(name, misconception=None, **answers):
+    return Sample(ASSIGNMENT_ID, name, misconception, cell=ANSWER_CELL, **answers)
+
+
+_DIFF = "(x[:, None] - mu[None, :])"
+
+SAMPLES = Samples(
+    seed_style={
+        "log_weighted": f"np.log(pi) - {_DIFF} ** 2 / (2 * variance)",
+        "nearest": f"np.argmin({_DIFF} ** 2, axis=1)",
+        "r": "np.eye(len(mu))[nearest]",
+        "means": "weights.T @ x / weights.sum(axis=0)",
+    },
+    mistakes={
+        "soft-half-missing": {"log_weighted": f"np.log(pi) - {_DIFF} ** 2 / variance"},
+        "soft-variance-squared": {"log_weighted": f"np.log(pi) - {_DIFF} ** 2 / (2 * variance ** 2)"},
+        "soft-variance-as-std": {"log_weighted": f"np.log(pi) - {_DIFF} ** 2 / (2 * np.sqrt(variance))"},
+        "soft-variance-multiplied": {"log_weighted": f"np.log(pi) - {_DIFF} ** 2 / 2 * variance"},
+        "soft-log-weight-missing": {"log_weighted": f"-{_DIFF} ** 2 / (2 * variance)"},
+        "soft-exponent-sign": {"log_weighted": f"np.log(pi) + {_DIFF} ** 2 / (2 * variance)"},
+        "soft-distance-not-squared": {"log_weighted": f"np.log(pi) - np.abs({_DIFF}) / (2 * variance)"},
+        "soft-exp-underflow": {"log_weighted": f"np.log(pi * np.exp(-{_DIFF} ** 2 / (2 * variance)))"},
+        "nearest-argmax": {"nearest": f"np.argmax({_DIFF} ** 2, axis=1)"},
+        "nearest-signed-difference": {"nearest": f"np.argmin({_DIFF}, axis=1)"},
+        "one-hot-missing": {"r": "nearest"},
+        "centroid-divided-by-n": {"means": "weights.T @ x / len(x)"},
+        "centroid-unweighted": {"means": "x.sum() / weights.sum(axis=0)"},
+    },
+    mutants=(
+        sample("pi added, not its log", "soft-log-weight-missing",
+               blanks={"log_weighted": f"pi - {_DIFF} ** 2 / (2 * variance)"}),
+        sample("np.mean of the weighted points", "centroid-divided-by-n",
+               blanks={"means": "np.mean(weights * x[:, None], axis=0)"}),
+    ),
+    alternatives=(
+        sample("absolute distance for argmin, one-hot by comparison", blanks={
+            "log_weighted": f"np.log(pi)[None, :] - 0.5 * {_DIFF} ** 2 / variance",
+            "nearest": f"np.abs({_DIFF}).argmin(axis=1)",
+            "r": "(nearest[:, None] == np.arange(len(mu))[None, :]).astype(float)",
+            "means": "(weights * x[:, None]).sum(axis=0) / weights.sum(axis=0)",
+        }),
+        sample("scipy.stats log-density, np.average", blanks={
+            "log_weighted": "np.log(pi) + norm.logpdf(x[:, None], mu[None, :], np.sqrt(variance))",
+            "nearest": "np.array([np.argmin((xn - mu) ** 2) for xn in x])",
+            "r": "np.eye(len(mu))[nearest]",
+            "means": "np.array([np.average(x, weights=weights[:, k]) for k in range(weights.shape[1])])",
+        }, edits=(("def soft_assign(x, mu, variance, pi):\n",
+                   "from scipy.stats import norm\n\n\ndef soft_assign(x, mu, variance, pi):\n"),)),
+        sample("subtract.outer and einsum", blanks={
+            "log_weighted": "np.log(pi) - np.subtract.outer(x, mu) ** 2 / (2 * variance)",
+            "nearest": "np.argmin(np.subtract.outer(x, mu) ** 2, axis=1)",
+            "r": "np.identity(mu.shape[0])[nearest]",
+            "means": "np.einsum('nk,n->k', weights, x) / np.einsum('nk->k', weights)",
+        }),
+    ),
+)
+
+
 ASSIGNMENT = Assignment(
-    id="08_kmeans_limit",
+    id=ASSIGNMENT_ID,
     grades={"test_soft_assign": call(kmeans_limit.check_soft_assign),
             "test_hard_assign": call(kmeans_limit.check_hard_assign),
             "test_update_means": call(kmeans_limit.check_update_means),
@@ -74,6 +139,7 @@ ASSIGNMENT = Assignment(
     notebook=notebook,
     hidden=hidden,
     preload=("grader.checks.kmeans_limit", "scipy.special"),
+    samples=SAMPLES,
     blank_hints={
         "log_weighted": "ln pi_k - (x_n - mu_k)^2 / (2 variance) for every point and component (eq. 9.42 in logs)",
         "nearest": "the index k of the closest mean for every point: argmin over k of (x_n - mu_k)^2 (eq. 9.2)",

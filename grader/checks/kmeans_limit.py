@@ -7,14 +7,25 @@ both). Each is compared with :mod:`grader.em.kmeans` on inputs of the checks'
 own; the limit itself is checked on the seed's 1D data from the notebook's start.
 Data, start and the seed of those made-up inputs come from :func:`core.inputs`,
 so out of kernel the same checks judge hidden ones.
+
+When a function is wrong, the catalogued mistakes of its blanks
+(:data:`grader.misconceptions.KMEANS_LIMIT`) are computed on the very inputs
+the student's function was called on, and one is named only if it alone
+reproduces the student's values on every one of them: the made-up inputs span
+several variances, weights and numbers of components, so two mistakes that
+coincide on one input (a missing factor 1/2 and ``2 * np.sqrt(variance)`` at
+variance 4) are told apart by the others. Otherwise the message says that the
+values match no known mistake.
 """
 
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import logsumexp
 
 from ..em import kmeans as reference
 from ..em import seed
+from ..misconceptions import hint
 from .core import CheckFailed, all_close, inputs, quiet
 from .functions import array, call, defined, student_function
 from .selfcheck import report
@@ -66,147 +77,278 @@ def _result(function, shape, *args):
     return array(call(function, *args), shape, f"`{function.__name__}(...)`")
 
 
-def _soft(soft_assign, data, mu, variance, pi):
-    """The student's responsibilities (N, K); NaN from underflow gets its own explanation."""
-    gamma = call(soft_assign, data, mu, variance, pi)
+def shown(value):
+    """``value`` written without a decimal point (0.25 as 25e-2, 1e-06 as 1e-6): no message shows a decimal."""
+    mantissa, exponent = f"{value:e}".split("e")
+    digits = mantissa.rstrip("0").rstrip(".").replace(".", "")
+    sign, digits = ("-", digits[1:]) if digits.startswith("-") else ("", digits)
+    exponent = int(exponent) - (len(digits) - 1)
+    if 0 <= exponent <= 3:
+        return f"{sign}{int(digits) * 10 ** exponent}"
+    return f"{sign}{digits}e{exponent}"
+
+
+# --- naming a mistake only when the numbers single it out ---------------------------------------------------
+
+class _Raised:
+    """A candidate formula that raises on a case (as the student's code may)."""
+
+
+def _attempt(compute, case):
+    try:
+        with quiet():
+            return np.asarray(compute(*case), dtype=float)
+    except Exception:  # noqa: BLE001 -- a mistaken formula may raise on some inputs, as the student's does
+        return _Raised()
+
+
+def _reproduces(actual, value):
+    """Whether a candidate's ``value`` is the student's ``actual``: one shape, NaN and infinities in the same
+    places, the finite entries equal up to rounding."""
+    if isinstance(value, _Raised) or value.shape != actual.shape:
+        return False
     with quiet():
-        finite = np.all(np.isfinite(np.asarray(gamma, dtype=float)))
-    if np.shape(gamma) == (len(data), len(mu)) and not finite:
-        raise CheckFailed(f"`soft_assign(...)` has NaN or infinite entries for variance {variance}: for a small "
-                          "variance, exp(-(x_n - mu_k)^2 / (2 variance)) underflows to 0 and 0/0 is NaN. Keep "
-                          "log_weighted a logarithm (eq. 9.42 in logs); the given line normalises it safely.")
-    return array(gamma, (len(data), len(mu)), "`soft_assign(...)`")
+        for where in (np.isnan, np.isposinf, np.isneginf):
+            if not np.array_equal(where(actual), where(value)):
+                return False
+        finite = np.isfinite(actual)
+        return all_close(actual[finite], value[finite])
 
 
-def _first_match(actual, candidates):
-    for text, value in candidates:
-        if value.shape == actual.shape and np.all(np.isfinite(value)) and all_close(actual, value):
-            return f": {text}."
-    return "; compare your line with the equation term by term."
+def single_out(outcomes, cases, candidates):
+    """The ids of the one candidate that reproduces the student's ``outcomes`` on every case, else None.
+
+    ``candidates`` are (ids, compute) pairs, ``compute(*case)`` the value code
+    with those mistakes gives; several pairs may share ids (two ways of writing
+    one mistake); ``()`` is the correct formula. A mistake that coincides with
+    another (or with the correct value) on some case is told apart by the others.
+    """
+    matching = []
+    for ids, compute in candidates:
+        if ids not in matching and all(_reproduces(outcome, _attempt(compute, case))
+                                       for outcome, case in zip(outcomes, cases)):
+            matching.append(ids)
+    return matching[0] if len(matching) == 1 and matching[0] else None
 
 
-def check_soft_assign(ns, invariants_only=False):
-    """Rows of probabilities, finite for tiny variances; with all checks, eq. (9.42) with weights pi."""
+def _diagnosed(what, ids):
+    return CheckFailed(f"{what}: " + " ".join(hint(i) for i in ids), ids)
+
+
+# --- soft_assign ------------------------------------------------------------------------------------------
+
+def _normalised(log_weighted):
+    """The given line of ``soft_assign``: responsibilities from the log numerators."""
+    return np.exp(log_weighted - logsumexp(log_weighted, axis=1, keepdims=True))
+
+
+def _soft_candidate(log_weighted):
+    def compute(x, mu, variance, pi):
+        return _normalised(log_weighted(x[:, None] - mu[None, :], variance, pi))
+    return compute
+
+
+SOFT_CANDIDATES = [
+    ((), _soft_candidate(lambda d, v, pi: np.log(pi) - d**2 / (2 * v))),
+    (("soft-half-missing",), _soft_candidate(lambda d, v, pi: np.log(pi) - d**2 / v)),
+    (("soft-variance-squared",), _soft_candidate(lambda d, v, pi: np.log(pi) - d**2 / (2 * v**2))),
+    (("soft-variance-as-std",), _soft_candidate(lambda d, v, pi: np.log(pi) - d**2 / (2 * np.sqrt(v)))),
+    (("soft-variance-multiplied",), _soft_candidate(lambda d, v, pi: np.log(pi) - d**2 / 2 * v)),
+    (("soft-log-weight-missing",), _soft_candidate(lambda d, v, pi: -(d**2) / (2 * v))),
+    (("soft-log-weight-missing",), _soft_candidate(lambda d, v, pi: pi - d**2 / (2 * v))),
+    (("soft-exponent-sign",), _soft_candidate(lambda d, v, pi: np.log(pi) + d**2 / (2 * v))),
+    (("soft-distance-not-squared",), _soft_candidate(lambda d, v, pi: np.log(pi) - np.abs(d) / (2 * v))),
+    (("soft-exp-underflow",), _soft_candidate(lambda d, v, pi: np.log(pi * np.exp(-(d**2) / (2 * v))))),
+]
+
+
+def _soft_outcomes(soft_assign, data, cases):
+    """The student's responsibilities on every case, as float arrays (NaN allowed), shape checked."""
+    outcomes = []
+    for x, mu, variance, pi in cases:
+        gamma = call(soft_assign, x, mu, variance, pi)
+        try:
+            gamma = np.asarray(gamma, dtype=float)
+        except (TypeError, ValueError):
+            raise CheckFailed(f"`soft_assign(...)` should be numbers, but it is a {type(gamma).__name__}.") from None
+        if gamma.shape != (len(x), len(mu)):
+            raise CheckFailed(f"`soft_assign(...)` should have shape {(len(x), len(mu))}, "
+                              f"but it has shape {gamma.shape}.")
+        outcomes.append(gamma)
+    return outcomes
+
+
+def check_soft_assign(ns):
+    """eq. (9.42) with weights pi, finite for tiny variances, on several means, weights and variances."""
     with quiet():
         data, _ = _problem(ns)
         soft_assign = student_function(ns, "soft_assign")
-        for mu, pi in _cases(ns, data):
-            for variance in VARIANCES:
-                gamma = _soft(soft_assign, data, mu, variance, pi)
-                if np.any(gamma < 0) or not np.allclose(gamma.sum(axis=1), 1.0):
-                    raise CheckFailed("The rows of `soft_assign(...)` should be probabilities summing to 1 "
-                                      f"(eq. 9.42); they are not for variance {variance}.")
-                if invariants_only:
-                    continue
-                expected = reference.soft_assign(data, mu, variance, pi)
-                if not all_close(gamma, expected):
-                    candidates = [
-                        ("the exponent is -(x_n - mu_k)^2 / (2 variance): the factor 1/2 is missing",
-                         reference.soft_assign(data, mu, variance / 2, pi)),
-                        ("`variance` is sigma^2 already: do not square it again",
-                         reference.soft_assign(data, mu, variance**2, pi)),
-                        ("`variance` is sigma^2: divide by 2 variance, not by 2 sqrt(variance)",
-                         reference.soft_assign(data, mu, np.sqrt(variance), pi)),
-                        ("the mixing weights enter as + ln pi_k (eq. 9.42 has pi_k in the numerator)",
-                         reference.soft_assign(data, mu, variance, np.full(len(pi), 1 / len(pi)))),
-                        ("points should favour NEAR means: the squared distance enters with a minus sign",
-                         reference.soft_assign(data, mu, -variance, pi)),
-                    ]
-                    raise CheckFailed(f"`soft_assign` does not match eq. (9.42) for variance {variance}"
-                                      + _first_match(gamma, candidates))
+        cases = [(data, mu, variance, pi) for mu, pi in _cases(ns, data) for variance in VARIANCES]
+        outcomes = _soft_outcomes(soft_assign, data, cases)
+        expected = [reference.soft_assign(*case) for case in cases]
+        off = [i for i, (gamma, value) in enumerate(zip(outcomes, expected)) if not all_close(gamma, value)]
+        if not off:
+            return
+        variance = shown(cases[off[0]][2])
+        ids = single_out(outcomes, cases, SOFT_CANDIDATES)
+        if ids:
+            raise _diagnosed(f"`soft_assign` does not match eq. (9.42) for variance {variance}", ids)
+        gamma = outcomes[off[0]]
+        if not np.all(np.isfinite(gamma)):
+            raise CheckFailed(f"`soft_assign(...)` has NaN or infinite entries for variance {variance}, and they "
+                              "match no known mistake: keep log_weighted a logarithm (eq. 9.42 in logs), so "
+                              "that the given line can normalise it safely.")
+        if np.any(gamma < 0) or not np.allclose(gamma.sum(axis=1), 1.0):
+            raise CheckFailed("The rows of `soft_assign(...)` should be probabilities summing to 1 "
+                              f"(eq. 9.42); they are not for variance {variance}.")
+        raise CheckFailed(f"`soft_assign` does not match eq. (9.42) for variance {variance}, and it matches no "
+                          "known mistake: compare your line with the equation term by term.")
 
 
-def check_hard_assign(ns, invariants_only=False):
-    """One-hot rows; with all checks, the nearest mean of every point (eq. 9.2)."""
+# --- hard_assign ------------------------------------------------------------------------------------------
+
+def _squared(x, mu):
+    return (x[:, None] - mu[None, :]) ** 2
+
+
+HARD_CANDIDATES = [
+    ((), lambda x, mu: np.eye(len(mu))[np.argmin(_squared(x, mu), axis=1)]),
+    (("nearest-argmax",), lambda x, mu: np.eye(len(mu))[np.argmax(_squared(x, mu), axis=1)]),
+    (("nearest-signed-difference",), lambda x, mu: np.eye(len(mu))[np.argmin(x[:, None] - mu[None, :], axis=1)]),
+    (("one-hot-missing",), lambda x, mu: np.argmin(_squared(x, mu), axis=1)),
+]
+
+
+def _numbers(value, what):
+    try:
+        return np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise CheckFailed(f"{what} should be numbers, but it is a {type(value).__name__}.") from None
+
+
+def check_hard_assign(ns):
+    """One-hot rows, each point's nearest mean (eq. 9.2)."""
     with quiet():
         data, _ = _problem(ns)
         hard_assign = student_function(ns, "hard_assign")
-        for mu, _ in _cases(ns, data):
-            r = _result(hard_assign, (len(data), len(mu)), data, mu)
-            if not (np.all((r == 0) | (r == 1)) and np.all(r.sum(axis=1) == 1)):
-                raise CheckFailed("Each row of `hard_assign(...)` should be one-hot: a single 1 in the column of "
-                                  "the chosen mean, 0 elsewhere (eq. 9.2).")
-            if invariants_only:
-                continue
-            expected = reference.hard_assign(data, mu)
-            if not np.array_equal(r, expected):
-                farthest = np.eye(len(mu))[np.argmax((data[:, None] - mu[None, :]) ** 2, axis=1)]
-                raise CheckFailed("`hard_assign` does not send every point to its nearest mean (eq. 9.2)"
-                                  + _first_match(r, [("that is the FARTHEST mean: use argmin, not argmax",
-                                                      farthest)]))
+        cases = [(data, mu) for mu, _ in _cases(ns, data)]
+        outcomes = [_numbers(call(hard_assign, *case), "`hard_assign(...)`") for case in cases]
+        expected = [reference.hard_assign(*case) for case in cases]
+        if all(r.shape == e.shape and np.array_equal(r, e) for r, e in zip(outcomes, expected)):
+            return
+        ids = single_out(outcomes, cases, HARD_CANDIDATES)
+        (r, want) = next((r, e) for r, e in zip(outcomes, expected) if r.shape != e.shape or not np.array_equal(r, e))
+        if r.shape != want.shape:
+            what = f"`hard_assign(...)` should have shape {want.shape}, but it has shape {r.shape}"
+            if ids:
+                raise _diagnosed(what, ids)
+            raise CheckFailed(what + ".")
+        if ids:
+            raise _diagnosed("`hard_assign` does not send every point to its nearest mean (eq. 9.2)", ids)
+        if not (np.all((r == 0) | (r == 1)) and np.all(r.sum(axis=1) == 1)):
+            raise CheckFailed("Each row of `hard_assign(...)` should be one-hot: a single 1 in the column of "
+                              "the chosen mean, 0 elsewhere (eq. 9.2).")
+        raise CheckFailed("`hard_assign` does not send every point to its nearest mean (eq. 9.2), and it matches "
+                          "no known mistake: compare your lines with the equation.")
 
 
-def check_update_means(ns, invariants_only=False):
-    """Shape (K,) and within the data's range; with all checks, eq. (9.4) for one-hot and (9.24) for soft weights."""
+# --- update_means -----------------------------------------------------------------------------------------
+
+MEANS_CANDIDATES = [
+    ((), lambda x, w: w.T @ x / w.sum(axis=0)),
+    (("centroid-divided-by-n",), lambda x, w: w.T @ x / len(x)),
+    (("centroid-unweighted",), lambda x, w: np.full(w.shape[1], x.sum()) / w.sum(axis=0)),
+]
+
+
+def check_update_means(ns):
+    """sum_n w_nk x_n / sum_n w_nk: eq. (9.4) for one-hot weights and eq. (9.24) for soft ones."""
     with quiet():
         data, _ = _problem(ns)
         update_means = student_function(ns, "update_means")
-        for mu, pi in _cases(ns, data):
-            for weights in (reference.hard_assign(data, mu), reference.soft_assign(data, mu, 1.0, pi)):
-                means = _result(update_means, (len(mu),), data, weights)
-                if np.any(means < data.min() - 1e-9) or np.any(means > data.max() + 1e-9):
-                    raise CheckFailed("`update_means(...)` lies outside the range of the data, but a weighted "
-                                      "average of points never does (eq. 9.4): divide by the total weight "
-                                      "sum_n w_nk of each component.")
-                if invariants_only:
-                    continue
-                expected = reference.update_means(data, weights)
-                if not all_close(means, expected):
-                    candidates = [
-                        ("divide by the total weight sum_n w_nk of component k, not by the number of points N",
-                         weights.T @ data / len(data)),
-                        ("every point is weighted by w_nk in the numerator (eq. 9.4)",
-                         np.full(len(mu), data.sum()) / weights.sum(axis=0)),
-                    ]
-                    raise CheckFailed("`update_means` does not compute sum_n w_nk x_n / sum_n w_nk (eqs. 9.4, "
-                                      "9.24)" + _first_match(means, candidates))
+        cases = [(data, weights) for mu, pi in _cases(ns, data)
+                 for weights in (reference.hard_assign(data, mu), reference.soft_assign(data, mu, 1.0, pi))]
+        outcomes = [_result(update_means, (case[1].shape[1],), *case) for case in cases]
+        if all(all_close(means, reference.update_means(*case)) for means, case in zip(outcomes, cases)):
+            return
+        ids = single_out(outcomes, cases, MEANS_CANDIDATES)
+        what = "`update_means` does not compute sum_n w_nk x_n / sum_n w_nk (eq. 9.4 and eq. 9.24)"
+        if ids:
+            raise _diagnosed(what, ids)
+        if any(np.any(means < data.min() - 1e-9) or np.any(means > data.max() + 1e-9) for means in outcomes):
+            raise CheckFailed("`update_means(...)` lies outside the range of the data, but a weighted average of "
+                              "points never does (eq. 9.4); it matches no known mistake.")
+        raise CheckFailed(what + ", and it matches no known mistake: compare your line with the equation.")
 
 
-def check_limit(ns, invariants_only=False):
+# --- the limit ----------------------------------------------------------------------------------------------
+
+def _likely_cause(ns, message):
+    """A failure of the limit, naming the function checks' diagnosis when there is one."""
+    for check in (check_soft_assign, check_hard_assign, check_update_means):
+        try:
+            check(ns)
+        except CheckFailed as failure:
+            if failure.diagnosis:
+                return CheckFailed(f"{message} Likely cause: {failure}", failure.diagnosis)
+    return CheckFailed(message)
+
+
+def _soft(soft_assign, data, mu, variance, pi):
+    gamma = call(soft_assign, data, mu, variance, pi)
+    return array(gamma, (len(data), len(mu)), f"`soft_assign(...)` for variance {shown(variance)}")
+
+
+def check_limit(ns):
     """As the variance shrinks, responsibilities become one-hot and EM's means become Lloyd's centroids."""
     with quiet():
         data, start = _problem(ns)
         soft_assign = student_function(ns, "soft_assign")
         hard_assign = student_function(ns, "hard_assign")
         update_means = student_function(ns, "update_means")
-        pi = np.full(len(start), 1 / len(start))
-        centroids, lloyd_centroids = np.array(start, dtype=float), np.array(start, dtype=float)
-        for _ in range(N_ITERATIONS):
-            r = _result(hard_assign, (len(data), len(start)), data, centroids)
-            centroids = _result(update_means, start.shape, data, r)
-            lloyd_centroids = reference.update_means(data, reference.hard_assign(data, lloyd_centroids))
-            if not all_close(centroids, lloyd_centroids):
-                raise CheckFailed("hard_assign + update_means from the notebook's start do not take Lloyd's k-means "
-                                  "steps: fix the hard_assign and update_means checks first.")
+        try:
+            _limit(data, start, soft_assign, hard_assign, update_means)
+        except CheckFailed as failure:
+            raise _likely_cause(ns, str(failure)) from None
 
-        distance_to_one_hot = []
-        for variance in VARIANCES:
-            gamma = _soft(soft_assign, data, centroids, variance, pi)
-            distance_to_one_hot.append(float(np.max(1 - gamma.max(axis=1))))
-        if np.any(np.diff(distance_to_one_hot) > ONE_HOT_TOLERANCE) or distance_to_one_hot[-1] > ONE_HOT_TOLERANCE:
-            raise CheckFailed("The responsibilities of `soft_assign` do not become one-hot as the variance shrinks "
-                              "towards 0 (PRML section 9.3.2): fix the soft_assign check first.")
-        if not np.allclose(gamma, reference.hard_assign(data, centroids), rtol=0, atol=ONE_HOT_TOLERANCE):
-            raise CheckFailed("For a tiny variance the responsibilities of `soft_assign` become one-hot, but not on "
-                              "each point's NEAREST mean, as k-means' assignment (eq. 9.2) is: fix the soft_assign "
-                              "check first.")
-        if invariants_only:
-            return
 
-        mu, lloyd_mu = np.array(start, dtype=float), np.array(start, dtype=float)
-        for _ in range(N_ITERATIONS):
-            mu = _result(update_means, start.shape, data, _soft(soft_assign, data, mu, SMALL_VARIANCE, pi))
-            lloyd_mu = reference.update_means(data, reference.hard_assign(data, lloyd_mu))
-            if not all_close(mu, lloyd_mu):
-                raise CheckFailed(f"EM with the shared variance {SMALL_VARIANCE} (soft_assign + update_means) from "
-                                  "the notebook's start does not take Lloyd's k-means steps, although its "
-                                  "responsibilities are one-hot: fix the other checks first.")
+def _limit(data, start, soft_assign, hard_assign, update_means):
+    pi = np.full(len(start), 1 / len(start))
+    centroids, lloyd_centroids = np.array(start, dtype=float), np.array(start, dtype=float)
+    for _ in range(N_ITERATIONS):
+        r = _result(hard_assign, (len(data), len(start)), data, centroids)
+        centroids = _result(update_means, start.shape, data, r)
+        lloyd_centroids = reference.update_means(data, reference.hard_assign(data, lloyd_centroids))
+        if not all_close(centroids, lloyd_centroids):
+            raise CheckFailed("hard_assign + update_means from the notebook's start do not take Lloyd's k-means "
+                              "steps: fix the hard_assign and update_means checks first.")
+
+    distance_to_one_hot = []
+    for variance in VARIANCES:
+        gamma = _soft(soft_assign, data, centroids, variance, pi)
+        distance_to_one_hot.append(float(np.max(1 - gamma.max(axis=1))))
+    if np.any(np.diff(distance_to_one_hot) > ONE_HOT_TOLERANCE) or distance_to_one_hot[-1] > ONE_HOT_TOLERANCE:
+        raise CheckFailed("The responsibilities of `soft_assign` do not become one-hot as the variance shrinks "
+                          "towards 0 (PRML section 9.3.2): fix the soft_assign check first.")
+    if not np.allclose(gamma, reference.hard_assign(data, centroids), rtol=0, atol=ONE_HOT_TOLERANCE):
+        raise CheckFailed("For a tiny variance the responsibilities of `soft_assign` become one-hot, but not on "
+                          "each point's NEAREST mean, as k-means' assignment (eq. 9.2) is: fix the soft_assign "
+                          "check first.")
+
+    mu, lloyd_mu = np.array(start, dtype=float), np.array(start, dtype=float)
+    for _ in range(N_ITERATIONS):
+        mu = _result(update_means, start.shape, data, _soft(soft_assign, data, mu, SMALL_VARIANCE, pi))
+        lloyd_mu = reference.update_means(data, reference.hard_assign(data, lloyd_mu))
+        if not all_close(mu, lloyd_mu):
+            raise CheckFailed(f"EM with the shared variance {shown(SMALL_VARIANCE)} (soft_assign + update_means) "
+                              "from the notebook's start does not take Lloyd's k-means steps, although its "
+                              "responsibilities are one-hot: fix the other checks first.")
 
 
 CHECKS = [
     ("Small-variance E-step soft_assign (eq. 9.42)", check_soft_assign),
     ("Hard assignment hard_assign (eq. 9.2)", check_hard_assign),
-    ("Centroid update update_means (eqs. 9.4, 9.24)", check_update_means),
+    ("Centroid update update_means (eq. 9.4 and eq. 9.24)", check_update_means),
     ("As the variance shrinks, EM becomes k-means", check_limit),
 ]
 
