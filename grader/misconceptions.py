@@ -225,10 +225,10 @@ LOWER_BOUND = [
     Misconception(
         "q-log-q-without-xlogy", "q ln q",
         "q * np.log(q) is NaN where q is exactly 0 (0 times -inf), but 0 ln 0 counts as 0, its limit "
-        "(eqs. 9.71-9.72): compute q ln q with xlogy(q, q)."),
+        "(eq. 9.71 and eq. 9.72): compute q ln q with xlogy(q, q)."),
     Misconception(
         "mean-instead-of-sum", "elbo, kl",
-        "the sums over Z in eqs. (9.71) and (9.72) run over every point n and component k: take their sum, "
+        "the sums over Z in eq. (9.71) and eq. (9.72) run over every point n and component k: take their sum, "
         "not their mean."),
     Misconception(
         "posterior-is-joint", "log_posterior",

@@ -95,8 +95,7 @@ def _cases(ns):
     return [
         Case("the seed data at the notebook's start", problem.data, problem.start),
         Case("the seed data at the fitted parameters", problem.data, fitted),
-        Case(f"the data with the outlier x = {problem.outlier:g} at the fitted parameters", problem.with_outlier,
-             fitted),
+        Case("the data with the outlier at the fitted parameters", problem.with_outlier, fitted),
         Case("the data with the outlier and three components of unequal weights", problem.with_outlier,
              problem.unequal),
         Case("three of the data points with three components", problem.data[:3], problem.unequal, judged=False),

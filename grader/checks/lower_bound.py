@@ -286,7 +286,7 @@ def _both_named(ns, problem, message):
     """``message`` naming what the numbers single out in either function, or saying they single out nothing."""
     named = [(name, ids) for name in ("elbo", "kl_divergence") for ids in [_diagnosis(ns, problem, name)] if ids]
     if not named:
-        return CheckFailed(f"{message}: check both functions against eqs. (9.71) and (9.72); the values match no "
+        return CheckFailed(f"{message}: check both functions against eq. (9.71) and eq. (9.72); the values match no "
                            "known mistake.")
     ids = tuple(dict.fromkeys(i for _, found in named for i in found))
     return CheckFailed(f"{message}. " + " ".join(f"`{name}`: " + hints(found) for name, found in named), ids)
