@@ -13,6 +13,7 @@ from pathlib import Path
 from rich.console import Console
 
 from .course import Course, CourseError
+from .pipeline.errors import OutputError
 from .pipeline.submissions import CANVAS_REGEX, SubmissionsError
 from .runtime import sandbox
 
@@ -47,7 +48,11 @@ def _autograde(course, submissions, out, args):
     for problem in run.problems:
         errors.print(f"[yellow]warning[/yellow] {problem.path}: {problem.message}")
     for (student, assignment), why in run.failures.items():
-        errors.print(f"[red]error[/red] {student}/{assignment}: nbgrader could not grade it: {why}")
+        errors.print(f"[red]error[/red] {student}/{assignment}: nbgrader could not grade it: {why} "
+                     "(it is graded again on the next run)")
+    if run.regraded:
+        errors.print(f"[yellow]warning[/yellow] {run.db_url}: the gradebook had no grades for "
+                     f"{len(run.regraded)} submission(s) graded before; they were graded again")
     for page, why in run.feedback_errors.items():
         errors.print(f"[yellow]warning[/yellow] {page}: feedback not written ({why}); the grades are in grades.csv")
     console_table(run.rows, console)
@@ -159,7 +164,7 @@ def main(argv=None):
     args = parser().parse_args(argv)
     try:
         status = args.func(args)
-    except (CourseError, SubmissionsError) as error:
+    except (CourseError, SubmissionsError, OutputError) as error:
         errors.print(f"[red]error[/red] {error}")
         return 2
     return status if isinstance(status, int) else 0

@@ -21,27 +21,84 @@ The work is split where it can run in parallel and where it must not:
 
 import contextlib
 import json
+import logging
 import os
 import warnings
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import filelock
 import nbformat
 import nbgrader.api
+import sqlalchemy.exc
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.converters import Autograde
+from nbgrader.converters.base import NbGraderException
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import NbGraderPreprocessor
 
 from .. import verify
 from ..course import Course, _quiet_logs, ensure_tools_on_path
 from ..runtime import executor, sandbox, zygote
-from . import ledger, report
+from . import ledger, report, timing
+from .errors import OutputError, ScoringError
 from .submissions import CANVAS_REGEX, collect, stage
 
 # nbgrader 0.9 triggers SQLAlchemy autoflush warnings on every autograde; they say nothing to an instructor
 warnings.filterwarnings("ignore", message=".*not in session.*", module="nbgrader")
+
+
+class _LoggedErrors(logging.Handler):
+    """Collects what nbgrader logs at ERROR while it scores: its tracebacks hold the cause of a failure."""
+
+    def __init__(self):
+        super().__init__(logging.ERROR)
+        self.messages = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+    def cause(self):
+        """The last line of the last traceback logged (the exception that stopped nbgrader), or None."""
+        for message in reversed(self.messages):
+            lines = [line for line in message.strip().splitlines() if line.strip()]
+            if lines and lines[0].startswith("Traceback"):
+                return lines[-1].strip()
+        return None
+
+
+def open_gradebook(db_url):
+    """A :class:`Gradebook` on ``db_url``, or an :class:`OutputError` saying what is wrong and what to do."""
+    try:
+        return Gradebook(db_url)
+    except ModuleNotFoundError as error:
+        raise OutputError(f"{db_url.split('://')[0]} gradebook {_safe_url(db_url)}: the database driver is not "
+                          f"installed ({error}); for PostgreSQL install the postgres extra "
+                          "(pip install -e '.[postgres]')") from None
+    except sqlalchemy.exc.SQLAlchemyError as error:
+        reason = str(getattr(error, "orig", None) or error).splitlines()[0]
+        raise OutputError(f"gradebook {_safe_url(db_url)} cannot be used ({reason}); move the file away (or fix "
+                          "the database) and run again: everything it held is graded again from the "
+                          "submissions") from None
+
+
+def _safe_url(db_url):
+    """The URL without its password, to name it in a message."""
+    try:
+        return sqlalchemy.engine.make_url(db_url).render_as_string(hide_password=True)
+    except sqlalchemy.exc.ArgumentError:
+        return db_url
+
+
+def _in_gradebook(gradebook, submission):
+    """Whether the gradebook holds a score for every graded cell of the submission (a ledger alone is not proof)."""
+    try:
+        record = gradebook.find_submission(submission.assignment_id, submission.student_id)
+    except MissingEntry:
+        return False
+    return all(grade.auto_score is not None or grade.manual_score is not None
+               for notebook in record.notebooks for grade in notebook.grades)
 
 
 @contextlib.contextmanager
@@ -97,6 +154,7 @@ class Run:
     skipped: list = field(default_factory=list)  # already graded with the same input
     problems: list = field(default_factory=list)  # submissions.Problem
     failures: dict = field(default_factory=dict)  # (student, assignment) -> why nbgrader could not grade it
+    regraded: list = field(default_factory=list)  # ledgered as graded, but the gradebook had no grades for it
     rows: list = field(default_factory=list)  # report.Row of everything graded into this output folder
     feedback_errors: dict = field(default_factory=dict)  # feedback page -> why it could not be written
 
@@ -108,7 +166,11 @@ class Grader:
         ensure_tools_on_path()
         self.course = course
         self.out = Path(out).resolve()
-        self.out.mkdir(parents=True, exist_ok=True)
+        try:
+            self.out.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise OutputError(f"{self.out}: cannot create the output folder ({error.strerror}); choose a "
+                              "writable --out") from None
         self.db_url = db_url or f"sqlite:///{self.out / 'gradebook.db'}"
         self.secret = verify.course_secret(course.root)  # before the sandbox limits, which hide its file
         self.limits = (limits or sandbox.Limits()).hiding(*self.private_paths())
@@ -136,7 +198,7 @@ class Grader:
 
     def ensure_assignment(self, assignment_id):
         """Make sure the gradebook knows the assignment's cells (generate_assignment into a scratch release)."""
-        with Gradebook(self.db_url) as gradebook:
+        with open_gradebook(self.db_url) as gradebook:
             try:
                 gradebook.find_assignment(assignment_id)
                 return
@@ -196,13 +258,18 @@ class Grader:
         converter = self._converter(submission.student_id, submission.assignment_id)
         converter.autograde_preprocessors = [
             ReplayOutputs if p.__name__ == "Execute" else p for p in converter.autograde_preprocessors]
+        logged = _LoggedErrors()
+        converter.log.addHandler(logged)
         try:
             if submission.files:
                 with _quiet_logs(converter):
                     converter.start()
             else:
                 self._zero_submission(submission)
+        except NbGraderException as error:
+            raise ScoringError(logged.cause() or str(error)) from None
         finally:
+            converter.log.removeHandler(logged)
             for notebook_name in executions:
                 ReplayOutputs.executed.pop((submission.student_id, submission.assignment_id, notebook_name), None)
 
@@ -227,40 +294,50 @@ class Grader:
         ``on_graded(student_id, assignment_id, notes)`` is called as each submission's grades are stored.
         """
         run = Run(self.out, self.db_url)
+        with open_gradebook(self.db_url):
+            pass  # a gradebook that cannot be used is said before anything slow starts
         if not scheduler:
             zygote.shared().preload("grader.blanks", "grader.verify.child",
                                     *(m for spec in self.course.specs.all() for m in spec.preload))
             zygote.shared().start()  # its imports (seconds) overlap with collecting and sanitizing
-        submissions, run.problems = collect(submissions_path, self.course, self.out / ".scratch",
-                                            lms_assignment, collector_regex)
+        with timing.stage("preparation"):
+            submissions, run.problems = collect(submissions_path, self.course, self.out / ".scratch",
+                                                lms_assignment, collector_regex)
         self.limits = self.limits.hiding(submissions_path)
         for assignment_id in sorted({s.assignment_id for s in submissions}):
-            self.ensure_assignment(assignment_id)
+            with timing.stage("setup", assignment_id):
+                self.ensure_assignment(assignment_id)
 
         pending = []
-        for submission in submissions:
-            fingerprint = submission.fingerprint()
-            if ledger.is_graded(self.autograded, submission.student_id, submission.assignment_id, fingerprint):
-                run.skipped.append(submission.key)
-            else:
-                pending.append((submission, fingerprint))
+        with open_gradebook(self.db_url) as gradebook:
+            for submission in submissions:
+                fingerprint = submission.fingerprint()
+                if not ledger.is_graded(self.autograded, submission.student_id, submission.assignment_id,
+                                        fingerprint):
+                    pending.append((submission, fingerprint))
+                elif _in_gradebook(gradebook, submission):
+                    run.skipped.append(submission.key)
+                else:  # the gradebook was emptied or replaced since: the ledger vouches for nothing
+                    run.regraded.append(submission.key)
+                    pending.append((submission, fingerprint))
         if progress:
             progress.start(total=len(pending))
 
         jobs = []
         for submission, fingerprint in pending:
-            stage(submission, self.submitted)
-            for notebook_name in submission.files:
-                try:
-                    nb = self.sanitize(submission, notebook_name)
-                except Exception as error:  # nbgrader refuses tampered metadata with various exceptions
-                    submission.notes[notebook_name] = f"tampered ({error})"
-                    continue
-                missing = self.missing_cells(submission.assignment_id, notebook_name, nb)
-                if missing:
-                    submission.notes[notebook_name] = "; ".join(filter(None, (
-                        submission.notes.get(notebook_name), f"missing-cell ({', '.join(missing)})")))
-                jobs.append((submission, notebook_name, nb))
+            with timing.stage("preparation", submission.assignment_id):
+                stage(submission, self.submitted)
+                for notebook_name in submission.files:
+                    try:
+                        nb = self.sanitize(submission, notebook_name)
+                    except Exception as error:  # nbgrader refuses tampered metadata with various exceptions
+                        submission.notes[notebook_name] = f"tampered ({error})"
+                        continue
+                    missing = self.missing_cells(submission.assignment_id, notebook_name, nb)
+                    if missing:
+                        submission.notes[notebook_name] = "; ".join(filter(None, (
+                            submission.notes.get(notebook_name), f"missing-cell ({', '.join(missing)})")))
+                    jobs.append((submission, notebook_name, nb))
 
         results = {submission.key: {} for submission, _ in pending}
         expected = {submission.key: sum(1 for job in jobs if job[0] is submission) for submission, _ in pending}
@@ -273,18 +350,22 @@ class Grader:
                 if execution.note:
                     notes[name] = "; ".join(filter(None, (notes.get(name), execution.note)))
             try:
-                self.score(submission, executions)
+                with timing.stage("scoring", submission.assignment_id):
+                    self.score(submission, executions)
                 # the EM grade cells' scores come from the out-of-kernel verification, after nbgrader's
-                for name, note in verify.record(self.db_url, self.autograded, submission.student_id,
-                                                submission.assignment_id, executions, self.submitted,
-                                                self.course.specs.get(submission.assignment_id)).items():
+                with timing.stage("verdicts", submission.assignment_id):
+                    recorded = verify.record(self.db_url, self.autograded, submission.student_id,
+                                             submission.assignment_id, executions, self.submitted,
+                                             self.course.specs.get(submission.assignment_id))
+                for name, note in recorded.items():
                     notes[name] = "; ".join(filter(None, (notes.get(name), note)))
             except Exception as error:  # one submission nbgrader cannot grade must not stop the class
-                run.failures[submission.key] = f"{type(error).__name__}: {error}"
-                notes["*"] = f"grading-error ({type(error).__name__})"
-                self._zero_submission(submission)
+                cause = str(error) if isinstance(error, ScoringError) else f"{type(error).__name__}: {error}"
+                run.failures[submission.key] = cause
+                notes["*"] = f"grading-error ({cause})"
+            # a failure is the grader's, not the student's: no fingerprint, so the next run grades it again
             ledger.write(self.autograded, submission.student_id, submission.assignment_id,
-                         fingerprints[submission.key], notes)
+                         None if submission.key in run.failures else fingerprints[submission.key], notes)
             run.graded.append(submission.key)
             if on_graded:
                 on_graded(submission.student_id, submission.assignment_id, notes)
@@ -339,10 +420,27 @@ def _result_or_crash(future, notebook):
 
 def autograde(submissions_path, out, course=None, workers=None, scheduler=None, db_url=None, limits=None,
               progress=None, lms_assignment=None, collector_regex=CANVAS_REGEX):
-    """Grade a class and write the reports; return the :class:`Run`. See ``grader autograde --help``."""
+    """Grade a class and write the reports; return the :class:`Run`. See ``grader autograde --help``.
+
+    One run at a time per output folder (a lock file in it); a second one raises :class:`OutputError`.
+    """
+    grader = Grader(course or Course(), out, db_url=db_url, limits=limits)
+    lock = filelock.FileLock(grader.out / ".grader.lock")
+    try:
+        lock.acquire(timeout=0)
+    except filelock.Timeout:
+        raise OutputError(f"{grader.out} is being graded by another run (it holds {lock.lock_file}); wait for it "
+                          "to finish, or grade into another --out folder") from None
+    try:
+        return _autograde_locked(grader, submissions_path, workers, scheduler, progress, lms_assignment,
+                                 collector_regex)
+    finally:
+        lock.release()
+
+
+def _autograde_locked(grader, submissions_path, workers, scheduler, progress, lms_assignment, collector_regex):
     from .feedback import FeedbackWriter
 
-    grader = Grader(course or Course(), out, db_url=db_url, limits=limits)
     workers = workers or os.cpu_count() or 1
     # rendering a notebook's feedback costs a twentieth of grading it: one renderer keeps up with 8 workers
     with one_engine_per_database(), \
@@ -350,5 +448,6 @@ def autograde(submissions_path, out, course=None, workers=None, scheduler=None, 
         run = grader.run(submissions_path, workers=workers, scheduler=scheduler, progress=progress,
                          lms_assignment=lms_assignment, collector_regex=collector_regex,
                          on_graded=feedback.submission_graded)
-        run.rows = report.write_all(grader, run, feedback)
+        with timing.stage("reports"):
+            run.rows = report.write_all(grader, run, feedback)
     return run

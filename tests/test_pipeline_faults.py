@@ -1,0 +1,118 @@
+"""Faults the instructor meets, through real ``autograde`` runs: nothing graded is lost, nothing vouched for wrongly.
+
+One small class (a correct student, a mistaken one, and one whose id nbgrader
+cannot score) is graded into one output folder; the tests then damage that
+folder the way an instructor's machine does (an emptied or corrupted
+gradebook, a second run on the same folder) and re-run the real pipeline.
+"""
+
+import csv
+import os
+import subprocess
+import sys
+
+import filelock
+import nbformat
+import pytest
+
+from grader.pipeline.autograde import autograde
+from grader.pipeline.errors import OutputError
+from grader.samples import MUTANTS, SEED_STYLE, fill_blanks
+from tests.conftest import CourseCopy, copy_course
+
+ASSIGNMENT = "01_em_1d"
+#: nbgrader's scoring raises on a student id with a leading space (its gradebook strips it, its paths do not).
+UNSCORABLE = " carol"
+
+
+def read_csv(path):
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def scores(rows):
+    return {(r["student_id"], r["grade_id"]): r["score"] for r in rows if r["grade_id"]}
+
+
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("faults")
+    course = CourseCopy(copy_course(root / "course"))
+    release = course.release_notebook(ASSIGNMENT)
+    mistake = next(s for s in MUTANTS if s.assignment_id == ASSIGNMENT and s.misconception == "sigma-is-variance")
+    submissions = root / "class"
+    for student_id, nb in (("alice", fill_blanks(release, SEED_STYLE[ASSIGNMENT])),
+                           ("bob", mistake.notebook(release)),
+                           (UNSCORABLE, fill_blanks(release, SEED_STYLE[ASSIGNMENT]))):
+        (submissions / student_id / ASSIGNMENT).mkdir(parents=True)
+        nbformat.write(nb, submissions / student_id / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
+    out = root / "out"
+    run = autograde(submissions, out, course=course, workers=2)
+    return course, submissions, out, run, read_csv(out / "grades.csv")
+
+
+def test_a_submission_nbgrader_cannot_score_is_reported_with_its_cause_and_retried(first_run):
+    course, submissions, out, run, rows = first_run
+    key = (UNSCORABLE, ASSIGNMENT)
+    assert key in run.failures, run.failures
+    assert "see the above traceback" not in run.failures[key].lower()
+    assert "carol" in run.failures[key], f"the cause names what failed: {run.failures[key]}"
+    noted = [r for r in rows if r["student_id"] == UNSCORABLE]
+    assert noted and all(r["note"].startswith("grading-error (") for r in noted), noted
+    assert {r["score"] for r in noted} <= {""}, "a failed grading is not a zero"
+    again = autograde(submissions, out, course=course, workers=2)
+    assert key in again.graded and key not in again.skipped, "a failed grading is retried on the next run"
+    assert ("alice", ASSIGNMENT) in again.skipped
+
+
+def test_an_emptied_gradebook_is_regraded_not_reported_as_not_graded(first_run):
+    course, submissions, out, _run, rows = first_run
+    before = scores(rows)
+    assert before[("alice", "test_sigma")] == "2.0" and before[("bob", "test_sigma")] == "0.0"
+    os.truncate(out / "gradebook.db", 0)
+    run = autograde(submissions, out, course=course, workers=2)
+    assert {("alice", ASSIGNMENT), ("bob", ASSIGNMENT)} <= set(run.regraded)
+    after = read_csv(out / "grades.csv")
+    assert not [r for r in after if r["note"] == "not-graded"]
+    assert {k: v for k, v in scores(after).items() if k[0] != UNSCORABLE} == \
+        {k: v for k, v in before.items() if k[0] != UNSCORABLE}
+
+
+def grader_cli(course, *args):
+    return subprocess.run([sys.executable, "-m", "grader", "--course", str(course.root), *map(str, args)],
+                          cwd=course.root, capture_output=True, text=True, timeout=600)
+
+
+def test_a_second_run_on_the_same_output_is_refused_with_a_clear_message(first_run):
+    course, submissions, out, _run, _rows = first_run
+    csv_before = (out / "grades.csv").read_bytes()
+    with filelock.FileLock(out / ".grader.lock"):  # another run holds the folder
+        with pytest.raises(OutputError, match="being graded by another run"):
+            autograde(submissions, out, course=course, workers=1)
+        result = grader_cli(course, "autograde", submissions, "--out", out)
+    assert result.returncode == 2, result.stderr
+    assert "being graded by another run" in result.stderr and str(out) in " ".join(result.stderr.split())
+    assert "Traceback" not in result.stderr
+    assert (out / "grades.csv").read_bytes() == csv_before
+
+
+def test_a_corrupted_gradebook_is_one_line_naming_the_file_and_nothing_is_changed(first_run, tmp_path):
+    course, submissions, out, _run, _rows = first_run
+    broken = tmp_path / "out"
+    broken.mkdir()
+    (broken / "gradebook.db").write_bytes(b"this is not a database, it was overwritten by a sync tool" * 100)
+    result = grader_cli(course, "autograde", submissions, "--out", broken)
+    assert result.returncode == 2, result.stderr
+    message = " ".join(result.stderr.split())
+    assert "gradebook.db" in message and "cannot be used" in message and "Traceback" not in message, message
+    assert (broken / "gradebook.db").read_bytes().startswith(b"this is not a database")
+
+
+def test_an_unwritable_output_folder_is_one_line(first_run, tmp_path):
+    course, submissions, _out, _run, _rows = first_run
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    result = grader_cli(course, "autograde", submissions, "--out", blocker / "out")
+    assert result.returncode == 2, result.stderr
+    message = " ".join(result.stderr.split())
+    assert "cannot create the output folder" in message and "Traceback" not in message, message
