@@ -203,7 +203,52 @@ INITIALISATION = [
         "best_run returns the run itself, runs[index], not its index: the caller reads best['log_likelihoods'] "
         "(eq. 9.28's values)."),
 ]
-SINGULARITIES = []
+#: Notebook 05: the M-step with the ridge reg_covar * I (eqs. 9.24-9.26 plus the ridge).
+SINGULARITIES = [
+    Misconception(
+        "ridge-mean-not-broadcast", "mu",
+        "N_k has shape (K,) and gamma.T @ X shape (K, D): divide by N_k[:, None], so that row k is divided by "
+        "N_k (eq. 9.24); without [:, None] NumPy lines N_k up with the D columns, or cannot broadcast at all."),
+    Misconception(
+        "ridge-mean-divided-by-n", "mu",
+        "the new mean divides by N_k, the effective number of points of component k (eq. 9.24), "
+        "not by n_samples."),
+    Misconception(
+        "scatter-unweighted", "weighted_scatter",
+        "weighted_scatter weights each outer product (x_n - mu_k)(x_n - mu_k)^T by gamma[n, k] "
+        "(the sum in eq. 9.25): multiply diff by gamma[:, k, None]."),
+    Misconception(
+        "scatter-weighted-twice", "weighted_scatter",
+        "gamma[n, k] multiplies each outer product once (eq. 9.25): weighting both factors, diff and diff^T, "
+        "squares the responsibilities."),
+    Misconception(
+        "ridge-covariance-divided-by-n", "covariances[k]",
+        "the covariance divides the weighted scatter by N_k (eq. 9.25), not by n_samples."),
+    Misconception(
+        "ridge-covariance-bessel", "covariances[k]",
+        "the M-step covariance divides by N_k (eq. 9.25), not N_k - 1: it is the maximum-likelihood estimate, "
+        "and a component holding a single point would divide by zero."),
+    Misconception(
+        "ridge-missing", "covariances[k]",
+        "add the ridge reg_covar * np.eye(n_features) to every covariance after eq. (9.25): without it a "
+        "component on a single point gets a singular covariance."),
+    Misconception(
+        "ridge-off-diagonal", "covariances[k]",
+        "the ridge goes on the diagonal only: add reg_covar * np.eye(n_features) after eq. (9.25), "
+        "not reg_covar to every entry."),
+    Misconception(
+        "ridge-scaled-by-n-k", "covariances[k]",
+        "the ridge is exactly reg_covar * I, added after dividing the scatter by N_k (eq. 9.25): "
+        "weighted_scatter / N_k + reg_covar * I, not (weighted_scatter + reg_covar * I) / N_k "
+        "nor N_k * reg_covar * I."),
+    Misconception(
+        "ridge-in-denominator", "covariances[k]",
+        "reg_covar goes on the covariance's diagonal, not into the denominator: divide the scatter by N_k "
+        "(eq. 9.25), then add reg_covar * np.eye(n_features)."),
+    Misconception(
+        "ridge-weights-not-normalised", "pi",
+        "pi_k is N_k divided by the number of points n_samples (eq. 9.26), so the weights sum to 1."),
+]
 MODEL_SELECTION = []
 #: Notebook 07: the evidence lower bound and the KL gap (eqs. 9.70-9.72); it also meets two entries of LOG_SPACE.
 LOWER_BOUND = [

@@ -5,6 +5,7 @@ import numpy as np
 from grader.assignments import Assignment, Inputs, call, draws
 from grader.checks import singularities
 from grader.em import multivariate, regularised
+from grader.samples import Sample, Samples
 
 #: The driver cell's ridge, and the iterations of the answer cell's run.
 REG_COVAR, N_ITERATIONS = 1e-6, 30
@@ -79,14 +80,77 @@ def hidden(rng):
     return inputs(problem, farthest, truth["pi_true"][0])
 
 
+# --- sample answers: the seed's style, every catalogued mistake as a student makes it, correct alternatives --------
+
+ASSIGNMENT_ID = "05_singularities"
+ANSWER_CELL = "m_step_ridge"
+
+
+def sample(name, misconception=None, **answers):
+    return Sample(ASSIGNMENT_ID, name, misconception, cell=ANSWER_CELL, **answers)
+
+
+_RIDGE = "reg_covar * np.eye(n_features)"
+
+SAMPLES = Samples(
+    seed_style={
+        "mu": "gamma.T @ X / N_k[:, None]",
+        "weighted_scatter": "(gamma[:, k, None] * diff).T @ diff",
+        "covariances[k]": f"weighted_scatter / N_k[k] + {_RIDGE}",
+        "pi": "N_k / n_samples",
+    },
+    mistakes={
+        "ridge-mean-not-broadcast": {"mu": "gamma.T @ X / N_k"},
+        "ridge-mean-divided-by-n": {"mu": "gamma.T @ X / n_samples"},
+        "scatter-unweighted": {"weighted_scatter": "diff.T @ diff"},
+        "scatter-weighted-twice": {"weighted_scatter": "(gamma[:, k, None] * diff).T @ (gamma[:, k, None] * diff)"},
+        "ridge-covariance-divided-by-n": {"covariances[k]": f"weighted_scatter / n_samples + {_RIDGE}"},
+        "ridge-covariance-bessel": {"covariances[k]": f"weighted_scatter / (N_k[k] - 1) + {_RIDGE}"},
+        "ridge-missing": {"covariances[k]": "weighted_scatter / N_k[k]"},
+        "ridge-off-diagonal": {"covariances[k]": "weighted_scatter / N_k[k] + reg_covar"},
+        "ridge-scaled-by-n-k": {"covariances[k]": f"(weighted_scatter + {_RIDGE}) / N_k[k]"},
+        "ridge-in-denominator": {"covariances[k]": "weighted_scatter / (N_k[k] + reg_covar)"},
+        "ridge-weights-not-normalised": {"pi": "N_k"},
+    },
+    mutants=(
+        sample("ridge times N_k", "ridge-scaled-by-n-k",
+               blanks={"covariances[k]": f"weighted_scatter / N_k[k] + N_k[k] * {_RIDGE}"}),
+        sample("ridge in the denominator and on the diagonal", "ridge-in-denominator",
+               blanks={"covariances[k]": f"weighted_scatter / (N_k[k] + reg_covar) + {_RIDGE}"}),
+    ),
+    alternatives=(
+        sample("np.average, einsum, diagonal indices", blanks={
+            "mu": "np.array([np.average(X, axis=0, weights=gamma[:, k]) for k in range(len(N_k))])",
+            "weighted_scatter": "np.einsum('n,ni,nj->ij', gamma[:, k], diff, diff)",
+            "covariances[k]": "weighted_scatter / N_k[k]\n"
+                              "covariances[k][np.diag_indices(n_features)] += reg_covar",
+            "pi": "N_k / N_k.sum()",
+        }),
+        sample("np.cov with aweights", blanks={
+            "mu": "np.einsum('nk,nd->kd', gamma, X) / N_k[:, np.newaxis]",
+            "weighted_scatter": "N_k[k] * np.cov(X, rowvar=False, aweights=gamma[:, k], bias=True)",
+            "covariances[k]": "weighted_scatter / N_k[k] + np.diag(np.full(n_features, reg_covar))",
+            "pi": "N_k / len(X)",
+        }),
+        sample("matrix products and np.identity", blanks={
+            "mu": "(X.T @ gamma).T / N_k.reshape(-1, 1)",
+            "weighted_scatter": "diff.T @ (diff * gamma[:, [k]])",
+            "covariances[k]": "np.identity(n_features) * reg_covar + weighted_scatter / N_k[k]",
+            "pi": "gamma.mean(axis=0)",
+        }),
+    ),
+)
+
+
 ASSIGNMENT = Assignment(
-    id="05_singularities",
+    id=ASSIGNMENT_ID,
     grades={"test_mu": call(singularities.check_mu), "test_cov": call(singularities.check_cov),
             "test_pi": call(singularities.check_pi), "test_run": call(singularities.check_run)},
     notebook=notebook,
     hidden=hidden,
     skip=("spike",),
     preload=("grader.checks.singularities",),
+    samples=SAMPLES,
     blank_hints={
         "mu": "the responsibility-weighted means of all components, shape (K, D) (eq. 9.24)",
         "weighted_scatter": "sum over n of gamma[n, k] (x_n - mu_k)(x_n - mu_k)^T (numerator of eq. 9.25)",
