@@ -78,9 +78,25 @@ def open_gradebook(db_url):
                           "(pip install -e '.[postgres]')") from None
     except sqlalchemy.exc.SQLAlchemyError as error:
         reason = str(getattr(error, "orig", None) or error).splitlines()[0]
-        raise OutputError(f"gradebook {_safe_url(db_url)} cannot be used ({reason}); move the file away (or fix "
-                          "the database) and run again: everything it held is graded again from the "
-                          "submissions") from None
+        fix = ("move the file away and run again: everything it held is graded again from the submissions"
+               if db_url.startswith("sqlite") else "check that the server is running and the URL is right")
+        raise OutputError(f"gradebook {_safe_url(db_url)} cannot be used ({reason}); {fix}") from None
+
+
+def gradebook_url(db_url):
+    """``db_url`` with the PostgreSQL driver this project installs (psycopg 3) where the URL names none.
+
+    SQLAlchemy 2 reads a bare ``postgresql://`` as psycopg2, which the
+    postgres extra does not install.
+    """
+    try:
+        url = sqlalchemy.engine.make_url(db_url)
+    except sqlalchemy.exc.ArgumentError:
+        raise OutputError(f"{db_url!r} is not a database URL (e.g. sqlite:///path/gradebook.db or "
+                          "postgresql://user@host/database)") from None
+    if url.drivername == "postgresql":
+        url = url.set(drivername="postgresql+psycopg")
+    return url.render_as_string(hide_password=False)
 
 
 def _safe_url(db_url):
@@ -171,7 +187,7 @@ class Grader:
         except OSError as error:
             raise OutputError(f"{self.out}: cannot create the output folder ({error.strerror}); choose a "
                               "writable --out") from None
-        self.db_url = db_url or f"sqlite:///{self.out / 'gradebook.db'}"
+        self.db_url = gradebook_url(db_url) if db_url else f"sqlite:///{self.out / 'gradebook.db'}"
         self.secret = verify.course_secret(course.root)  # before the sandbox limits, which hide its file
         self.limits = (limits or sandbox.Limits()).hiding(*self.private_paths())
         self.submitted = self.out / "submitted"

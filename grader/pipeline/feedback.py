@@ -20,6 +20,7 @@ from nbgrader.preprocessors import ClearHiddenTests
 
 from ..misconceptions import CATALOGUE, diagnosis_ids
 from ..verify import read_verdicts
+from . import timing
 
 NOTE_EXPLANATIONS = {
     "timeout": "Your notebook ran longer than the time limit and was stopped; cells after that point were not run.",
@@ -151,11 +152,14 @@ class FeedbackWriter:
                 self.grader.out / "feedback" / student_id / assignment_id / f"{notebook_id}.html")
 
     def _render(self, source, target, grades, note):
+        assignment_id = source.parent.name
         if self._pool:
-            self._rendered[target] = self._pool.submit(write_one, source, target, grades, note)
+            self._rendered[target] = timing.submit(self._pool, "feedback", assignment_id,
+                                                   write_one, source, target, grades, note)
             return
         try:
-            self._rendered[target] = write_one(source, target, grades, note)
+            with timing.stage("feedback", assignment_id):
+                self._rendered[target] = write_one(source, target, grades, note)
         except Exception as error:
             self.errors[target] = f"{type(error).__name__}: {error}"
 

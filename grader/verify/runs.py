@@ -21,6 +21,7 @@ import time
 from ..assignments import Assignment, load_source
 from ..checks import CheckFailed
 from ..misconceptions import diagnosis_ids
+from ..pipeline import timing
 from ..runtime import executor, sandbox, zygote
 from . import child
 from .remote import RemoteNamespace, Session, Unanswered, same_answers
@@ -154,7 +155,8 @@ def verify(spec, notebook, files=None, limits=None, secret=""):
             result["errors"][run] = process.failed
             grade_ids = list(spec.grades) if run == "seed" else spec.hidden_grades()
             view = spec.hidden_view if run == "hidden" else None
-            result[run] = judge(spec, inputs, process.session, view, grade_ids)
+            with timing.stage("verification checks", spec.id):
+                result[run] = judge(spec, inputs, process.session, view, grade_ids)
     finally:
         for process in children.values():
             process.close()
@@ -182,8 +184,11 @@ class VerifiedExecution(executor.Execution):
 
 def execute_and_verify(notebook, files, limits, spec_source, secret):
     """The worker job of ``grader autograde``: execute the notebook, then verify it (when it has a spec)."""
-    execution = executor.execute(notebook, files, limits)
-    verification = verify_source(spec_source, notebook, files, limits, secret) if spec_source else None
+    assignment_id = spec_source[0] if spec_source else ""
+    with timing.stage("execution", assignment_id):
+        execution = executor.execute(notebook, files, limits)
+    with timing.stage("verification", assignment_id):
+        verification = verify_source(spec_source, notebook, files, limits, secret) if spec_source else None
     fields = {field.name: getattr(execution, field.name) for field in dataclasses.fields(execution)}
     return VerifiedExecution(**fields, verification=verification)
 
