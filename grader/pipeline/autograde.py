@@ -43,7 +43,7 @@ from ..course import Course, _quiet_logs, ensure_tools_on_path
 from ..runtime import executor, sandbox, zygote
 from . import ledger, report, timing
 from .errors import OutputError, ScoringError
-from .submissions import CANVAS_REGEX, collect, stage
+from .submissions import CANVAS_REGEX, check_input, collect, stage
 
 # nbgrader 0.9 triggers SQLAlchemy autoflush warnings on every autograde; they say nothing to an instructor
 warnings.filterwarnings("ignore", message=".*not in session.*", module="nbgrader")
@@ -440,7 +440,10 @@ def autograde(submissions_path, out, course=None, workers=None, scheduler=None, 
 
     One run at a time per output folder (a lock file in it); a second one raises :class:`OutputError`.
     """
-    grader = Grader(course or Course(), out, db_url=db_url, limits=limits)
+    course = course or Course()
+    # an input with nothing to grade is said before anything is created or started
+    check_input(submissions_path, course, lms_assignment, collector_regex)
+    grader = Grader(course, out, db_url=db_url, limits=limits)
     lock = filelock.FileLock(grader.out / ".grader.lock")
     try:
         lock.acquire(timeout=0)

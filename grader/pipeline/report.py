@@ -67,7 +67,7 @@ def collect_rows(grader, run=None):
                     rows.append(Row(student_id, assignment_id, notebook.name, grade.name, score,
                                     float(grade.max_score), diagnosis, note))
     for problem in (run.problems if run else []):
-        if problem.note in ("unknown-assignment", "duplicate-student"):
+        if problem.row:  # no submission carries it (unknown assignment, duplicate, link as a student's folder)
             rows.append(Row(problem.student_id, problem.assignment_id, "", "", "", "", "",
                             f"{problem.note}: {problem.path.name}"))
     return rows

@@ -1,30 +1,234 @@
 """Find a class's submissions and check them before anything runs.
 
 Input is a folder laid out ``<student_id>/<assignment_id>/<notebook>.ipynb``
-(nbgrader's submitted layout, possibly under one extra top folder), a zip of
-one, or an LMS download of one assignment whose file names carry the student
-id, parsed by nbgrader's zip-collect filename collector. Every problem is
-reported with the file it concerns and never stops the other submissions: a
-broken notebook is graded as missing, with a note.
+(nbgrader's submitted layout, possibly under extra top folders, beside stray
+files), a zip of one, or an LMS download of one assignment whose file names
+carry the student id, parsed by nbgrader's zip-collect filename collector.
+
+Submissions are read as data, never followed or unpacked:
+
+* a folder is listed without following a symbolic link; a link (to a file or
+  a folder) and anything that is not a plain file is refused, with a note and
+  a row, whatever it points to;
+* a zip is read in place, member by member, nothing extracted: its members'
+  count and declared size are bounded, a symlink member is refused like a
+  link in a folder, a member compressed beyond a ratio is refused unread;
+* a notebook larger than a limit is refused before it is read.
+
+The limits are the traits of :class:`Intake`, set in the course's
+``nbgrader_config.py`` (``c.Intake.max_notebook_mb = 64``).
+
+Every problem is reported with the file it concerns and never stops the other
+submissions: a broken or refused notebook is graded as zero, with a note. An
+input with nothing to grade in it (missing, empty, no notebook where the
+layout expects one) is a :class:`SubmissionsError`, raised before anything is
+created or started (:func:`check_input`).
 """
 
+import copy
 import hashlib
 import json
-import shutil
+import os
+import stat
 import zipfile
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+from traitlets import Int
+from traitlets.config import Configurable
 
 IGNORED_PARTS = {".ipynb_checkpoints", "__MACOSX"}
 
 #: Canvas names downloaded submissions ``<student>_[late_]<user id>_<submission id>_<file name>``.
 CANVAS_REGEX = r".*/(?P<student_id>[^/_]+)_(?:late_)?\d+_\d+_(?P<file_id>[^/]+)$"
 
+LAYOUT = "<student_id>/<assignment_id>/<notebook>.ipynb"
+#: Compression ratios are only judged on members at least this large (small files compress freely).
+RATIO_FLOOR = 2**20
+#: At most this much of a timestamp.txt is read.
+TIMESTAMP_BYTES = 1024
+
 
 class SubmissionsError(Exception):
-    """The submissions path itself is unusable (missing, not a folder or zip)."""
+    """The submissions path itself is unusable (missing, empty, not a folder or zip, beyond the zip limits)."""
+
+
+class Intake(Configurable):
+    """How much of a class's input the grader reads; anything beyond is refused unread."""
+
+    max_notebook_mb = Int(32, help="A notebook larger than this (MiB) is refused before it is read, graded as "
+                                   "zero with the note too-large.").tag(config=True)
+    max_zip_mb = Int(4096, help="A zip whose members declare more than this (MiB) in all is refused as a "
+                                "whole.").tag(config=True)
+    max_zip_members = Int(100_000, help="A zip with more members than this is refused as a whole.").tag(config=True)
+    max_zip_ratio = Int(100, help="A zip member of at least 1 MiB compressed more than this many times is refused "
+                                  "unread, with the note compression-ratio.").tag(config=True)
+
+    @property
+    def notebook_bytes(self):
+        return self.max_notebook_mb * 2**20
+
+
+def intake_settings(course):
+    """The :class:`Intake` limits of ``course``: its ``nbgrader_config.py``, else the defaults."""
+    return Intake(config=course.config())
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One thing in the input, named by its path inside it; read only through :meth:`read_bytes`."""
+
+    source: object  # _Folder or _Zip
+    parts: tuple  # path inside the input
+    kind: str  # "file", "dir" or "refused"
+    size: int = 0
+    refusal: tuple = ()  # (note, message) of a refused entry
+    member: object = None  # the ZipInfo of a zip member
+
+    @property
+    def name(self):
+        return self.parts[-1]
+
+    @property
+    def path(self):
+        """Where the entry is, for messages: the folder's path, or the zip's path followed by the member's."""
+        return self.source.path.joinpath(*self.parts)
+
+    @property
+    def is_notebook(self):
+        return self.kind != "dir" and self.name.endswith(".ipynb")
+
+    def read_bytes(self, limit):
+        """The content, at most ``limit`` bytes (more is an OSError); never through a link."""
+        return self.source.read(self, limit)
+
+
+class _Folder:
+    """A folder, listed without following links."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def entries(self, intake):
+        found = []
+
+        def walk(folder, parts):
+            with os.scandir(folder) as listing:
+                children = sorted(listing, key=lambda child: child.name)
+            for child in children:
+                if child.name in IGNORED_PARTS or child.name.startswith("."):
+                    continue
+                here = (*parts, child.name)
+                if child.is_symlink():
+                    target = os.readlink(child.path)  # the link itself, not what it points to
+                    found.append(Entry(self, here, "refused", refusal=(
+                        "symlink", f"a symbolic link (to {target}): refused, never followed")))
+                elif child.is_dir(follow_symlinks=False):
+                    found.append(Entry(self, here, "dir"))
+                    walk(child.path, here)
+                elif child.is_file(follow_symlinks=False):
+                    found.append(_sized(Entry(self, here, "file", child.stat(follow_symlinks=False).st_size),
+                                        intake))
+                else:
+                    found.append(Entry(self, here, "refused", refusal=(
+                        "not-a-file", "neither a file nor a folder (a device, pipe or socket): refused")))
+
+        walk(self.path, ())
+        return found
+
+    def read(self, entry, limit):
+        # O_NOFOLLOW: a file replaced by a link since it was listed is not followed either
+        fd = os.open(self.path.joinpath(*entry.parts), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        with os.fdopen(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise OSError(f"{entry.path}: not a plain file")
+            data = handle.read(limit + 1)
+        if len(data) > limit:
+            raise OSError(f"{entry.path}: larger than {limit} bytes")
+        return data
+
+
+class _Zip:
+    """A zip, read in place: nothing is extracted, a member is read only up to its declared size and a limit."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def entries(self, intake):
+        try:
+            with zipfile.ZipFile(self.path) as archive:
+                members = archive.infolist()
+        except (zipfile.BadZipFile, OSError) as error:
+            raise SubmissionsError(f"{self.path}: not a readable zip file ({error})") from None
+        if len(members) > intake.max_zip_members:
+            raise SubmissionsError(f"{self.path}: {len(members)} members, more than the {intake.max_zip_members} "
+                                   "a class zip may hold (c.Intake.max_zip_members): nothing was read")
+        declared = sum(member.file_size for member in members)
+        if declared > intake.max_zip_mb * 2**20:
+            raise SubmissionsError(f"{self.path}: its members declare {declared / 2**20:.0f} MiB uncompressed, more "
+                                   f"than the {intake.max_zip_mb} MiB a class zip may hold (c.Intake.max_zip_mb): "
+                                   "nothing was read")
+        found, folders = {}, set()
+        for member in members:
+            parts = tuple(part for part in member.filename.split("/") if part)
+            if not parts or member.filename.startswith("/") or ".." in parts:
+                raise SubmissionsError(f"{self.path}: unsafe path {member.filename!r} in the zip")
+            if IGNORED_PARTS.intersection(parts) or any(part.startswith(".") for part in parts):
+                continue
+            folders.update(parts[:end] for end in range(1, len(parts)))
+            mode = member.external_attr >> 16
+            if stat.S_ISLNK(mode):
+                found[parts] = Entry(self, parts, "refused", refusal=(
+                    "symlink", "a symbolic link in the zip: refused, never followed"))
+            elif member.is_dir():
+                folders.add(parts)
+            elif stat.S_IFMT(mode) not in (0, stat.S_IFREG):
+                found[parts] = Entry(self, parts, "refused", refusal=(
+                    "not-a-file", "neither a file nor a folder in the zip: refused"))
+            else:
+                found[parts] = _sized(Entry(self, parts, "file", member.file_size, member=member), intake)
+        for parts in folders:
+            if parts not in found:
+                found[parts] = Entry(self, parts, "dir")
+        return [found[parts] for parts in sorted(found)]
+
+    def read(self, entry, limit):
+        with zipfile.ZipFile(self.path) as archive, archive.open(entry.member) as handle:
+            data = handle.read(limit + 1)  # zipfile stops at the declared size (and checks the CRC there)
+        if len(data) > limit:
+            raise OSError(f"{entry.path}: larger than {limit} bytes")
+        return data
+
+
+def _sized(entry, intake):
+    """``entry``, refused if it is a notebook above the size limit or a member compressed beyond the ratio."""
+    if entry.is_notebook and entry.size > intake.notebook_bytes:
+        return Entry(entry.source, entry.parts, "refused", entry.size, refusal=(
+            "too-large", f"{entry.size / 2**20:.1f} MiB, more than the {intake.max_notebook_mb} MiB a notebook may "
+                         "have (c.Intake.max_notebook_mb): refused unread"))
+    member = entry.member
+    if member is not None and member.file_size >= RATIO_FLOOR:
+        ratio = member.file_size / max(member.compress_size, 1)
+        if ratio > intake.max_zip_ratio:
+            return Entry(entry.source, entry.parts, "refused", entry.size, refusal=(
+                "compression-ratio", f"compressed {ratio:.0f} times ({member.file_size / 2**20:.0f} MiB in "
+                                     f"{member.compress_size / 2**20:.1f} MiB), more than the {intake.max_zip_ratio} "
+                                     "times a zip member may be (c.Intake.max_zip_ratio): refused unread"))
+    return entry
+
+
+def _source(path):
+    path = Path(path)
+    if not path.exists():
+        raise SubmissionsError(f"{path}: no such file or folder")
+    path = path.resolve()  # the instructor's own link to the input is followed; links inside it never are
+    if path.is_dir():
+        return _Folder(path)
+    if zipfile.is_zipfile(path):
+        return _Zip(path)
+    raise SubmissionsError(f"{path}: neither a folder nor a zip file")
 
 
 @dataclass
@@ -33,19 +237,27 @@ class Submission:
 
     student_id: str
     assignment_id: str
-    files: dict = field(default_factory=dict)  # expected notebook name -> source Path
+    files: dict = field(default_factory=dict)  # expected notebook name -> Entry
     notes: dict = field(default_factory=dict)  # notebook name -> why it is not graded as submitted
     timestamp: str = ""
+    contents: dict = field(default_factory=dict)  # notebook name -> bytes to stage instead of the file's
+    limit: int = Intake.max_notebook_mb.default_value * 2**20
 
     @property
     def key(self):
         return self.student_id, self.assignment_id
 
+    def content(self, name):
+        """The bytes staged for one notebook."""
+        if name in self.contents:
+            return self.contents[name]
+        return self.files[name].read_bytes(self.limit)
+
     def fingerprint(self):
         """Hash of everything that decides the grade, to skip work already graded."""
         digest = hashlib.sha256()
         for name in sorted(self.files):
-            digest.update(name.encode() + b"\0" + self.files[name].read_bytes())
+            digest.update(name.encode() + b"\0" + self.files[name].read_bytes(self.limit))
         digest.update(json.dumps(self.notes, sort_keys=True).encode())
         return digest.hexdigest()
 
@@ -59,133 +271,222 @@ class Problem:
     student_id: str = ""
     assignment_id: str = ""
     note: str = ""
+    row: bool = False  # whether the problem is a row of its own in grades.csv (no submission carries it)
 
 
-def _unpack(path, scratch):
-    path = Path(path)
-    if not path.exists():
-        raise SubmissionsError(f"{path}: no such file or folder")
-    if path.is_dir():
-        return path
-    if zipfile.is_zipfile(path):
-        target = Path(scratch) / "unzipped"
-        shutil.rmtree(target, ignore_errors=True)
-        with zipfile.ZipFile(path) as archive:
-            for member in archive.infolist():
-                # refuse absolute paths and .. (zip slip) instead of writing outside the target
-                if member.filename.startswith("/") or ".." in Path(member.filename).parts:
-                    raise SubmissionsError(f"{path}: unsafe path {member.filename!r} in the zip")
-            archive.extractall(target)
-        return target
-    raise SubmissionsError(f"{path}: neither a folder nor a zip file")
-
-
-def _notebook_files(root):
-    return sorted(p for p in root.rglob("*.ipynb")
-                  if p.is_file() and not IGNORED_PARTS.intersection(p.relative_to(root).parts))
-
-
-def _layout_root(root):
-    """The folder whose children are student ids: the root, or its single subfolder in a zip."""
-    while True:
-        children = [c for c in root.iterdir() if c.name not in IGNORED_PARTS and not c.name.startswith(".")]
-        files = _notebook_files(root)
-        if files and all(len(f.relative_to(root).parts) == 3 for f in files):
-            return root
-        if len(children) == 1 and children[0].is_dir():
-            root = children[0]
-            continue
-        return root
-
-
-def check_notebook(path):
-    """None if ``path`` is a readable, valid notebook; otherwise what is wrong with it."""
+def check_notebook(raw):
+    """(notebook, None) if ``raw`` (bytes) is a valid notebook; otherwise (None, what is wrong with it)."""
     try:
-        raw = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        return f"unreadable: {error}"
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return None, f"unreadable: {error}"
     try:
-        data = json.loads(raw)
+        data = json.loads(text)
     except json.JSONDecodeError as error:
-        return f"not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})"
+        return None, f"not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})"
     if not isinstance(data, dict) or "cells" not in data:
-        return "valid JSON but not a notebook (no 'cells')"
+        return None, "valid JSON but not a notebook (no 'cells')"
     try:
-        nbformat.validate(nbformat.reads(raw, as_version=4))
+        nb = nbformat.reads(text, as_version=4)
+        nbformat.validate(nb)
     except Exception as error:  # nbformat raises several types for the many ways a notebook can be invalid
-        return f"not a valid notebook: {str(error).splitlines()[0]}"
-    return None
+        return None, f"not a valid notebook: {str(error).splitlines()[0]}"
+    return nb, None
 
 
-def _lms_files(root, assignment_id, regex):
-    """(student_id, assignment_id, file) for an LMS download, named by nbgrader's filename collector."""
+def restore_metadata(nb, release):
+    """Give cells that lost their nbgrader metadata the release's, matched by cell id; the grade ids restored.
+
+    A cell is restored only where its id is a release cell's of the same type
+    and the notebook has no other cell with that grade id, so nothing is
+    invented and nothing duplicated. nbgrader then treats it as the cell it was
+    (a locked or test cell is overwritten from the gradebook as usual).
+    """
+    present = {cell.metadata.get("nbgrader", {}).get("grade_id") for cell in nb.cells}
+    graded = {cell.get("id"): cell for cell in release.cells if "nbgrader" in cell.metadata and cell.get("id")}
+    restored = []
+    for cell in nb.cells:
+        original = graded.get(cell.get("id"))
+        if "nbgrader" in cell.metadata or original is None or original.cell_type != cell.cell_type:
+            continue
+        grade_id = original.metadata.nbgrader.get("grade_id")
+        if grade_id in present:
+            continue
+        cell.metadata["nbgrader"] = copy.deepcopy(original.metadata.nbgrader)
+        present.add(grade_id)
+        restored.append(grade_id)
+    return restored
+
+
+def _describe(entries):
+    """What the input holds, in a few words, for a message that says why nothing matched."""
+    notebooks = [e for e in entries if e.is_notebook]
+    others = [e for e in entries if e.kind != "dir" and not e.is_notebook]
+    folders = [e for e in entries if e.kind == "dir"]
+
+    def examples(found):
+        return ", ".join(repr("/".join(e.parts)) for e in found[:3]) + (", ..." if len(found) > 3 else "")
+
+    said = []
+    if notebooks:
+        depths = Counter(len(e.parts) for e in notebooks)
+        said.append(f"{len(notebooks)} notebook(s) ({examples(notebooks)}; "
+                    + ", ".join(f"{n} at depth {depth}" for depth, n in sorted(depths.items())) + ")")
+    if others:
+        said.append(f"{len(others)} other file(s) ({examples(others)})")
+    if folders:
+        said.append(f"{len(folders)} folder(s)")
+    return "; ".join(said) or "nothing"
+
+
+def _layout_root(entries, assignments):
+    """The parts of the folder whose children are student ids, or None where no notebook fits the layout.
+
+    Each notebook at depth 3 or more votes for the folder three levels up;
+    votes whose middle folder is one of the course's assignments count first,
+    so stray files and folders beside or inside the class change nothing.
+    """
+    votes = Counter()
+    for entry in entries:
+        if entry.is_notebook and len(entry.parts) >= 3:
+            votes[entry.parts[:-3], entry.parts[-2] in assignments] += 1
+    if not votes:
+        return None
+    return max({root for root, _ in votes},
+               key=lambda root: (votes[root, True], votes[root, False], -len(root)))
+
+
+def _scan(path, course, assignment_id, collector_regex, intake):
+    """(source, entries, found, unmatched message): what the input holds and how it maps to students."""
+    source = _source(path)
+    entries = source.entries(intake)
+    if not any(entry.is_notebook for entry in entries):
+        raise SubmissionsError(f"{source.path}: no notebook (.ipynb) to grade; found {_describe(entries)}")
+    if assignment_id:
+        course.require(assignment_id)
+        found = list(_lms_files(source, entries, assignment_id, collector_regex))
+        if not any(student_id for student_id, *_ in found):
+            raise SubmissionsError(f"{source.path}: no file name matches the collector pattern {collector_regex!r} "
+                                   f"(an LMS download of {assignment_id}); found {_describe(entries)}")
+        unmatched = f"file name does not match the collector pattern {collector_regex!r}: ignored"
+    else:
+        root = _layout_root(entries, set(course.assignments))
+        if root is None:
+            raise SubmissionsError(f"{source.path}: no notebook in the layout {LAYOUT} (nbgrader's submitted "
+                                   f"folder, or a zip of one); found {_describe(entries)}. For an LMS download of "
+                                   "one assignment, name it with --assignment")
+        found = list(_layout_files(entries, root, set(course.assignments)))
+        unmatched = (f"not in the layout {LAYOUT} (under {source.path.joinpath(*root)}): ignored "
+                     "(for an LMS download, name the assignment with --assignment)")
+    return source, entries, found, unmatched
+
+
+def check_input(path, course, assignment_id=None, collector_regex=CANVAS_REGEX):
+    """Raise :class:`SubmissionsError` if ``path`` holds nothing to grade; only lists it, reads no notebook."""
+    _scan(path, course, assignment_id, collector_regex, intake_settings(course))
+
+
+def _lms_files(source, entries, assignment_id, regex):
+    """(student_id, assignment_id, name, entry) for an LMS download, named by nbgrader's filename collector."""
     from nbgrader.plugins import FileNameCollectorPlugin
 
     collector = FileNameCollectorPlugin(named_regexp=regex)
-    for file in _notebook_files(root):
-        info = collector.collect(str(file))
+    for entry in entries:
+        if not entry.is_notebook:
+            continue
+        info = collector.collect(str(entry.path))
         if info:
-            yield info["student_id"], assignment_id, file.parent / Path(info["file_id"]).name, file
+            yield info["student_id"], assignment_id, Path(info["file_id"]).name, entry
         else:
-            yield None, None, None, file
+            yield None, None, None, entry
 
 
-def _layout_files(root):
-    for file in _notebook_files(root):
-        parts = file.relative_to(root).parts
-        yield (*parts[:2], file, file) if len(parts) == 3 else (None, None, None, file)
+def _layout_files(entries, root, assignments):
+    """(student_id, assignment_id, name, entry) of what sits under ``root``.
+
+    Besides the notebooks: an assignment folder without a notebook (name and
+    entry None: graded as missing) and a link in place of a student's folder
+    (assignment "") or of an assignment's folder (name None), refused.
+    """
+    depth = len(root)
+    for entry in entries:
+        inside = entry.parts[:depth] == root
+        relative = entry.parts[depth:]
+        if entry.is_notebook:
+            yield (*relative[:2], entry.name, entry) if inside and len(relative) == 3 else (None, None, None, entry)
+        elif inside and entry.kind == "refused" and len(relative) == 1:
+            yield relative[0], "", None, entry
+        elif inside and entry.kind == "refused" and len(relative) == 2:
+            yield relative[0], relative[1], None, entry
+        elif inside and entry.kind == "dir" and len(relative) == 2 and relative[1] in assignments:
+            yield relative[0], relative[1], None, None
 
 
-def collect(path, course, scratch, assignment_id=None, collector_regex=CANVAS_REGEX):
+def collect(path, course, scratch=None, assignment_id=None, collector_regex=CANVAS_REGEX):
     """Read the submissions at ``path``; return (submissions, problems).
 
-    ``scratch`` is a folder for unpacking zips. With ``assignment_id`` the
-    input is an LMS download of that assignment, whose file names are parsed
-    with ``collector_regex`` (groups ``student_id`` and ``file_id``).
+    With ``assignment_id`` the input is an LMS download of that assignment,
+    whose file names are parsed with ``collector_regex`` (groups
+    ``student_id`` and ``file_id``). ``scratch`` is not used: nothing is
+    unpacked (zips are read in place).
     """
-    root = _unpack(path, scratch)
-    if assignment_id:
-        course.require(assignment_id)
-        found = _lms_files(root, assignment_id, collector_regex)
-        unmatched = f"file name does not match the collector pattern {collector_regex!r}: ignored"
-    else:
-        root = _layout_root(root)
-        found = _layout_files(root)
-        unmatched = ("not in the layout <student_id>/<assignment_id>/<notebook>.ipynb: ignored "
-                     "(for an LMS download, name the assignment with --assignment)")
-    by_key, problems = {}, []
+    intake = intake_settings(course)
+    source, entries, found, unmatched = _scan(path, course, assignment_id, collector_regex, intake)
+    lms = bool(assignment_id)
+    by_key, problems, folders = {}, [], {}
     assignments = set(course.assignments)
     seen_students = {}
-    for student_id, assignment_id, named, file in found:
+    for student_id, assignment_id, name, entry in found:
+        where = entry.path if entry else source.path / student_id / assignment_id
         if student_id is None:
-            problems.append(Problem(file, unmatched))
+            problems.append(Problem(where, unmatched))
+            continue
+        if not assignment_id:  # a link in place of a student's folder: no assignment to grade it under
+            note, message = entry.refusal
+            problems.append(Problem(where, f"{message}; the student's folder is not graded", student_id, "",
+                                    note, row=True))
             continue
         if assignment_id not in assignments:
-            problems.append(Problem(file, f"unknown assignment {assignment_id!r} (the course has: "
-                                          f"{', '.join(sorted(assignments))})", student_id, assignment_id,
-                                    "unknown-assignment"))
+            problems.append(Problem(where, f"unknown assignment {assignment_id!r} (the course has: "
+                                           f"{', '.join(sorted(assignments))})", student_id, assignment_id,
+                                    "unknown-assignment", row=True))
             continue
         folded = student_id.strip().casefold()
         first = seen_students.setdefault(folded, student_id)
         if first != student_id:
-            problems.append(Problem(file, f"duplicate student: {student_id!r} is the same id as {first!r}; "
-                                          f"only {first!r} is graded", student_id, assignment_id, "duplicate-student"))
+            problems.append(Problem(where, f"duplicate student: {student_id!r} is the same id as {first!r}; "
+                                           f"only {first!r} is graded", student_id, assignment_id,
+                                    "duplicate-student", row=True))
             continue
-        submission = by_key.setdefault((student_id, assignment_id), Submission(student_id, assignment_id))
-        submission.files[named.name[: -len(".ipynb")]] = file
+        submission = by_key.setdefault((student_id, assignment_id),
+                                       Submission(student_id, assignment_id, limit=intake.notebook_bytes))
+        if entry is None:
+            continue  # an assignment folder without a notebook: graded as missing
+        if name is None:  # a link in place of the assignment's folder: each of its notebooks is refused
+            for expected in course.notebooks(assignment_id):
+                submission.files[expected] = entry
+            continue
+        submission.files[name[: -len(".ipynb")]] = entry
+        folders.setdefault(submission.key, entry.parts[:-1])
 
+    by_parts = {entry.parts: entry for entry in entries}
     submissions = []
-    for (student_id, assignment_id), submission in sorted(by_key.items()):
-        timestamp = root / student_id / assignment_id / "timestamp.txt"
-        if timestamp.is_file():
-            submission.timestamp = timestamp.read_text().strip()
-        _match_expected(submission, course.notebooks(assignment_id), problems)
+    for key, submission in sorted(by_key.items()):
+        # an LMS download's folder is everyone's: a timestamp.txt there is no one's
+        timestamp = by_parts.get((*folders[key], "timestamp.txt")) if key in folders and not lms else None
+        if timestamp is not None and timestamp.kind == "file":
+            try:
+                submission.timestamp = timestamp.read_bytes(TIMESTAMP_BYTES).decode("utf-8").strip()
+            except (OSError, UnicodeDecodeError) as error:
+                problems.append(Problem(timestamp.path, f"timestamp not read ({error}): ignored", *key))
+        _match_expected(submission, course, problems)
         submissions.append(submission)
     return submissions, problems
 
 
-def _match_expected(submission, expected, problems):
-    """Map submitted files onto the assignment's notebook names; note what is missing, renamed or broken."""
+def _match_expected(submission, course, problems):
+    """Map submitted files onto the assignment's notebook names; note what is missing, renamed, refused or broken."""
+    expected = course.notebooks(submission.assignment_id)
     submitted = dict(submission.files)
     files = {}
     for name in expected:
@@ -193,38 +494,74 @@ def _match_expected(submission, expected, problems):
             files[name] = submitted.pop(name)
     missing = [name for name in expected if name not in files]
     if len(missing) == 1 and len(submitted) == 1:
-        (other, path), = submitted.items()
-        files[missing[0]] = path
+        (other, entry), = submitted.items()
+        files[missing[0]] = entry
         submission.notes[missing[0]] = f"renamed-notebook (submitted as {other}.ipynb)"
-        problems.append(Problem(path, f"expected {missing[0]}.ipynb; graded it as that notebook",
+        problems.append(Problem(entry.path, f"expected {missing[0]}.ipynb; graded it as that notebook",
                                 submission.student_id, submission.assignment_id, "renamed-notebook"))
         submitted.clear()
         missing = []
-    for other, path in submitted.items():
-        problems.append(Problem(path, f"unexpected notebook (expected {', '.join(n + '.ipynb' for n in expected)}): "
-                                      "ignored", submission.student_id, submission.assignment_id, "unexpected-notebook"))
+    for other, entry in submitted.items():
+        problems.append(Problem(entry.path, f"unexpected notebook (expected {', '.join(n + '.ipynb' for n in expected)}"
+                                            "): ignored", submission.student_id, submission.assignment_id,
+                                "unexpected-notebook"))
     for name in missing:
         submission.notes[name] = "missing-notebook"
         problems.append(Problem(Path(submission.student_id) / submission.assignment_id / f"{name}.ipynb",
                                 "missing notebook: graded as zero", submission.student_id, submission.assignment_id,
                                 "missing-notebook"))
-    for name, path in list(files.items()):
-        reason = check_notebook(path)
+    for name, entry in list(files.items()):
+        if entry.kind == "refused":
+            note, message = entry.refusal
+            del files[name]
+            submission.notes[name] = _joined(submission.notes.get(name), note)
+            problems.append(Problem(entry.path, f"{message}; graded as zero", submission.student_id,
+                                    submission.assignment_id, note))
+            continue
+        try:
+            nb, reason = check_notebook(entry.read_bytes(submission.limit))
+        except OSError as error:
+            nb, reason = None, f"unreadable: {error}"
         if reason:
             del files[name]
             submission.notes[name] = "invalid-notebook"
-            problems.append(Problem(path, f"{reason}: graded as zero", submission.student_id,
+            problems.append(Problem(entry.path, f"{reason}: graded as zero", submission.student_id,
                                     submission.assignment_id, "invalid-notebook"))
+            continue
+        release = _release_notebook(course, submission.assignment_id, name)
+        restored = restore_metadata(nb, release) if release is not None else []
+        if restored:
+            submission.contents[name] = nbformat.writes(nb).encode("utf-8")
+            submission.notes[name] = _joined(submission.notes.get(name),
+                                            f"metadata-restored ({len(restored)} cells, by cell id)")
+            problems.append(Problem(entry.path, f"nbgrader metadata missing from cell(s) {', '.join(restored)}: "
+                                                "restored from the release by cell id", submission.student_id,
+                                    submission.assignment_id, "metadata-restored"))
     submission.files = files
 
 
+def _joined(*notes):
+    return "; ".join(filter(None, notes))
+
+
+def _release_notebook(course, assignment_id, name):
+    """The released notebook students were given (the cells' ids and nbgrader metadata), or None."""
+    path = Path(course.release) / assignment_id / f"{name}.ipynb"
+    try:
+        return nbformat.read(path, as_version=4)
+    except (OSError, ValueError):
+        return None
+
+
 def stage(submission, submitted_dir):
-    """Copy a submission's gradable notebooks into nbgrader's submitted layout under ``submitted_dir``."""
+    """Write a submission's gradable notebooks into nbgrader's submitted layout under ``submitted_dir``."""
+    import shutil
+
     folder = Path(submitted_dir) / submission.student_id / submission.assignment_id
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
-    for name, path in submission.files.items():
-        shutil.copyfile(path, folder / f"{name}.ipynb")
+    for name in submission.files:
+        (folder / f"{name}.ipynb").write_bytes(submission.content(name))
     if submission.timestamp:
         (folder / "timestamp.txt").write_text(submission.timestamp)
     return folder
