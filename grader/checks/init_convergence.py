@@ -289,6 +289,20 @@ def check_best_run(ns):
                           "by their last log-likelihood (eq. 9.28).")
 
 
+def _by_chance(ns, what, check):
+    """Fail when the function ``check`` judges (has_converged, best_run) is wrong, though ``what`` held here.
+
+    The notebook's runs and its best restart are that function's work: right
+    on this data by chance only, they would be wrong on other data, so the
+    cell fails here too, for the function's reason, rather than pass here and
+    fail where the grader tries other inputs.
+    """
+    try:
+        check(ns)
+    except CheckFailed as failure:
+        raise CheckFailed(f"{what} only by chance, because {failure}", failure.diagnosis) from None
+
+
 def _likely_cause(ns, message, checks):
     """A failure of the notebook's runs, naming the first diagnosis of the function checks behind them."""
     for check in checks:
@@ -377,6 +391,7 @@ def check_runs(ns):
             failure = _compare_with_reference(run, f"runs[{name!r}]", problem.data, *_rule_constants(ns, "TOL"))
             if failure:
                 raise _likely_cause(ns, failure, (check_has_converged,))
+        _by_chance(ns, "The runs stop where the rule says", check_has_converged)
 
 
 def check_restarts(ns):
@@ -393,11 +408,13 @@ def check_restarts(ns):
         if not any(best is run for run in restarts) or _run_parts(best, "best")[1][-1] != max(finals):
             raise _likely_cause(ns, "`best` is not the restart with the highest final log-likelihood.",
                                 (check_best_run,))
+        _by_chance(ns, "`best` is the best of these restarts", check_best_run)
         data = inputs(ns, notebook_problem).data
         for i, run in enumerate(restarts):
             failure = _compare_with_reference(run, f"restarts[{i}]", data, *_rule_constants(ns, "RESTART_TOL"))
             if failure:
                 raise _likely_cause(ns, failure, (check_has_converged,))
+        _by_chance(ns, "The restarts stop where the rule says", check_has_converged)
 
 
 CHECKS = [
