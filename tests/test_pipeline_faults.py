@@ -7,15 +7,22 @@ gradebook, a second run on the same folder) and re-run the real pipeline.
 """
 
 import csv
+import importlib.util
 import os
+import shutil
+import socket
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 import filelock
 import nbformat
 import pytest
 
-from grader.pipeline.autograde import autograde
+from nbgrader.api import Gradebook
+
+from grader.pipeline.autograde import autograde, gradebook_url
 from grader.pipeline.errors import OutputError
 from grader.samples import MUTANTS, SEED_STYLE, fill_blanks
 from tests.conftest import CourseCopy, copy_course
@@ -116,3 +123,65 @@ def test_an_unwritable_output_folder_is_one_line(first_run, tmp_path):
     assert result.returncode == 2, result.stderr
     message = " ".join(result.stderr.split())
     assert "cannot create the output folder" in message and "Traceback" not in message, message
+
+
+# --- a real PostgreSQL gradebook -----------------------------------------------------------------------------
+
+POSTGRES_BIN = Path("/usr/lib/postgresql")
+
+
+def _postgres_tools():
+    found = sorted(POSTGRES_BIN.glob("*/bin/pg_ctl"))
+    return found[-1].parent if found else None
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    """A PostgreSQL server of Debian's ``postgresql`` package on a free loopback port, for this module only."""
+    tools = _postgres_tools()
+    if tools is None or importlib.util.find_spec("psycopg") is None:
+        pytest.skip("needs Debian's postgresql package and psycopg (pip install -e '.[postgres]')")
+    # not under pytest's tmp folder: its parents are private to root, and the server runs as postgres
+    data = Path(tempfile.mkdtemp(prefix="grader-postgres-"))
+    as_user = []
+    if os.geteuid() == 0:  # PostgreSQL refuses to run as root
+        shutil.chown(data, "postgres")
+        as_user = ["runuser", "-u", "postgres", "--"]
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    subprocess.run([*as_user, tools / "initdb", "-D", data / "db", "-U", "grader", "--auth=trust"],
+                   check=True, capture_output=True)
+    subprocess.run([*as_user, tools / "pg_ctl", "-D", data / "db", "-l", data / "log", "-w", "start",
+                    "-o", f"-p {port} -k {data} -c listen_addresses=127.0.0.1"], check=True, capture_output=True)
+    try:
+        yield f"postgresql://grader@127.0.0.1:{port}/postgres", port
+    finally:
+        subprocess.run([*as_user, tools / "pg_ctl", "-D", data / "db", "-m", "fast", "stop"], capture_output=True)
+        shutil.rmtree(data, ignore_errors=True)
+
+
+def test_a_real_postgresql_gradebook_gives_the_sqlite_grades(first_run, postgres, tmp_path):
+    course, submissions, _out, _run, rows = first_run
+    url, _port = postgres
+    run = autograde(submissions, tmp_path / "out", course=course, workers=2, db_url=url)
+    assert set(run.failures) <= {(UNSCORABLE, ASSIGNMENT)}
+    with_postgres = read_csv(tmp_path / "out" / "grades.csv")
+    assert {k: v for k, v in scores(with_postgres).items() if k[0] != UNSCORABLE} == \
+        {k: v for k, v in scores(rows).items() if k[0] != UNSCORABLE}
+    with Gradebook(gradebook_url(url)) as gradebook:  # the grades are in the server, not in a file
+        assert gradebook.find_submission(ASSIGNMENT, "alice").score > 0
+
+
+def test_an_unreachable_database_is_one_line_naming_the_url(first_run, postgres, tmp_path):
+    course, submissions, _out, _run, _rows = first_run
+    _url, port = postgres
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    result = grader_cli(course, "autograde", submissions, "--out", tmp_path / "out",
+                        "--db", f"postgresql://grader:secret@127.0.0.1:{closed}/postgres")
+    assert result.returncode == 2, result.stderr
+    message = " ".join(result.stderr.split())
+    assert f"127.0.0.1:{closed}" in message and "secret" not in message and "Traceback" not in message, message
+    assert port != closed
