@@ -14,6 +14,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from ..misconceptions import diagnosis_ids, graded_cell_errors
 from ..verify import read_verdicts
 from .feedback import notebook_note
+from . import timing
 from .ledger import LEDGER
 
 COLUMNS = ["student_id", "assignment_id", "notebook_id", "grade_id", "score", "max_score", "diagnosis", "note"]
@@ -182,7 +183,9 @@ def write_all(grader, run, feedback):
     """
     rows = collect_rows(grader, run)
     write_csv(rows, grader.out / "grades.csv")
-    feedback.write(rows, fresh=set(run.graded))
+    with timing.stage("feedback wait"):
+        feedback.write(rows, fresh=set(run.graded))
     run.feedback_errors.update(feedback.errors)
-    write_summary(rows, run, grader.out / "summary.html")
+    with timing.stage("summary"):
+        write_summary(rows, run, grader.out / "summary.html")
     return rows
