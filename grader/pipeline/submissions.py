@@ -203,8 +203,13 @@ class _Zip:
 
 
 def _sized(entry, intake):
-    """``entry``, refused if it is a notebook above the size limit or a member compressed beyond the ratio."""
-    if entry.is_notebook and entry.size > intake.notebook_bytes:
+    """``entry``, refused if it is a notebook above the size limit or a zip member compressed beyond the ratio.
+
+    Only notebooks are ever read, so only they are judged.
+    """
+    if not entry.is_notebook:
+        return entry
+    if entry.size > intake.notebook_bytes:
         return Entry(entry.source, entry.parts, "refused", entry.size, refusal=(
             "too-large", f"{entry.size / 2**20:.1f} MiB, more than the {intake.max_notebook_mb} MiB a notebook may "
                          "have (c.Intake.max_notebook_mb): refused unread"))
@@ -414,9 +419,9 @@ def _layout_files(entries, root, assignments):
         relative = entry.parts[depth:]
         if entry.is_notebook:
             yield (*relative[:2], entry.name, entry) if inside and len(relative) == 3 else (None, None, None, entry)
-        elif inside and entry.kind == "refused" and len(relative) == 1:
+        elif inside and entry.refusal[:1] == ("symlink",) and len(relative) == 1:
             yield relative[0], "", None, entry
-        elif inside and entry.kind == "refused" and len(relative) == 2:
+        elif inside and entry.refusal[:1] == ("symlink",) and len(relative) == 2:
             yield relative[0], relative[1], None, entry
         elif inside and entry.kind == "dir" and len(relative) == 2 and relative[1] in assignments:
             yield relative[0], relative[1], None, None
