@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import filelock
@@ -185,3 +186,59 @@ def test_an_unreachable_database_is_one_line_naming_the_url(first_run, postgres,
     message = " ".join(result.stderr.split())
     assert f"127.0.0.1:{closed}" in message and "secret" not in message and "Traceback" not in message, message
     assert port != closed
+
+
+# --- a full disk, a killed grader ---------------------------------------------------------------------------
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real tmpfs of 3 MiB (root only), unmounted afterwards."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", mount], check=True)
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", mount], check=False)
+
+
+def test_a_full_disk_is_one_line_and_a_rerun_with_space_completes_the_grades(first_run, small_disk):
+    course, submissions, _out, _run, rows = first_run
+    ballast = small_disk / "ballast"
+    ballast.write_bytes(b"\0" * (2 * 2**20))  # most of the disk is taken
+    out = small_disk / "out"
+    result = grader_cli(course, "autograde", submissions, "--out", out)
+    assert result.returncode == 2, result.stdout + result.stderr
+    message = " ".join(result.stderr.split())
+    assert "No space left on device" in message and "Traceback" not in message, message
+    assert not list(out.rglob("*.tmp")), "no half-written ledger is left"
+    ballast.unlink()
+    subprocess.run(["mount", "-o", "remount,size=64m", small_disk], check=True)
+    result = grader_cli(course, "autograde", submissions, "--out", out)
+    assert result.returncode == 0, result.stderr
+    assert {k: v for k, v in scores(read_csv(out / "grades.csv")).items() if k[0] != UNSCORABLE} == \
+        {k: v for k, v in scores(rows).items() if k[0] != UNSCORABLE}
+
+
+def test_a_killed_grader_leaves_no_process_behind(first_run, tmp_path):
+    psutil = pytest.importorskip("psutil")
+    course, submissions, _out, _run, _rows = first_run
+    grader = subprocess.Popen([sys.executable, "-m", "grader", "--course", str(course.root), "autograde",
+                               str(submissions), "--out", str(tmp_path / "out"), "--workers", "2"],
+                              cwd=course.root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    parent = psutil.Process(grader.pid)
+    helpers = []
+    deadline = time.monotonic() + 300
+    # wait until the feedback renderer (a spawned multiprocessing child) is running beside the workers
+    while time.monotonic() < deadline and grader.poll() is None:
+        helpers = parent.children(recursive=True)
+        if any("multiprocessing" in " ".join(p.cmdline()) for p in helpers if p.is_running()):
+            break
+        time.sleep(0.2)
+    assert grader.poll() is None, "the run ended before its helpers could be seen"
+    grader.kill()
+    grader.wait()
+    gone, alive = psutil.wait_procs(helpers, timeout=15)
+    assert not alive, [(p.pid, p.cmdline()) for p in alive]

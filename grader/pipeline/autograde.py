@@ -20,6 +20,7 @@ The work is split where it can run in parallel and where it must not:
 """
 
 import contextlib
+import errno
 import json
 import logging
 import os
@@ -453,8 +454,17 @@ def autograde(submissions_path, out, course=None, workers=None, scheduler=None, 
     try:
         return _autograde_locked(grader, submissions_path, workers, scheduler, progress, lms_assignment,
                                  collector_regex)
+    except OSError as error:
+        if error.errno not in _OUTPUT_ERRNOS:
+            raise
+        raise OutputError(f"{error.filename or grader.out}: {error.strerror}; free space (or fix the permissions) "
+                          "and run again: what was graded is kept, the rest is graded then") from None
     finally:
         lock.release()
+
+
+#: Failures of writing the output folder that the instructor can fix: full disk or quota, read-only, permissions.
+_OUTPUT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}
 
 
 def _autograde_locked(grader, submissions_path, workers, scheduler, progress, lms_assignment, collector_regex):

@@ -19,6 +19,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import ClearHiddenTests
 
 from ..misconceptions import CATALOGUE, diagnosis_ids
+from ..runtime import sandbox
 from ..verify import read_verdicts
 from . import timing
 
@@ -134,9 +135,9 @@ class FeedbackWriter:
 
     def __init__(self, grader, processes=0):
         self.grader = grader
-        # spawn, not fork: the grading process runs threads
-        self._pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn")) \
-            if processes else None
+        # spawn, not fork: the grading process runs threads; the renderers die with the grader, even by SIGKILL
+        self._pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"),
+                                         initializer=sandbox.die_with_parent) if processes else None
         self._rendered = {}  # target -> Future of write_one, or the target once written in this process
         self.errors = {}  # target -> why it could not be written; the rest of the class is not held up
 

@@ -30,8 +30,12 @@ def write(autograded, student_id, assignment_id, fingerprint, notes):
     target = path(autograded, student_id, assignment_id)
     target.parent.mkdir(parents=True, exist_ok=True)
     temporary = target.with_suffix(".tmp")
-    temporary.write_text(json.dumps({"fingerprint": fingerprint, "notes": notes}, indent=1, sort_keys=True))
-    os.replace(temporary, target)  # atomic: a crash leaves the old ledger or the new one
+    try:
+        temporary.write_text(json.dumps({"fingerprint": fingerprint, "notes": notes}, indent=1, sort_keys=True))
+        os.replace(temporary, target)  # atomic: a crash leaves the old ledger or the new one
+    except OSError:
+        temporary.unlink(missing_ok=True)  # a full disk leaves no half-written ledger behind
+        raise
 
 
 def is_graded(autograded, student_id, assignment_id, fingerprint):
