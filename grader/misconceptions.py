@@ -249,7 +249,76 @@ SINGULARITIES = [
         "ridge-weights-not-normalised", "pi",
         "pi_k is N_k divided by the number of points n_samples (eq. 9.26), so the weights sum to 1."),
 ]
-MODEL_SELECTION = []
+#: Notebook 06: free-parameter counts of the four covariance types, the BIC and the AIC.
+MODEL_SELECTION = [
+    Misconception(
+        "covariance-entries-not-symmetric", "n_cov_full, n_cov_tied",
+        "a covariance matrix is symmetric (eq. 9.7's Sigma_k): a D x D one has D(D+1)/2 free entries, "
+        "its diagonal and the entries above it, not D^2."),
+    Misconception(
+        "covariance-diagonal-missing", "n_cov_full, n_cov_tied",
+        "D(D-1)/2 counts only the entries above the diagonal: the D variances on the diagonal of Sigma_k "
+        "(eq. 9.7) are free too, D(D+1)/2 in all."),
+    Misconception(
+        "covariance-not-per-component", "n_cov_full, n_cov_diag, n_cov_spherical",
+        "every component k has its own covariance Sigma_k (eq. 9.7) in the full, diagonal and spherical types: "
+        "count one per component, K times; only the tied type shares one."),
+    Misconception(
+        "diagonal-counted-as-full", "n_cov_diag",
+        "a diagonal Sigma_k (eq. 9.7) has only the D variances on its diagonal free: K D in all, "
+        "not K D(D+1)/2."),
+    Misconception(
+        "tied-counted-per-component", "n_cov_tied",
+        "a tied covariance is one matrix Sigma shared by all K components (Sigma_k = Sigma in eq. 9.7): "
+        "D(D+1)/2 free entries, not K times that."),
+    Misconception(
+        "spherical-counted-as-diagonal", "n_cov_spherical",
+        "a spherical Sigma_k = sigma_k^2 I (eq. 9.7) has one free variance per component: K in all, not K D."),
+    Misconception(
+        "means-missing-from-count", "n_means",
+        "the K means mu_k of eq. 9.7 are free parameters too: K D entries."),
+    Misconception(
+        "means-one-entry-each", "n_means",
+        "each mean mu_k (eq. 9.7) is a vector of D entries: K D in all, not K."),
+    Misconception(
+        "weights-all-counted", "n_weights",
+        "the K mixing weights sum to 1 (eq. 9.9), so the last is fixed by the others: K - 1 are free, not K."),
+    Misconception(
+        "weights-missing-from-count", "n_weights",
+        "the mixing weights pi_k are free parameters too: K of them summing to 1 (eq. 9.9), so K - 1."),
+    Misconception(
+        "criterion-halved", "bic_value, aic_value",
+        "scikit-learn's criteria are -2 times PRML's (BIC eq. 4.139, AIC eq. 1.73): multiply the "
+        "log-likelihood of eq. 9.14 and the penalty both by 2, -2 ln p + M ln N and -2 ln p + 2M."),
+    Misconception(
+        "criterion-prml-sign", "bic_value, aic_value",
+        "this is PRML's form (BIC eq. 4.139, AIC eq. 1.73), where higher is better; scikit-learn's criteria are "
+        "that times -2, so that lower is better: -2 ln p + M ln N and -2 ln p + 2M."),
+    Misconception(
+        "criterion-loglik-sign", "bic_value, aic_value",
+        "the log-likelihood (eq. 9.14) enters with -2: -2 ln p(X | theta), so that a better fit lowers the "
+        "criterion."),
+    Misconception(
+        "criterion-loglik-not-doubled", "bic_value, aic_value",
+        "the factor -2 multiplies the log-likelihood (eq. 9.14) too: -2 ln p(X | theta), not -ln p(X | theta)."),
+    Misconception(
+        "criterion-penalty-factor", "bic_value, aic_value",
+        "the factor -2 multiplies the penalty too: PRML's (1/2) M ln N (eq. 4.139) becomes M ln N, and the AIC's "
+        "M (eq. 1.73) becomes 2M."),
+    Misconception(
+        "criterion-penalty-sign", "bic_value, aic_value",
+        "the penalty is added, so that more parameters cost more: -2 ln p + M ln N (eq. 4.139 times -2) "
+        "and -2 ln p + 2M (eq. 1.73 times -2)."),
+    Misconception(
+        "bic-penalty-of-aic", "bic_value",
+        "2M is the AIC's penalty (eq. 1.73 times -2); the BIC's is M ln N (eq. 4.139 times -2)."),
+    Misconception(
+        "bic-log10", "bic_value",
+        "ln N in the BIC's penalty (eq. 4.139) is the natural logarithm: np.log, not np.log10."),
+    Misconception(
+        "bic-penalty-without-log", "bic_value",
+        "the BIC's penalty is M ln N (eq. 4.139 times -2), the logarithm of the number of points, not M N."),
+]
 #: Notebook 07: the evidence lower bound and the KL gap (eqs. 9.70-9.72); it also meets two entries of LOG_SPACE.
 LOWER_BOUND = [
     Misconception(

@@ -2,15 +2,18 @@
 
 import contextlib
 import io
+from pathlib import Path
 
 import nbformat
 import numpy as np
 import pytest
 from sklearn.mixture import GaussianMixture
 
+from grader.assignments import INPUTS, default_registry
 from grader.checks import model_selection
 from grader.course import DEFAULT_ROOT, Course
 from grader.em import model_selection as reference
+from grader.misconceptions import MODEL_SELECTION, hint
 from grader.samples import fill_blanks
 from tests.notebook_runs import run_cells
 
@@ -38,15 +41,20 @@ def run_release(monkeypatch, answers, until="criteria"):
     return run_cells(fill_blanks(nbformat.read(FOLDER / f"{ASSIGNMENT}.ipynb", as_version=4), answers), until)
 
 
-def failures(ns):
-    """{check label: message} of every failing self-check line."""
+def diagnoses(ns):
+    """{check label: (message, catalogue ids)} of every failing self-check line."""
     out = {}
     for label, check in model_selection.CHECKS:
         try:
             check(ns)
         except model_selection.CheckFailed as failure:
-            out[label] = str(failure)
+            out[label] = (str(failure), failure.diagnosis)
     return out
+
+
+def failures(ns):
+    """{check label: message} of every failing self-check line."""
+    return {label: message for label, (message, _) in diagnoses(ns).items()}
 
 
 @pytest.mark.parametrize("covariance_type", reference.COVARIANCE_TYPES)
@@ -72,42 +80,138 @@ def test_typed_right_answers_pass_every_check(monkeypatch):
     assert output.getvalue().strip().split("\n")[-1].startswith("All checks passed")
 
 
-@pytest.mark.parametrize("changes, failing, explanation", [
-    ({"n_weights": "K"}, {FULL_DIAG, TIED_SPHERICAL}, "only K - 1 of them are free"),
-    ({"n_means": "K"}, {FULL_DIAG, TIED_SPHERICAL}, "each of the K means has D entries"),
-    ({"n_means": "0"}, {FULL_DIAG, TIED_SPHERICAL}, "means are missing"),
-    ({"n_cov_full": "K * D * D"}, {FULL_DIAG}, "D(D+1)/2 free entries, not D^2"),
-    ({"n_cov_diag": "D"}, {FULL_DIAG}, "own D variances"),
-    ({"n_cov_tied": "K * D * (D + 1) // 2"}, {TIED_SPHERICAL}, "ONE matrix shared"),
-    ({"n_cov_spherical": "K * D"}, {TIED_SPHERICAL}, "one variance per component"),
-    ({"n_cov_spherical": "1"}, {TIED_SPHERICAL}, "K in total, not 1"),
-    ({"bic_value": "log_likelihood - n_params * np.log(n_samples) / 2"}, {BIC}, "PRML's form of eq. (4.139)"),
-    ({"bic_value": "-2 * log_likelihood + 2 * n_params"}, {BIC}, "belongs to the AIC"),
-    ({"bic_value": "-log_likelihood + n_params * np.log(n_samples) / 2"}, {BIC}, "half the BIC"),
-    ({"bic_value": "-2 * log_likelihood + n_params * np.log10(n_samples)"}, {BIC}, "np.log10"),
-    ({"aic_value": "-2 * log_likelihood + n_params"}, {AIC}, "twice the number of parameters"),
+#: (blanks that differ from CORRECT, the checks that fail, the catalogue id they name or None for none)
+MISTAKES = [
+    ({"n_weights": "K"}, {FULL_DIAG, TIED_SPHERICAL}, "weights-all-counted"),
+    ({"n_weights": "0"}, {FULL_DIAG, TIED_SPHERICAL}, "weights-missing-from-count"),
+    ({"n_means": "K"}, {FULL_DIAG, TIED_SPHERICAL}, "means-one-entry-each"),
+    ({"n_means": "0"}, {FULL_DIAG, TIED_SPHERICAL}, "means-missing-from-count"),
+    ({"n_cov_full": "K * D * D"}, {FULL_DIAG}, "covariance-entries-not-symmetric"),
+    ({"n_cov_tied": "D ** 2"}, {TIED_SPHERICAL}, "covariance-entries-not-symmetric"),
+    ({"n_cov_full": "K * (D * (D - 1) // 2)"}, {FULL_DIAG}, "covariance-diagonal-missing"),
+    ({"n_cov_tied": "D * (D - 1) / 2"}, {TIED_SPHERICAL}, "covariance-diagonal-missing"),
+    ({"n_cov_diag": "D"}, {FULL_DIAG}, "covariance-not-per-component"),
+    ({"n_cov_full": "D * (D + 1) // 2"}, {FULL_DIAG}, "covariance-not-per-component"),
+    ({"n_cov_spherical": "1"}, {TIED_SPHERICAL}, "covariance-not-per-component"),
+    ({"n_cov_diag": "K * D * (D + 1) // 2"}, {FULL_DIAG}, "diagonal-counted-as-full"),
+    ({"n_cov_tied": "K * D * (D + 1) // 2"}, {TIED_SPHERICAL}, "tied-counted-per-component"),
+    ({"n_cov_spherical": "K * D"}, {TIED_SPHERICAL}, "spherical-counted-as-diagonal"),
+    ({"bic_value": "log_likelihood - n_params * np.log(n_samples) / 2"}, {BIC}, "criterion-prml-sign"),
+    ({"aic_value": "log_likelihood - n_params"}, {AIC}, "criterion-prml-sign"),
+    ({"bic_value": "-2 * log_likelihood + 2 * n_params"}, {BIC}, "bic-penalty-of-aic"),
+    ({"bic_value": "-log_likelihood + n_params * np.log(n_samples) / 2"}, {BIC}, "criterion-halved"),
+    ({"aic_value": "-log_likelihood + n_params"}, {AIC}, "criterion-halved"),
+    ({"bic_value": "-2 * log_likelihood + n_params * np.log10(n_samples)"}, {BIC}, "bic-log10"),
+    ({"bic_value": "-2 * log_likelihood + n_params * n_samples"}, {BIC}, "bic-penalty-without-log"),
+    ({"bic_value": "2 * log_likelihood + n_params * np.log(n_samples)"}, {BIC}, "criterion-loglik-sign"),
+    ({"aic_value": "2 * log_likelihood + 2 * n_params"}, {AIC}, "criterion-loglik-sign"),
+    ({"bic_value": "-log_likelihood + n_params * np.log(n_samples)"}, {BIC}, "criterion-loglik-not-doubled"),
+    ({"aic_value": "-log_likelihood + 2 * n_params"}, {AIC}, "criterion-loglik-not-doubled"),
+    ({"bic_value": "-2 * log_likelihood + n_params * np.log(n_samples) / 2"}, {BIC}, "criterion-penalty-factor"),
+    ({"aic_value": "-2 * log_likelihood + n_params"}, {AIC}, "criterion-penalty-factor"),
+    ({"bic_value": "-2 * log_likelihood - n_params * np.log(n_samples)"}, {BIC}, "criterion-penalty-sign"),
+    ({"aic_value": "-2 * (log_likelihood + n_params)"}, {AIC}, "criterion-penalty-sign"),
+    # not catalogued: Old Faithful's N typed into the AIC, a BIC off by one, a weight count of K + 1
     ({"aic_value": "-2 * log_likelihood + n_params * np.log(300)"}, {AIC}, None),
-    ({"aic_value": "log_likelihood - n_params"}, {AIC}, "PRML's form of eq. (1.73)"),
-])
-def test_typical_mistakes_fail_only_their_own_check_and_are_explained(monkeypatch, changes, failing, explanation):
+    ({"bic_value": "-2 * log_likelihood + n_params * np.log(n_samples) + 1"}, {BIC}, None),
+    ({"n_weights": "K + 1"}, {FULL_DIAG, TIED_SPHERICAL}, None),
+]
+
+
+@pytest.mark.parametrize("changes, failing, misconception", MISTAKES)
+def test_typical_mistakes_fail_only_their_own_check_and_are_named_by_their_id(monkeypatch, changes, failing,
+                                                                              misconception):
     ns = run_release(monkeypatch, {**CORRECT, **changes})
-    failed = failures(ns)
+    failed = diagnoses(ns)
     assert set(failed) == failing
-    if explanation:
-        assert all(explanation in message for message in failed.values()), failed
+    for message, ids in failed.values():
+        if misconception:
+            assert ids == (misconception,), message
+            assert hint(misconception) in message
+        else:
+            assert ids == () and "matches no known mistake" in message, message
 
 
-def test_mistake_in_a_count_is_found_by_the_hidden_check_not_the_visible_one(monkeypatch):
-    ns = run_release(monkeypatch, {**CORRECT, "n_cov_full": "K * D * D"})
-    model_selection.check_n_parameters(ns, ["full"], invariants_only=True)
-    with pytest.raises(model_selection.CheckFailed):
+def test_every_model_selection_id_is_tested_here():
+    assert {misconception for _, _, misconception in MISTAKES} - {None} == {m.id for m in MODEL_SELECTION}
+
+
+def test_a_covariance_missing_its_diagonal_is_not_called_missing_means(monkeypatch):
+    # Both give the same "full" count (K D fewer); only the other types' counts tell them apart.
+    diagonal = run_release(monkeypatch, {**CORRECT, "n_cov_full": "K * (D * (D - 1) // 2)"})
+    means = run_release(monkeypatch, {**CORRECT, "n_means": "0"})
+    assert all(diagonal["n_parameters"]("full", K, D) == means["n_parameters"]("full", K, D)
+               for K in range(1, 7) for D in range(1, 6))
+    assert diagnoses(diagonal)[FULL_DIAG][1] == ("covariance-diagonal-missing",)
+    assert diagnoses(means)[FULL_DIAG][1] == ("means-missing-from-count",)
+
+
+def test_a_count_explained_two_ways_is_named_neither_way():
+    # Only "full" can be counted, so a covariance missing its diagonal and missing means cannot be told apart.
+    def n_parameters(covariance_type, K, D):
+        if covariance_type != "full":
+            raise KeyError(covariance_type)
+        return K * D + K - 1 + K * (D * (D - 1) // 2)
+
+    problem = model_selection.notebook_problem(FOLDER / "old_faithful.csv")
+    with pytest.raises(model_selection.CheckFailed, match="matches no known mistake") as raised:
+        model_selection.check_n_parameters({"n_parameters": n_parameters, INPUTS: problem}, ["full"])
+    assert raised.value.diagnosis == ()
+
+
+def test_two_count_mistakes_that_one_explanation_fits_are_both_named(monkeypatch):
+    ns = run_release(monkeypatch, {**CORRECT, "n_weights": "K", "n_cov_full": "K * D * D"})
+    failed = diagnoses(ns)
+    assert failed[FULL_DIAG][1] == ("covariance-entries-not-symmetric", "weights-all-counted")
+    assert failed[TIED_SPHERICAL][1] == ("weights-all-counted",)
+    # the means' mistake is in every type's count, the diagonal covariance's in one: each cell names what it saw
+    failed = diagnoses(run_release(monkeypatch, {**CORRECT, "n_means": "K", "n_cov_diag": "D"}))
+    assert failed[FULL_DIAG][1] == ("means-one-entry-each", "covariance-not-per-component")
+    assert failed[TIED_SPHERICAL][1] == ("means-one-entry-each",)
+
+
+def test_a_count_that_does_not_grow_with_k_says_so(monkeypatch):
+    ns = run_release(monkeypatch, {**CORRECT, "n_means": "D", "n_weights": "0", "n_cov_full": "D * (D + 1) // 2"})
+    with pytest.raises(model_selection.CheckFailed, match="does not grow with K"):
         model_selection.check_n_parameters(ns, ["full"])
 
 
-def test_a_count_that_does_not_grow_with_k_fails_the_visible_check(monkeypatch):
-    ns = run_release(monkeypatch, {**CORRECT, "n_means": "D", "n_weights": "0", "n_cov_full": "D * (D + 1) // 2"})
-    with pytest.raises(model_selection.CheckFailed, match="does not grow with K"):
-        model_selection.check_n_parameters(ns, ["full"], invariants_only=True)
+def _hidden_problem(seed_):
+    spec, rng = default_registry()[ASSIGNMENT], np.random.default_rng(seed_)
+    return next(drawn for drawn in iter(lambda: spec.hidden(rng), 0) if drawn is not None).details
+
+
+@pytest.mark.parametrize("seed_", [5, 6])
+def test_every_mistake_is_named_on_hidden_inputs_too(seed_):
+    problem = _hidden_problem(seed_)
+    for name, (_, _, mistakes) in model_selection.CRITERIA.items():
+        for misconception, wrong in mistakes:
+            if name == "bic":
+                def function(ll, M, N, wrong=wrong):
+                    return wrong(ll, M, N)
+            else:
+                def function(ll, M, wrong=wrong):
+                    return wrong(ll, M, None)
+            with pytest.raises(model_selection.CheckFailed) as raised:
+                model_selection.check_criterion({name: function, "faithful": problem.data, INPUTS: problem}, name)
+            assert raised.value.diagnosis == (misconception,), str(raised.value)
+    for covariance_type, options in model_selection.COVARIANCES.items():
+        for misconception, wrong in options[1:]:
+            def n_parameters(t, K, D, covariance_type=covariance_type, wrong=wrong):
+                cov = wrong(K, D) if t == covariance_type else reference.n_covariance_parameters(t, K, D)
+                return K * D + K - 1 + cov
+
+            with pytest.raises(model_selection.CheckFailed) as raised:
+                model_selection.check_n_parameters({"n_parameters": n_parameters, INPUTS: problem}, [covariance_type])
+            assert raised.value.diagnosis == (misconception,), str(raised.value)
+
+
+def test_the_spec_reads_the_packages_copy_of_the_data_the_same_bytes_as_the_courses():
+    spec_data = default_registry()[ASSIGNMENT].notebook().variables["faithful"]
+    assert np.array_equal(spec_data, np.loadtxt(FOLDER / "old_faithful.csv", delimiter=",", skiprows=1))
+    package_copy = Path(model_selection.__file__).resolve().parent.parent / "data" / "old_faithful.csv"
+    for folder in (FOLDER, DEFAULT_ROOT / "solutions" / ASSIGNMENT):
+        assert (folder / "old_faithful.csv").read_bytes() == package_copy.read_bytes()
 
 
 def test_criterion_messages_never_show_scikit_learns_values(monkeypatch):

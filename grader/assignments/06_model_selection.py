@@ -1,18 +1,22 @@
 """06_model_selection: parameter counts of the four covariance types, BIC and AIC against scikit-learn."""
 
 import functools
+from pathlib import Path
 
 import numpy as np
 
+import grader
 from grader.assignments import INPUTS, Assignment, Inputs, call, draws
 from grader.checks import model_selection
 from grader.checks.core import CheckFailed
-from grader.course import DEFAULT_ROOT
 from grader.em import model_selection as reference
+from grader.samples import Sample, Samples
 
 ASSIGNMENT_ID = "06_model_selection"
-#: The file the data cell reads, next to the notebook.
-FAITHFUL = DEFAULT_ROOT / "solutions" / ASSIGNMENT_ID / "old_faithful.csv"
+#: The grader's own copy of the file the data cell reads next to the notebook (byte for byte the course's;
+#: see old_faithful.md next to it), so that a course anywhere is graded against the same data, never against
+#: a file of the submission's folder.
+FAITHFUL = Path(grader.__file__).resolve().parent / "data" / "old_faithful.csv"
 
 
 def inputs(problem, iris):
@@ -77,6 +81,87 @@ def hidden(rng):
     return inputs(problem, iris)
 
 
+# --- sample answers: the solution's style, every catalogued mistake as a student makes it, correct alternatives ---
+
+ANSWER_CELL = "criteria"
+
+
+def sample(name, misconception=None, **answers):
+    return Sample(ASSIGNMENT_ID, name, misconception, cell=ANSWER_CELL, **answers)
+
+
+SAMPLES = Samples(
+    seed_style={
+        "n_means": "K * D",
+        "n_weights": "K - 1",
+        "n_cov_full": "K * D * (D + 1) // 2",
+        "n_cov_diag": "K * D",
+        "n_cov_tied": "D * (D + 1) // 2",
+        "n_cov_spherical": "K",
+        "bic_value": "-2 * log_likelihood + n_params * np.log(n_samples)",
+        "aic_value": "-2 * log_likelihood + 2 * n_params",
+    },
+    mistakes={
+        "covariance-entries-not-symmetric": {"n_cov_full": "K * D * D"},
+        "covariance-diagonal-missing": {"n_cov_full": "K * (D * (D - 1) // 2)"},
+        "covariance-not-per-component": {"n_cov_diag": "D"},
+        "diagonal-counted-as-full": {"n_cov_diag": "K * D * (D + 1) // 2"},
+        "tied-counted-per-component": {"n_cov_tied": "K * D * (D + 1) // 2"},
+        "spherical-counted-as-diagonal": {"n_cov_spherical": "K * D"},
+        "means-missing-from-count": {"n_means": "0"},
+        "means-one-entry-each": {"n_means": "K"},
+        "weights-all-counted": {"n_weights": "K"},
+        "weights-missing-from-count": {"n_weights": "0"},
+        "criterion-halved": {"bic_value": "-log_likelihood + n_params * np.log(n_samples) / 2"},
+        "criterion-prml-sign": {"bic_value": "log_likelihood - n_params * np.log(n_samples) / 2"},
+        "criterion-loglik-sign": {"bic_value": "2 * log_likelihood + n_params * np.log(n_samples)"},
+        "criterion-loglik-not-doubled": {"bic_value": "-log_likelihood + n_params * np.log(n_samples)"},
+        "criterion-penalty-factor": {"bic_value": "-2 * log_likelihood + n_params * np.log(n_samples) / 2"},
+        "criterion-penalty-sign": {"bic_value": "-2 * log_likelihood - n_params * np.log(n_samples)"},
+        "bic-penalty-of-aic": {"bic_value": "-2 * log_likelihood + 2 * n_params"},
+        "bic-log10": {"bic_value": "-2 * log_likelihood + n_params * np.log10(n_samples)"},
+        "bic-penalty-without-log": {"bic_value": "-2 * log_likelihood + n_params * n_samples"},
+    },
+    mutants=(
+        sample("tied D^2", "covariance-entries-not-symmetric", blanks={"n_cov_tied": "D * D"}),
+        sample("tied off-diagonal only", "covariance-diagonal-missing", blanks={"n_cov_tied": "D * (D - 1) // 2"}),
+        sample("spherical one variance", "covariance-not-per-component", blanks={"n_cov_spherical": "1"}),
+        sample("full shared", "covariance-not-per-component", blanks={"n_cov_full": "D * (D + 1) // 2"}),
+        sample("AIC halved", "criterion-halved", blanks={"aic_value": "-log_likelihood + n_params"}),
+        sample("AIC in PRML's form", "criterion-prml-sign", blanks={"aic_value": "log_likelihood - n_params"}),
+        sample("AIC log-likelihood sign", "criterion-loglik-sign", blanks={"aic_value": "2 * log_likelihood + 2 * n_params"}),
+        sample("AIC log-likelihood not doubled", "criterion-loglik-not-doubled",
+               blanks={"aic_value": "-log_likelihood + 2 * n_params"}),
+        sample("AIC penalty not doubled", "criterion-penalty-factor", blanks={"aic_value": "-2 * log_likelihood + n_params"}),
+        sample("AIC penalty subtracted", "criterion-penalty-sign", blanks={"aic_value": "-2 * log_likelihood - 2 * n_params"}),
+    ),
+    alternatives=(
+        sample("float division, terms swapped", blanks={
+            "n_cov_full": "K * D * (D + 1) / 2",
+            "n_cov_diag": "D * K",
+            "n_cov_tied": "D * (D + 1) / 2",
+            "bic_value": "n_params * np.log(n_samples) - 2 * log_likelihood",
+            "aic_value": "2 * n_params - 2 * log_likelihood",
+        }),
+        sample("diagonal plus the entries above it", blanks={
+            "n_means": "D * K",
+            "n_cov_full": "K * (D + D * (D - 1) // 2)",
+            "n_cov_tied": "D + D * (D - 1) // 2",
+            "n_cov_spherical": "K * 1",
+        }),
+        sample("math.log and scipy's comb", edits=(
+            ("def n_parameters(covariance_type, K, D):\n",
+             "import math\n\nfrom scipy.special import comb\n\n\ndef n_parameters(covariance_type, K, D):\n"),),
+            blanks={
+            "n_cov_full": "K * int(comb(D + 1, 2))",
+            "n_cov_tied": "int(comb(D + 1, 2))",
+            "bic_value": "-2.0 * log_likelihood + n_params * math.log(n_samples)",
+            "aic_value": "2 * (n_params - log_likelihood)",
+        }),
+    ),
+)
+
+
 ASSIGNMENT = Assignment(
     id=ASSIGNMENT_ID,
     grades={
@@ -90,6 +175,7 @@ ASSIGNMENT = Assignment(
     # the criteria sweeps refit 24 mixtures per data set with three starts each (30-80 s) and only draw
     skip=("sweep", "iris-sweep", "chosen-plot"),
     preload=("grader.checks.model_selection", "sklearn.mixture", "sklearn.datasets"),
+    samples=SAMPLES,
     blank_hints={
         "n_means": "the number of free entries in the K mean vectors of length D",
         "n_weights": "the number of free mixing weights: K of them, but they sum to 1",

@@ -17,6 +17,7 @@ import numpy as np
 from sklearn.mixture import GaussianMixture
 
 from ..em import model_selection as reference
+from ..misconceptions import hint
 from .core import CheckFailed, all_close, inputs, quiet
 from .functions import array, call, defined, number, student_function
 from .selfcheck import report
@@ -63,33 +64,27 @@ def notebook_problem(path="old_faithful.csv"):
 
 # --- parameter counts --------------------------------------------------------------------
 
-def _count_mistakes(covariance_type):
-    """(what the student did, wrong covariance count (K, D) -> int) for a covariance type."""
-    symmetric = "a symmetric D x D covariance matrix has D(D+1)/2 free entries, not D^2"
-    return {
-        "full": [(symmetric, lambda K, D: K * D * D),
-                 ("each component has its own full matrix: K D(D+1)/2 entries, not one shared matrix",
-                  lambda K, D: D * (D + 1) // 2)],
-        "diag": [("each component has its own D variances: K D in total, not D",
-                  lambda K, D: D),
-                 ("a diagonal covariance has only the D variances on its diagonal, not a full matrix",
-                  lambda K, D: K * D * (D + 1) // 2)],
-        "tied": [("a tied covariance is ONE matrix shared by all K components: D(D+1)/2 entries, not K times that",
-                  lambda K, D: K * D * (D + 1) // 2),
-                 (symmetric, lambda K, D: D * D)],
-        "spherical": [("a spherical covariance sigma_k^2 I has one variance per component: K in total, not K D",
-                       lambda K, D: K * D),
-                      ("each component has its own variance sigma_k^2: K in total, not 1",
-                       lambda K, D: 1)],
-    }[covariance_type]
-
-
-PIECE_MISTAKES = [
-    ("the K mixing weights sum to 1, so only K - 1 of them are free", lambda K, D: +1),
-    ("the K - 1 free mixing weights are missing from the count", lambda K, D: -(K - 1)),
-    ("the K D entries of the means are missing from the count", lambda K, D: -K * D),
-    ("each of the K means has D entries: K D in total", lambda K, D: K - K * D),
-]
+#: (catalogue id, or None for the right count; count(K, D)) of each part of n_parameters.
+MEANS = [(None, lambda K, D: K * D), ("means-missing-from-count", lambda K, D: 0),
+         ("means-one-entry-each", lambda K, D: K)]
+WEIGHTS = [(None, lambda K, D: K - 1), ("weights-all-counted", lambda K, D: K),
+           ("weights-missing-from-count", lambda K, D: 0)]
+COVARIANCES = {
+    "full": [(None, lambda K, D: K * D * (D + 1) // 2),
+             ("covariance-entries-not-symmetric", lambda K, D: K * D * D),
+             ("covariance-diagonal-missing", lambda K, D: K * (D * (D - 1) // 2)),
+             ("covariance-not-per-component", lambda K, D: D * (D + 1) // 2)],
+    "diag": [(None, lambda K, D: K * D),
+             ("covariance-not-per-component", lambda K, D: D),
+             ("diagonal-counted-as-full", lambda K, D: K * D * (D + 1) // 2)],
+    "tied": [(None, lambda K, D: D * (D + 1) // 2),
+             ("tied-counted-per-component", lambda K, D: K * D * (D + 1) // 2),
+             ("covariance-entries-not-symmetric", lambda K, D: D * D),
+             ("covariance-diagonal-missing", lambda K, D: D * (D - 1) // 2)],
+    "spherical": [(None, lambda K, D: K),
+                  ("spherical-counted-as-diagonal", lambda K, D: K * D),
+                  ("covariance-not-per-component", lambda K, D: 1)],
+}
 
 
 def _grid(problem, function):
@@ -97,18 +92,49 @@ def _grid(problem, function):
     return np.array([[function(K, D) for D in problem.features] for K in problem.components], dtype=float)
 
 
-def _diagnose_count(problem, covariance_type, counts):
-    """Explanations of every catalogued mistake (alone or paired) that reproduces ``counts`` on the grid."""
-    correct_cov = lambda K, D: reference.n_covariance_parameters(covariance_type, K, D)  # noqa: E731
-    cov_options = [((), correct_cov)] + [((text,), wrong) for text, wrong in _count_mistakes(covariance_type)]
-    piece_options = [((), lambda K, D: 0)] + [((text,), shift) for text, shift in PIECE_MISTAKES]
+def _other_counts(ns, problem, judged, counts):
+    """{covariance type: the student's counts} for every type: the judged one given, the others where they compute."""
+    totals = {judged: counts}
+    for covariance_type in reference.COVARIANCE_TYPES:
+        if covariance_type not in totals:
+            try:
+                totals[covariance_type] = _student_counts(ns, problem, covariance_type)
+            except CheckFailed:
+                continue
+    return totals
+
+
+def _diagnose_count(problem, judged, totals):
+    """The catalogue ids that explain ``totals[judged]``, or () unless exactly one explanation fits best.
+
+    The means and the weights are one shared part of every type's count, so
+    the student's counts of all four types are explained together: each
+    choice of the means' and the weights' count (right or catalogued) is
+    scored by the number of types whose totals it explains with one of that
+    type's covariance counts. The best-scoring choices must agree on the ids
+    for the judged type. A covariance that misses its diagonal (K D fewer)
+    and means that are missing (also K D fewer) give the same "full" count;
+    only the other types' counts tell them apart.
+    """
     explanations = []
-    for cov_text, cov in cov_options:
-        for piece_text, shift in piece_options:
-            wrong = _grid(problem, lambda K, D: K * D + K - 1 + cov(K, D) + shift(K, D))
-            if (cov_text or piece_text) and np.array_equal(counts, wrong):
-                explanations.append(" and ".join(cov_text + piece_text))
-    return explanations
+    for mean_id, means in MEANS:
+        for weight_id, weights in WEIGHTS:
+            shared = _grid(problem, lambda K, D: means(K, D) + weights(K, D))  # noqa: B023 -- used right away
+            found = {covariance_type: [cov_id for cov_id, cov in COVARIANCES[covariance_type]
+                                       if np.array_equal(counts, shared + _grid(problem, cov))]
+                     for covariance_type, counts in totals.items()}
+            explained = sum(1 for ids in found.values() if ids)
+            if found[judged]:
+                ids = tuple(sorted({i for i in (mean_id, weight_id, found[judged][0]) if i}))
+                explanations.append((explained, ids))
+            else:
+                explanations.append((explained, None))
+    best = max(score for score, _ in explanations)
+    named = {ids for score, ids in explanations if score == best}
+    if best == 0 or len(named) != 1:
+        return ()
+    (ids,) = named
+    return ids or ()
 
 
 def _student_counts(ns, problem, covariance_type):
@@ -124,33 +150,42 @@ def _student_counts(ns, problem, covariance_type):
     return _grid(problem, count)
 
 
-def check_n_parameters(ns, covariance_types=reference.COVARIANCE_TYPES, invariants_only=False):
-    """n_parameters matches means + weights + covariance entries over the grid (K in 1..6, D in 1..5 in the kernel)."""
+def check_n_parameters(ns, covariance_types=reference.COVARIANCE_TYPES):
+    """n_parameters matches means + weights + covariance entries over the grid (K in 1..6, D in 1..5 in the kernel).
+
+    A wrong count is named as catalogued mistakes only when one explanation
+    of the counts of all four types fits best (see :func:`_diagnose_count`).
+    """
     with quiet():
         problem = inputs(ns, notebook_problem)
+        diagnosed = []  # (message, ids) of the judged types whose wrong counts are diagnosed
         for covariance_type in covariance_types:
             counts = _student_counts(ns, problem, covariance_type)
             call_text = f"n_parameters({covariance_type!r}, K, D)"
+            expected = _grid(problem, lambda K, D: reference.n_parameters(covariance_type, K, D))  # noqa: B023
+            if np.array_equal(counts, expected):
+                continue
+            first = np.argwhere(counts != expected)[0]
+            K, D = problem.components[first[0]], problem.features[first[1]]
+            wrong = (f"{call_text} is not the number of free parameters of a {covariance_type!r} mixture "
+                     f"(first wrong at K = {K}, D = {D})")
+            ids = _diagnose_count(problem, covariance_type, _other_counts(ns, problem, covariance_type, counts))
+            if ids:
+                diagnosed.append((f"{wrong}: " + " ".join(hint(i) for i in ids), ids))
+                continue
             if np.any(counts < 1):
                 raise CheckFailed(f"{call_text} is zero or negative for some K and D: every mixture has at least "
                                   "a mean and a variance.")
             if np.any(np.diff(counts, axis=0) <= 0):
                 raise CheckFailed(f"{call_text} does not grow with K: each extra component brings its own mean and "
                                   "weight.")
-            if invariants_only:
-                continue
-            expected = _grid(problem, lambda K, D: reference.n_parameters(covariance_type, K, D))
-            if np.array_equal(counts, expected):
-                continue
-            mistakes = _diagnose_count(problem, covariance_type, counts)
-            first = np.argwhere(counts != expected)[0]
-            K, D = problem.components[first[0]], problem.features[first[1]]
             raise CheckFailed(
-                f"{call_text} is not the number of free parameters of a {covariance_type!r} mixture "
-                f"(first wrong at K = {K}, D = {D}): "
-                + (("either " if len(mistakes) > 1 else "") + "; or ".join(mistakes) + "." if mistakes else
-                   "count the free entries of the means, the weights and the covariances term by term (the table above "
-                   "says what each type stores; remember symmetry and that the weights sum to 1)."))
+                f"{wrong}, and it matches no known mistake: count the free entries of the means, the weights and "
+                "the covariances term by term (the table above says what each type stores; remember symmetry and "
+                "that the weights sum to 1, eq. 9.9).")
+        if diagnosed:
+            ids = tuple(dict.fromkeys(i for _, type_ids in diagnosed for i in type_ids))
+            raise CheckFailed(" ".join(message for message, _ in diagnosed), ids)
 
 
 # --- information criteria ---------------------------------------------------------------
@@ -186,33 +221,27 @@ def _criterion_cases(ns, problem):
             for covariance_type, K, log_lik, bic, aic in fitted(problem)]
 
 
-#: name -> (formula as the student reads it, sklearn value index, catalogued wrong formulas)
+#: name -> (formula as the student reads it, sklearn value index,
+#: [(catalogue id, wrong formula (log-likelihood, M, N) -> value)]).
 CRITERIA = {
     "bic": ("-2 ln p(X | theta) + M ln N (PRML eq. 4.139 times -2)", 3, [
-        ("this is half the BIC: multiply -ln p(X | theta) + (M/2) ln N by 2",
-         lambda ll, M, N: -ll + M * np.log(N) / 2),
-        ("this is PRML's form of eq. (4.139), where higher is better: scikit-learn's BIC is that times -2",
-         lambda ll, M, N: ll - M * np.log(N) / 2),
-        ("the log-likelihood enters with -2: -2 ln p(X | theta), so a better fit lowers the BIC",
-         lambda ll, M, N: 2 * ll + M * np.log(N)),
-        ("the penalty 2M belongs to the AIC; the BIC's penalty is M ln N",
-         lambda ll, M, N: -2 * ll + 2 * M),
-        ("ln N is the natural logarithm: np.log, not np.log10",
-         lambda ll, M, N: -2 * ll + M * np.log10(N)),
-        ("the penalty is M ln N, not M N",
-         lambda ll, M, N: -2 * ll + M * N),
+        ("criterion-halved", lambda ll, M, N: -ll + M * np.log(N) / 2),
+        ("criterion-prml-sign", lambda ll, M, N: ll - M * np.log(N) / 2),
+        ("criterion-loglik-sign", lambda ll, M, N: 2 * ll + M * np.log(N)),
+        ("criterion-loglik-not-doubled", lambda ll, M, N: -ll + M * np.log(N)),
+        ("criterion-penalty-factor", lambda ll, M, N: -2 * ll + M * np.log(N) / 2),
+        ("criterion-penalty-sign", lambda ll, M, N: -2 * ll - M * np.log(N)),
+        ("bic-penalty-of-aic", lambda ll, M, N: -2 * ll + 2 * M),
+        ("bic-log10", lambda ll, M, N: -2 * ll + M * np.log10(N)),
+        ("bic-penalty-without-log", lambda ll, M, N: -2 * ll + M * N),
     ]),
     "aic": ("-2 ln p(X | theta) + 2 M (PRML eq. 1.73 times -2)", 4, [
-        ("this is half the AIC: multiply -ln p(X | theta) + M by 2",
-         lambda ll, M, N: -ll + M),
-        ("this is PRML's form of eq. (1.73), where higher is better: scikit-learn's AIC is that times -2",
-         lambda ll, M, N: ll - M),
-        ("the log-likelihood enters with -2: -2 ln p(X | theta), so a better fit lowers the AIC",
-         lambda ll, M, N: 2 * ll + 2 * M),
-        ("the penalty M ln N belongs to the BIC; the AIC's penalty is 2M",
-         lambda ll, M, N: -2 * ll + M * np.log(N)),
-        ("the AIC's penalty is 2M, twice the number of parameters",
-         lambda ll, M, N: -2 * ll + M),
+        ("criterion-halved", lambda ll, M, N: -ll + M),
+        ("criterion-prml-sign", lambda ll, M, N: ll - M),
+        ("criterion-loglik-sign", lambda ll, M, N: 2 * ll + 2 * M),
+        ("criterion-loglik-not-doubled", lambda ll, M, N: -ll + 2 * M),
+        ("criterion-penalty-factor", lambda ll, M, N: -2 * ll + M),
+        ("criterion-penalty-sign", lambda ll, M, N: -2 * ll - 2 * M),
     ]),
 }
 
@@ -223,16 +252,38 @@ def _student_criterion(ns, name, log_lik, n_params, n_samples):
     return number(call(student_function(ns, name), *args), f"The value returned by `{name}`")
 
 
-def _recognised(name, actual, log_lik, n_params, n_samples):
-    """The end of a failure message: what the first catalogued wrong formula reproducing ``actual`` did."""
-    for text, wrong in CRITERIA[name][2]:
-        if all_close([actual], [wrong(log_lik, n_params, n_samples)]):
-            return f": {text}."
-    return "; compare your line with it term by term."
+def _diagnosis_cases(probe):
+    """(log-likelihood, M, N) around the probe where every two catalogued formulas differ.
+
+    Two log-likelihoods at one M, two M at one log-likelihood and a second N:
+    the formulas are a ln p + b M f(N) with different (a, b f(N)) at each N.
+    """
+    log_lik, n_params, n_samples = probe
+    return [probe, (log_lik + 10, n_params, n_samples), (log_lik, n_params + 1, n_samples),
+            (2 * log_lik - 37.5, 2 * n_params + 3, 3 * n_samples + 11)]
 
 
-def check_criterion(ns, name, invariants_only=False):
-    """``bic`` or ``aic``: lower for a better fit, higher for more parameters; equal to scikit-learn's."""
+def _recognised(ns, name, problem):
+    """The end of a failure message: the one catalogued formula the student's reproduces at every case, if any."""
+    cases = _diagnosis_cases(problem.probe)
+    try:
+        values = [_student_criterion(ns, name, *case) for case in cases]
+    except CheckFailed:
+        values = None
+    matching = {misconception for misconception, wrong in CRITERIA[name][2]
+                if values is not None and all(all_close([value], [wrong(*case)]) for value, case in zip(values, cases))}
+    if len(matching) == 1:
+        (misconception,) = matching
+        return f": {hint(misconception)}", [misconception]
+    return "; it matches no known mistake, so compare your line with it term by term.", []
+
+
+def check_criterion(ns, name):
+    """``bic`` or ``aic``: lower for a better fit, higher for more parameters; equal to scikit-learn's.
+
+    A wrong formula is named only if one catalogued formula reproduces the
+    student's values at every one of :func:`_diagnosis_cases`.
+    """
     formula, sklearn_index, _ = CRITERIA[name]
     label = name.upper()
     with quiet():
@@ -240,27 +291,28 @@ def check_criterion(ns, name, invariants_only=False):
         probe = problem.probe
         base = _student_criterion(ns, name, *probe)
         if not _student_criterion(ns, name, probe[0] + 10, *probe[1:]) < base:
+            ending, ids = _recognised(ns, name, problem)
             raise CheckFailed(f"The {label} does not decrease when the log-likelihood increases, but a better fit "
-                              f"must score lower. The {label} is {formula}" + _recognised(name, base, *probe))
+                              f"must score lower. The {label} is {formula}" + ending, ids)
         if not _student_criterion(ns, name, probe[0], probe[1] + 1, probe[2]) > base:
+            ending, ids = _recognised(ns, name, problem)
             raise CheckFailed(f"The {label} does not increase with the number of parameters M, but the penalty "
-                              f"must grow with M. The {label} is {formula}" + _recognised(name, base, *probe))
-        if invariants_only:
-            return
+                              f"must grow with M. The {label} is {formula}" + ending, ids)
         for case in _criterion_cases(ns, problem):
             actual = _student_criterion(ns, name, *case[:3])
             if not all_close([actual], [case[sklearn_index]]):
+                ending, ids = _recognised(ns, name, problem)
                 raise CheckFailed(
                     f"{name}(...) differs from scikit-learn's GaussianMixture.{name} on a mixture fitted to "
-                    f"{problem.data_name}. The {label} is {formula}" + _recognised(name, actual, *case[:3]))
+                    f"{problem.data_name}. The {label} is {formula}" + ending, ids)
 
 
-def check_bic(ns, invariants_only=False):
-    check_criterion(ns, "bic", invariants_only)
+def check_bic(ns):
+    check_criterion(ns, "bic")
 
 
-def check_aic(ns, invariants_only=False):
-    check_criterion(ns, "aic", invariants_only)
+def check_aic(ns):
+    check_criterion(ns, "aic")
 
 
 CHECKS = [
