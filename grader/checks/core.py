@@ -82,8 +82,7 @@ def as_array(ns, name, shape, what=None, finite=True):
 
 def close(actual, expected):
     """Elementwise agreement up to rounding (see RTOL, ATOL), as a boolean array."""
-    actual, expected = np.asarray(actual, dtype=float), np.asarray(expected, dtype=float)
-    return np.abs(actual - expected) <= ATOL + RTOL * np.abs(expected)
+    return np.isclose(np.asarray(actual, dtype=float), np.asarray(expected, dtype=float), rtol=RTOL, atol=ATOL)
 
 
 def all_close(actual, expected):

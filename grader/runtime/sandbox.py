@@ -33,7 +33,7 @@ import stat
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWIPC = 0x08000000
@@ -75,9 +75,6 @@ class Limits:
     scratch_bytes: int = 256 * 2**20
     max_processes: int = 256
     hidden: tuple = ()
-
-    def to_dict(self):
-        return asdict(self)
 
     def hiding(self, *paths):
         """These limits with ``paths`` added to the hidden ones."""

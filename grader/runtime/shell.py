@@ -18,10 +18,6 @@ class CellTimeout(BaseException):
     """Raised in student code when one cell exceeds its time limit."""
 
 
-class OutputLimit(Exception):
-    pass
-
-
 #: Characters of an error message or traceback kept: errors are recorded even past the output limit.
 ERROR_CHARS = 20_000
 
