@@ -13,8 +13,8 @@ from nbgrader.api import Gradebook, MissingEntry
 
 from ..misconceptions import diagnosis_ids, graded_cell_errors
 from ..verify import read_verdicts
-from .feedback import notebook_note
 from . import timing
+from .feedback import notebook_note
 from .ledger import LEDGER
 
 COLUMNS = ["student_id", "assignment_id", "notebook_id", "grade_id", "score", "max_score", "diagnosis", "note"]
