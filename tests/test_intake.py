@@ -2,21 +2,23 @@
 
 Two small classes of 01_em_1d are graded once each: a folder (real symbolic
 links to the solution, to another student's notebook and in place of a
-student's and an assignment's folder, a stray README beside the class
-folder, a notebook above the configured size limit, one whose nbgrader
-metadata was stripped, an assignment folder without a notebook) and a zip
-built with zipfile (symlink members through external_attr, a real zip bomb:
-1 GiB of one byte deflated to about 1 MB, named as a notebook, a notebook
-compressed beyond the ratio limit, a large non-notebook member). Only two
-submissions are executed in the first and one in the second; the rest are
-refused before anything runs. Whole-input errors (missing, empty, no
-notebook in the layout, a zip beyond its limits) go through the CLI: one line
-naming the path, exit 2, nothing created.
+student's and an assignment's folder, a pipe named as a notebook, a notebook
+above the configured size limit, one whose nbgrader metadata was stripped, an
+assignment folder without a notebook), graded again with stray files beside
+and inside it, and a zip built with zipfile (symlink members through
+external_attr, a real zip bomb: 1 GiB of one byte deflated to about 1 MB,
+named as a notebook, a notebook compressed beyond the ratio limit, a large
+non-notebook member). Only two submissions are executed in the first and one
+in the second; the rest are refused before anything runs. Whole-input errors
+(missing, empty, no notebook in the layout, a zip beyond its limits) go
+through the CLI: one line naming the path, exit 2, nothing created.
 """
 
+import contextlib
 import csv
 import os
 import resource
+import shutil
 import stat
 import subprocess
 import sys
@@ -32,6 +34,8 @@ from tests.conftest import CourseCopy, copy_course
 ASSIGNMENT = "01_em_1d"
 NOTEBOOK = f"{ASSIGNMENT}.ipynb"
 MIB = 2**20
+#: The folder class is graded with notebooks limited to this (MiB), its "big" student above it.
+FOLDER_LIMIT_MB = 1
 
 
 def read_csv(path):
@@ -56,12 +60,16 @@ def zeros_noted(rows, note):
                               for r in rows)
 
 
+@contextlib.contextmanager
 def configured(course, **intake):
-    """The course's nbgrader_config.py with ``c.Intake`` settings appended; returns the original text."""
+    """Within the block, the course's nbgrader_config.py has these ``c.Intake`` settings."""
     config = course.root / "nbgrader_config.py"
     original = config.read_text()
     config.write_text(original + "".join(f"\nc.Intake.{name} = {value!r}" for name, value in intake.items()) + "\n")
-    return original
+    try:
+        yield
+    finally:
+        config.write_text(original)
 
 
 def write_notebook(path, nb):
@@ -104,7 +112,6 @@ def folder_run(course, correct, tmp_path_factory):
     students = top / "download"
     alice = students / "alice" / ASSIGNMENT / NOTEBOOK
     write_notebook(alice, correct)
-    (top / "README.txt").write_text("Downloaded from the LMS.\n")  # a stray file beside the class folder
 
     (students / "mallory" / ASSIGNMENT).mkdir(parents=True)
     (students / "mallory" / ASSIGNMENT / NOTEBOOK).symlink_to(course.solutions / ASSIGNMENT / NOTEBOOK)
@@ -125,12 +132,11 @@ def folder_run(course, correct, tmp_path_factory):
 
     (students / "nobook" / ASSIGNMENT).mkdir(parents=True)
     (students / "nobook" / ASSIGNMENT / "answers.txt").write_text("I could not open Jupyter.\n")
+    (students / "piper" / ASSIGNMENT).mkdir(parents=True)
+    os.mkfifo(students / "piper" / ASSIGNMENT / NOTEBOOK)  # reading it would wait forever
 
-    original = configured(course, max_notebook_mb=1)
-    try:
+    with configured(course, max_notebook_mb=FOLDER_LIMIT_MB):
         run = autograde(top, root / "out", course=course, workers=2)
-    finally:
-        (course.root / "nbgrader_config.py").write_text(original)
     return top, root / "out", run, by_student(read_csv(root / "out" / "grades.csv"))
 
 
@@ -153,11 +159,23 @@ def zip_run(course, correct, tmp_path_factory):
 
 # --- item 5: layout detection ------------------------------------------------------------------------------------
 
-def test_a_stray_file_beside_the_class_folder_changes_nothing(folder_run):
-    _top, _out, run, students = folder_run
-    assert full_marks(students["alice"]), students["alice"]
-    assert run.failures == {}
-    assert not [p for p in run.problems if p.path.name == "README.txt"]
+def test_a_stray_file_beside_the_class_folder_changes_nothing(folder_run, course, tmp_path):
+    top, out, first, _students = folder_run
+    assert first.failures == {}
+    again, copy = tmp_path / "class", tmp_path / "out"
+    pipes = lambda folder, names: [n for n in names if stat.S_ISFIFO(os.lstat(os.path.join(folder, n)).st_mode)]
+    shutil.copytree(top, again, symlinks=True, ignore=pipes)
+    os.mkfifo(again / "download" / "piper" / ASSIGNMENT / NOTEBOOK)
+    shutil.copytree(out, copy)
+    (again / "README.txt").write_text("Downloaded from the LMS.\n")
+    (again / "download" / "notes.txt").write_text("late: alice\n")
+
+    with configured(course, max_notebook_mb=FOLDER_LIMIT_MB):
+        run = autograde(again, copy, course=course, workers=2)
+
+    assert run.graded == [] and sorted(run.skipped) == sorted(first.graded)  # nothing ignored, nothing redone
+    assert read_csv(copy / "grades.csv") == read_csv(out / "grades.csv")
+    assert not [p for p in run.problems if p.path.name.endswith(".txt")]
 
 
 # --- item 3: symlinks ----------------------------------------------------------------------------------------------
@@ -173,6 +191,11 @@ def test_a_notebook_linked_to_another_students_is_refused_and_the_other_keeps_th
     _top, _out, _run, students = folder_run
     assert zeros_noted(students["eve"], "symlink"), students["eve"]
     assert full_marks(students["alice"])
+
+
+def test_a_pipe_in_place_of_a_notebook_is_refused_not_read(folder_run):
+    _top, _out, _run, students = folder_run
+    assert zeros_noted(students["piper"], "not-a-file"), students["piper"]
 
 
 def test_a_linked_student_or_assignment_folder_is_a_row_not_dropped(folder_run):
@@ -214,7 +237,7 @@ def test_a_notebook_above_the_configured_limit_is_refused_before_it_is_read(fold
     _top, _out, run, students = folder_run
     assert zeros_noted(students["big"], "too-large"), students["big"]
     message, = [p.message for p in run.problems if p.student_id == "big"]
-    assert "more than the 1 MiB" in message
+    assert f"more than the {FOLDER_LIMIT_MB} MiB" in message
 
 
 # --- item 9: stripped nbgrader metadata ----------------------------------------------------------------------------
@@ -235,7 +258,7 @@ def test_an_assignment_folder_without_a_notebook_is_graded_missing(folder_run):
 
 def grader_cli(course_root, *args):
     return subprocess.run([sys.executable, "-m", "grader", "--course", str(course_root), "autograde",
-                           *map(str, args)], capture_output=True, text=True, timeout=300)
+                           *map(str, args)], capture_output=True, text=True, timeout=300, check=False)
 
 
 def one_error_line(result, *words):
@@ -250,8 +273,8 @@ def one_error_line(result, *words):
 def small_zip_course(tmp_path_factory):
     """A course whose zips may hold 3 members and 1 MiB (nothing of it is released or graded)."""
     course = CourseCopy(copy_course(tmp_path_factory.mktemp("limits") / "course"))
-    configured(course, max_zip_members=3, max_zip_mb=1)
-    return course
+    with configured(course, max_zip_members=3, max_zip_mb=1):
+        yield course
 
 
 def test_whole_input_errors_are_one_line_exit_2_before_anything_is_created(course, small_zip_course, tmp_path):

@@ -211,16 +211,17 @@ def _sized(entry, intake):
         return entry
     if entry.size > intake.notebook_bytes:
         return Entry(entry.source, entry.parts, "refused", entry.size, refusal=(
-            "too-large", f"{entry.size / 2**20:.1f} MiB, more than the {intake.max_notebook_mb} MiB a notebook may "
-                         "have (c.Intake.max_notebook_mb): refused unread"))
+            "too-large", (f"{entry.size / 2**20:.1f} MiB, more than the {intake.max_notebook_mb} MiB a notebook "
+                          "may have (c.Intake.max_notebook_mb): refused unread")))
     member = entry.member
     if member is not None and member.file_size >= RATIO_FLOOR:
         ratio = member.file_size / max(member.compress_size, 1)
         if ratio > intake.max_zip_ratio:
             return Entry(entry.source, entry.parts, "refused", entry.size, refusal=(
-                "compression-ratio", f"compressed {ratio:.0f} times ({member.file_size / 2**20:.0f} MiB in "
-                                     f"{member.compress_size / 2**20:.1f} MiB), more than the {intake.max_zip_ratio} "
-                                     "times a zip member may be (c.Intake.max_zip_ratio): refused unread"))
+                "compression-ratio", (f"compressed {ratio:.0f} times ({member.file_size / 2**20:.0f} MiB in "
+                                      f"{member.compress_size / 2**20:.1f} MiB), more than the "
+                                      f"{intake.max_zip_ratio} times a zip member may be (c.Intake.max_zip_ratio): "
+                                      "refused unread")))
     return entry
 
 
@@ -441,34 +442,34 @@ def collect(path, course, scratch=None, assignment_id=None, collector_regex=CANV
     by_key, problems, folders = {}, [], {}
     assignments = set(course.assignments)
     seen_students = {}
-    for student_id, assignment_id, name, entry in found:
-        where = entry.path if entry else source.path / student_id / assignment_id
+    for student_id, assignment, name, entry in found:
+        where = entry.path if entry else source.path / student_id / assignment
         if student_id is None:
             problems.append(Problem(where, unmatched))
             continue
-        if not assignment_id:  # a link in place of a student's folder: no assignment to grade it under
+        if not assignment:  # a link in place of a student's folder: no assignment to grade it under
             note, message = entry.refusal
             problems.append(Problem(where, f"{message}; the student's folder is not graded", student_id, "",
                                     note, row=True))
             continue
-        if assignment_id not in assignments:
-            problems.append(Problem(where, f"unknown assignment {assignment_id!r} (the course has: "
-                                           f"{', '.join(sorted(assignments))})", student_id, assignment_id,
+        if assignment not in assignments:
+            problems.append(Problem(where, f"unknown assignment {assignment!r} (the course has: "
+                                           f"{', '.join(sorted(assignments))})", student_id, assignment,
                                     "unknown-assignment", row=True))
             continue
         folded = student_id.strip().casefold()
         first = seen_students.setdefault(folded, student_id)
         if first != student_id:
             problems.append(Problem(where, f"duplicate student: {student_id!r} is the same id as {first!r}; "
-                                           f"only {first!r} is graded", student_id, assignment_id,
+                                           f"only {first!r} is graded", student_id, assignment,
                                     "duplicate-student", row=True))
             continue
-        submission = by_key.setdefault((student_id, assignment_id),
-                                       Submission(student_id, assignment_id, limit=intake.notebook_bytes))
+        submission = by_key.setdefault((student_id, assignment),
+                                       Submission(student_id, assignment, limit=intake.notebook_bytes))
         if entry is None:
             continue  # an assignment folder without a notebook: graded as missing
         if name is None:  # a link in place of the assignment's folder: each of its notebooks is refused
-            for expected in course.notebooks(assignment_id):
+            for expected in course.notebooks(assignment):
                 submission.files[expected] = entry
             continue
         submission.files[name[: -len(".ipynb")]] = entry
