@@ -89,15 +89,25 @@ def cmd_feedback(args):
 
 
 def cmd_export(args):
-    from nbgrader.api import Gradebook
-    from nbgrader.plugins import CsvExportPlugin
+    from .lms.export import ExportError, export
 
-    db_url = args.db or f"sqlite:///{Path(args.out).resolve() / 'gradebook.db'}"
-    plugin = CsvExportPlugin()
-    plugin.to = str(args.to)
-    with Gradebook(db_url) as gradebook:
-        plugin.export(gradebook)
-    console.print(f"exported total scores to {args.to}")
+    try:
+        mapping = dict(item.split("=", 1) for item in args.map or ())
+        result = export(args.out, args.to, args.format, roster=args.roster, key=args.roster_key,
+                        mapping=mapping, db_url=args.db)
+    except ValueError:
+        errors.print("[red]error[/red] --map takes ASSIGNMENT=COLUMN (a roster column or the LMS's assignment id)")
+        return 2
+    except ExportError as error:
+        errors.print(f"[red]error[/red] {error}")
+        return 2
+    for warning in result.warnings:
+        errors.print(f"[yellow]warning[/yellow] {warning}")
+    if result.new_columns:
+        errors.print(f"[yellow]note[/yellow] no roster column for {', '.join(result.new_columns)}: written as new "
+                     "column(s), which the LMS offers to create on import")
+    matched = f", students matched on the roster's {result.key!r}" if result.key else ""
+    console.print(f"exported {args.format} grades to {args.to}{matched}")
 
 
 def cmd_lab(args):
@@ -147,10 +157,20 @@ def parser():
     feedback.add_argument("--db", help="gradebook URL if not the output folder's")
     feedback.set_defaults(func=cmd_feedback)
 
-    export = commands.add_parser("export", help="export total scores with nbgrader's CSV exporter")
+    export = commands.add_parser("export", help="export grades for an LMS (Canvas, Moodle), per question, or "
+                                                "nbgrader's totals")
     export.add_argument("out", type=Path, help="output folder of an autograde run")
     export.add_argument("--to", type=Path, default=Path("totals.csv"))
-    export.add_argument("--db", help="gradebook URL if not the output folder's")
+    export.add_argument("--format", choices=("nbgrader", "canvas", "moodle", "per-question"), default="nbgrader",
+                        help="nbgrader: its totals CSV (default); canvas, moodle: the LMS's gradebook import CSV; "
+                             "per-question: one row per student, one column per graded cell")
+    export.add_argument("--roster", type=Path, help="the gradebook CSV the LMS exports (students, their ids and the "
+                                                    "assignment columns); needed for canvas and moodle")
+    export.add_argument("--roster-key", help="the roster column that holds the report's student ids "
+                                             "(default: the one that matches most)")
+    export.add_argument("--map", action="append", metavar="ASSIGNMENT=COLUMN",
+                        help="the roster column (or LMS assignment id) of an assignment whose LMS title differs")
+    export.add_argument("--db", help="gradebook URL if not the output folder's (nbgrader format)")
     export.set_defaults(func=cmd_export)
 
     lab = commands.add_parser("lab", help="start the student's JupyterLab on notebooks/")
