@@ -1,6 +1,6 @@
 """``grader``: the instructor's command line, a thin layer over the Python API.
 
-Subcommands: release, autograde, feedback, export, demo, lab.
+Subcommands: release, autograde, feedback, export, gradescope, demo, lab.
 Run ``grader <subcommand> --help`` for the options of each.
 """
 
@@ -110,6 +110,15 @@ def cmd_export(args):
     console.print(f"exported {args.format} grades to {args.to}{matched}")
 
 
+def cmd_gradescope(args):
+    from .lms.gradescope import build
+
+    course = _course(args)
+    target = build(args.assignment, args.out, course=course)
+    console.print(f"wrote {target}: upload it as the assignment's autograder on Gradescope (it holds the course "
+                  "secret: keep it private)")
+
+
 def cmd_lab(args):
     from .apps.lab import launch_lab
 
@@ -172,6 +181,14 @@ def parser():
                         help="the roster column (or LMS assignment id) of an assignment whose LMS title differs")
     export.add_argument("--db", help="gradebook URL if not the output folder's (nbgrader format)")
     export.set_defaults(func=cmd_export)
+
+    gradescope = commands.add_parser("gradescope", help="grade on Gradescope with this pipeline")
+    gradescope_commands = gradescope.add_subparsers(dest="gradescope_command", required=True)
+    gradescope_build = gradescope_commands.add_parser(
+        "build", help="write the autograder zip (setup.sh, run_autograder, the grader, the course) of an assignment")
+    gradescope_build.add_argument("assignment", help="assignment id")
+    gradescope_build.add_argument("--out", type=Path, default=Path("autograder.zip"))
+    gradescope_build.set_defaults(func=cmd_gradescope)
 
     lab = commands.add_parser("lab", help="start the student's JupyterLab on notebooks/")
     lab.add_argument("--port", type=int)
