@@ -281,6 +281,7 @@ def test_whole_input_errors_are_one_line_exit_2_before_anything_is_created(cours
     out = tmp_path / "out"
     missing = tmp_path / "nowhere"
     one_error_line(grader_cli(course.root, missing, "--out", out), str(missing), "no such file or folder")
+    assert not out.exists()
 
     empty = tmp_path / "empty"
     empty.mkdir()

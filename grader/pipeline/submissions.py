@@ -459,6 +459,8 @@ def collect(path, course, scratch=None, assignment_id=None, collector_regex=CANV
             continue
         folded = student_id.strip().casefold()
         first = seen_students.setdefault(folded, student_id)
+        if first != student_id and entry is None:
+            continue  # a duplicate's assignment folder: its notebooks say so, once each
         if first != student_id:
             problems.append(Problem(where, f"duplicate student: {student_id!r} is the same id as {first!r}; "
                                            f"only {first!r} is graded", student_id, assignment,
