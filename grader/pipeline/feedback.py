@@ -41,6 +41,14 @@ NOTE_EXPLANATIONS = {
     "missing-cell": "Some cells of the original notebook were missing from your submission (deleted, or their "
                     "metadata removed); their tests count as failed.",
     "renamed-notebook": "Your notebook had another file name; it was graded as this notebook.",
+    "symlink": "Your submission held a link (a shortcut) instead of your notebook; links are never followed, so "
+               "there was nothing of yours to grade. Submit the notebook file itself.",
+    "not-a-file": "Your submission held something that is not a file where your notebook should be; it was not read.",
+    "too-large": "Your notebook file is larger than the grader accepts, so it was not read. Clear the outputs "
+                 "(Kernel > Restart Kernel and Clear Outputs) and submit it again.",
+    "compression-ratio": "Your notebook was compressed far more than a notebook can be, so it was not read.",
+    "metadata-restored": "Some cells had lost their grading information (for example when cells were copied into a "
+                         "new notebook); they were recognised by their cell ids and graded as usual.",
     "sandbox-error": "The grader could not set up the environment to run your notebook. This is not your fault: "
                      "ask your instructor to grade it again.",
 }
