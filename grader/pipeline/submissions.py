@@ -29,6 +29,7 @@ import copy
 import hashlib
 import json
 import os
+import shutil
 import stat
 import zipfile
 from collections import Counter
@@ -155,6 +156,7 @@ class _Zip:
 
     def __init__(self, path):
         self.path = path
+        self._archive = None  # opened on the first read, kept for the others (all in the grading thread)
 
     def entries(self, intake):
         try:
@@ -195,7 +197,9 @@ class _Zip:
         return [found[parts] for parts in sorted(found)]
 
     def read(self, entry, limit):
-        with zipfile.ZipFile(self.path) as archive, archive.open(entry.member) as handle:
+        if self._archive is None:
+            self._archive = zipfile.ZipFile(self.path)
+        with self._archive.open(entry.member) as handle:
             data = handle.read(limit + 1)  # zipfile stops at the declared size (and checks the CRC there)
         if len(data) > limit:
             raise OSError(f"{entry.path}: larger than {limit} bytes")
@@ -433,9 +437,11 @@ def collect(path, course, scratch=None, assignment_id=None, collector_regex=CANV
 
     With ``assignment_id`` the input is an LMS download of that assignment,
     whose file names are parsed with ``collector_regex`` (groups
-    ``student_id`` and ``file_id``). ``scratch`` is not used: nothing is
-    unpacked (zips are read in place).
+    ``student_id`` and ``file_id``). Nothing is unpacked (zips are read in
+    place); what older versions unpacked into ``scratch`` is removed.
     """
+    if scratch:
+        shutil.rmtree(Path(scratch) / "unzipped", ignore_errors=True)
     intake = intake_settings(course)
     source, entries, found, unmatched = _scan(path, course, assignment_id, collector_regex, intake)
     lms = bool(assignment_id)
@@ -563,8 +569,6 @@ def _release_notebook(course, assignment_id, name):
 
 def stage(submission, submitted_dir):
     """Write a submission's gradable notebooks into nbgrader's submitted layout under ``submitted_dir``."""
-    import shutil
-
     folder = Path(submitted_dir) / submission.student_id / submission.assignment_id
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
