@@ -140,8 +140,9 @@ def _visible_notes(note):
     return "; ".join(part for part in note.split("; ") if part and part.split(" ")[0] not in HIDDEN_NOTES)
 
 
-def _hints(diagnosis):
-    ids = [i for i in diagnosis.split(";") if i in CATALOGUE]
+def _hints(diagnosis, message=""):
+    """The catalogue's hint for each diagnosed misconception the check's message does not already give."""
+    ids = [i for i in diagnosis.split(";") if i in CATALOGUE and CATALOGUE[i].hint not in message]
     return "".join(f"\nWhat to look at ({i}): {CATALOGUE[i].hint}" for i in ids)
 
 
@@ -194,7 +195,8 @@ def results(run, course, assignment_id, notes=()):
         if seed_passed:
             seen = "passed on your notebook's data"
         else:
-            seen = (verdict.get("message") or "failed") + _hints(verdict.get("diagnosis", ""))
+            message = verdict.get("message") or "failed"
+            seen = message + _hints(verdict.get("diagnosis", ""), message)
         if explained and not seed_passed:
             seen += f"\n{explained}"
         if not on_hidden:
@@ -206,7 +208,8 @@ def results(run, course, assignment_id, notes=()):
         if not seed_passed:
             later = "failed on your notebook's data (see the test of the same name above); not judged further"
         elif hidden_failed:
-            later = (verdict.get("message") or "failed on other inputs") + _hints(verdict.get("diagnosis", "")) \
+            later = (verdict.get("message") or "failed on other inputs") \
+                + _hints(verdict.get("diagnosis", ""), verdict.get("message", "")) \
                 + f"\n{NOTE_EXPLANATIONS[verdict['note']]}"
         else:
             later = "passed on your notebook's data and on other inputs"
