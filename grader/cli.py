@@ -120,9 +120,20 @@ def cmd_gradescope(args):
 
 
 def cmd_lab(args):
-    from .apps.lab import launch_lab
+    from .apps.lab import fetch_assignments, launch_lab, workspace_path
 
-    return launch_lab(_course(args).root, port=args.port, open_browser=not args.no_browser)
+    course = _course(args)
+    workspace = workspace_path(course, args.workspace)
+    for assignment_id, fetched in fetch_assignments(course, workspace).items():
+        if fetched.new:
+            console.print(f"fetched {assignment_id} into {fetched.path}")
+        elif fetched.copied:
+            console.print(f"{assignment_id}: restored the missing {', '.join(fetched.copied)}; your other files "
+                          "are unchanged")
+    console.print(f"your workspace: {workspace} (your files there are never overwritten)")
+    if args.fetch_only:
+        return 0
+    return launch_lab(course.root, workspace, port=args.port, open_browser=not args.no_browser)
 
 
 def parser():
@@ -190,9 +201,12 @@ def parser():
     gradescope_build.add_argument("--out", type=Path, default=Path("autograder.zip"))
     gradescope_build.set_defaults(func=cmd_gradescope)
 
-    lab = commands.add_parser("lab", help="start the student's JupyterLab on notebooks/")
+    lab = commands.add_parser("lab", help="copy the release into your workspace (first start) and open JupyterLab there")
+    lab.add_argument("--workspace", type=Path,
+                     help="your folder for the notebooks (default: nbgrader's Exchange.assignment_dir, ~/gmm-em)")
     lab.add_argument("--port", type=int)
     lab.add_argument("--no-browser", action="store_true")
+    lab.add_argument("--fetch-only", action="store_true", help="copy what is missing into the workspace, no JupyterLab")
     lab.set_defaults(func=cmd_lab)
     return main
 

@@ -1,10 +1,11 @@
 """The student's JupyterLab in a real headless Chromium, driven as a student would.
 
-A JupyterLab started by ``grader.apps.lab`` serves a temp copy of the
-course's release. The tests run every cell, read the unfilled-blank message,
-type the answers into the EM cell's editor, run again, read the self-check's
-success line, see the figures, press nbgrader's Validate and move notebook
-02's iteration slider. Screenshots go to ``test-artifacts/browser/``.
+A JupyterLab started by ``grader.apps.lab`` serves a student's workspace
+fetched from a temp copy of the course's release, as ``grader lab`` does.
+The tests run every cell, read the unfilled-blank message, type the answers
+into the EM cell's editor, run again, read the self-check's success line, see
+the figures, press nbgrader's Validate and move notebook 02's iteration
+slider. Screenshots go to ``test-artifacts/browser/``.
 """
 
 import json
@@ -21,8 +22,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader.apps.lab import INSTRUCTOR_LAB_PLUGINS, lab_command, lab_environment, write_student_config
-from grader.course import DEFAULT_ROOT
+from grader.apps.lab import (INSTRUCTOR_LAB_PLUGINS, fetch_assignments, lab_command, lab_environment,
+                             write_student_config)
+from grader.course import DEFAULT_ROOT, Course
 from grader.samples import SEED_STYLE, fill_blanks
 
 pytestmark = pytest.mark.browser
@@ -51,10 +53,10 @@ def free_loopback_port():
 
 
 class Lab:
-    """A running student JupyterLab: its URL, token and the course copy it serves."""
+    """A running student JupyterLab: its URL, token and the student's workspace it serves."""
 
-    def __init__(self, course_root, port, token):
-        self.course_root, self.port, self.token = course_root, port, token
+    def __init__(self, workspace, port, token):
+        self.workspace, self.port, self.token = workspace, port, token
         self.url = f"http://127.0.0.1:{port}"
 
     def get(self, path):
@@ -73,6 +75,8 @@ def lab(tmp_path_factory):
     course_root.mkdir()
     shutil.copy(DEFAULT_ROOT / "nbgrader_config.py", course_root)
     shutil.copytree(DEFAULT_ROOT / "notebooks", course_root / "notebooks")
+    workspace = root / "workspace"
+    fetch_assignments(Course(course_root), workspace)
     env = lab_environment(write_student_config(root / "jupyter-config"))
     for name, settings in LAB_SETTINGS.items():
         path = root / "lab-settings" / name
@@ -81,11 +85,11 @@ def lab(tmp_path_factory):
     env.update(JUPYTERLAB_SETTINGS_DIR=str(root / "lab-settings"), JUPYTERLAB_WORKSPACES_DIR=str(root / "workspaces"),
                JUPYTER_RUNTIME_DIR=str(root / "runtime"))
     port, token = free_loopback_port(), secrets.token_hex(16)
-    argv = lab_command(course_root, port=port, open_browser=False) + [f"--IdentityProvider.token={token}"]
+    argv = lab_command(workspace, port=port, open_browser=False) + [f"--IdentityProvider.token={token}"]
     log_path = root / "lab.log"
     with open(log_path, "w") as log:
         server = subprocess.Popen(argv, cwd=course_root, env=env, stdout=log, stderr=subprocess.STDOUT)
-    lab = Lab(course_root, port, token)
+    lab = Lab(workspace, port, token)
     try:
         deadline = time.monotonic() + STARTUP_SECONDS
         while True:
@@ -225,9 +229,9 @@ def test_student_fills_the_blanks_sees_the_self_check_pass_and_validates(page, l
 
 
 def test_iteration_slider_redraws_the_figure(page, lab):
-    release = lab.course_root / "notebooks" / "02_em_2d"
-    filled = fill_blanks(nbformat.read(release / "02_em_2d.ipynb", as_version=4), SEED_STYLE["02_em_2d"])
-    nbformat.write(filled, release / "02_em_2d_filled.ipynb")
+    folder = lab.workspace / "02_em_2d"
+    filled = fill_blanks(nbformat.read(folder / "02_em_2d.ipynb", as_version=4), SEED_STYLE["02_em_2d"])
+    nbformat.write(filled, folder / "02_em_2d_filled.ipynb")
     open_notebook(page, lab, "02_em_2d/02_em_2d_filled.ipynb")
 
     run_all_cells(page)
