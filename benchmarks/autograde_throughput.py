@@ -1,13 +1,13 @@
 """Whole-series throughput of `grader autograde` against plain sequential `nbgrader autograde`, in one run.
 
     python benchmarks/autograde_throughput.py [--per-assignment 3] [--assignments 01_em_1d 02_em_2d]
-                                              [--workers N]
+                                              [--workers N] [--floor-processes N]
 
 Covers every assignment that has a spec (``Course().specs``, so a new notebook
-joins by having one) with a mixed class: per assignment, submission i is
-``correct`` (i % 3 == 0: the release with its answer cells replaced by the
-reference solution's, or filled in the seed's style where the spec has
-samples, alternately), a catalogued ``mistake`` (i % 3 == 1: the next of
+joins by having one) with a mixed class: student ``s<i>`` submits every
+assignment, and their submission is ``correct`` (i % 3 == 0: filled in the
+seed's style where the spec has samples, and the release with its answer
+cells replaced by the reference solution's, alternately), a catalogued ``mistake`` (i % 3 == 1: the next of
 ``grader.samples.MUTANTS`` of the assignment; correct where it has none) or
 ``hostile`` (i % 3 == 2: the untouched release plus the traceback-hook or the
 patch-check-functions cheat of tests/test_cheats.py, alternately). The class
@@ -31,9 +31,10 @@ measured in the same run mean anything:
 
 The grader runs in one process for the whole class, so its per-assignment
 figures are its wall time apportioned by what each assignment's notebooks
-measurably cost it (:mod:`grader.pipeline.timing`: worker-thread stages over
-the worker count, main-thread stages as they are); nbgrader's and the floor's
-are measured per assignment. Where the grader's time goes (start-up, setup,
+measurably cost it (:mod:`grader.pipeline.timing`: worker-thread and renderer
+stages over the worker count, main-thread stages as they are); nbgrader's are
+measured per assignment, and the floor's are each notebook's own time over the
+number of processes. Where the grader's time goes (start-up, setup,
 execution, verification runs, scoring, feedback, reports) is printed as a
 table, from the same timing hooks.
 
@@ -97,7 +98,7 @@ STAGES = [
     ("start-up", "main", "interpreter and imports, before the autograde call"),
     ("setup", "main", "gradebook of the output folder (generate_assignment)"),
     ("preparation", "main", "collect, stage, sanitize"),
-    ("execution", "workers", "the notebook run in a sandboxed fork"),
+    ("execution", "workers", "the notebook run in a sandboxed fork (the first wait for the zygote)"),
     ("verification", "workers", "children on the notebook's and hidden inputs, checks"),
     ("verification checks", "workers", "  of which judging the children's answers"),
     ("scoring", "main", "nbgrader Autograde, outputs replayed"),
@@ -326,13 +327,16 @@ def mean_totals(runs):
     return {key: sum(run.get(key, 0.0) for run in runs) / len(runs) for key in keys}
 
 
-def apportion(totals, wall, assignment_ids, workers, renderers):
-    """{assignment: seconds} of the grader's wall time, by what each assignment's notebooks cost it."""
+def apportion(totals, wall, assignment_ids, workers):
+    """{assignment: seconds} of the grader's wall time, by what each assignment's notebooks cost it.
+
+    Stages beside the main thread (workers, the renderer) share the cores: their seconds count over the
+    worker count; the main thread's count as they are.
+    """
     weight = {}
     for a in assignment_ids:
-        parallel = totals.get(("execution", a), 0) + totals.get(("verification", a), 0)
-        weight[a] = parallel / workers + totals.get(("feedback", a), 0) / max(renderers, 1) / workers + \
-            sum(totals.get((name, a), 0) for name in MAIN_STAGES)
+        beside = sum(totals.get((name, a), 0) for name in ("execution", "verification", "feedback"))
+        weight[a] = beside / workers + sum(totals.get((name, a), 0) for name in MAIN_STAGES)
     whole = sum(weight.values()) or 1.0
     return {a: wall * weight[a] / whole for a in assignment_ids}
 
@@ -381,10 +385,10 @@ def ratio(a, b):
     return f"{a / b:5.2f}x" if b else "    -"
 
 
-def print_report(args, assignment_ids, notebooks, before, after, plain, floor_wall, floor_each, totals, renderers):
+def print_report(args, assignment_ids, notebooks, before, after, plain, floor_wall, floor_each, totals):
     n = sum(notebooks.values())
     ours = (before["process"] + after["process"]) / 2
-    share = apportion(totals, ours, assignment_ids, args.workers, renderers)
+    share = apportion(totals, ours, assignment_ids, args.workers)
     floor_by = defaultdict(list)
     for path, seconds in floor_each.items():
         floor_by[Path(path).parent.name].append(seconds)
@@ -394,7 +398,8 @@ def print_report(args, assignment_ids, notebooks, before, after, plain, floor_wa
     print()
     header = f"{'assignment':<22} {'n':>3} {'nbgrader':>9} {'grader':>9} {'floor':>9} {'nbgrader/grader':>16} " \
              f"{'grader/floor':>13}"
-    print("seconds per notebook (grader apportioned within its one run, see the docstring):")
+    print("seconds per notebook (grader: its one run's wall time apportioned by stage times, see the docstring; "
+          "floor per assignment: mean notebook time / processes):")
     print(header)
     print("-" * len(header))
     for a in assignment_ids:
@@ -407,6 +412,7 @@ def print_report(args, assignment_ids, notebooks, before, after, plain, floor_wa
     overall_plain, overall_ours, overall_floor = sum(plain.values()) / n, ours / n, floor_wall / n
     print(f"{'overall (measured)':<22} {n:>3} {overall_plain:>9.3f} {overall_ours:>9.3f} {overall_floor:>9.3f} "
           f"{ratio(overall_plain, overall_ours):>16} {ratio(overall_ours, overall_floor):>13}")
+    print(f"{'(issue 15 targets)':<22} {'':>3} {'':>9} {'':>9} {'':>9} {'>= 6x':>16} {'<= 2.5x':>13}")
     print(f"grader: {before['process'] / n:.3f} s/notebook before nbgrader, {after['process'] / n:.3f} after "
           f"(autograde call {before['autograde'] / n:.3f} and {after['autograde'] / n:.3f}); "
           f"floor: pool wall time {floor_wall:.1f} s, the notebooks' own times sum to {sum(floor_each.values()):.1f} s")
@@ -468,8 +474,7 @@ def main(argv=None):
         cost = {a: totals.get(("execution", a), 0) / notebooks[a] for a in assignment_ids}
         paths = sorted(submissions.glob("*/*/*.ipynb"), key=lambda p: (-cost.get(p.parent.name, 0), str(p)))
         floor_wall, floor_each = time_floor(paths, args.floor_processes, FLOOR_IMPORTS + spec_modules)
-        renderers = -(-args.workers // 8) if args.workers > 1 else 0  # as grader.pipeline.autograde starts them
-        print_report(args, assignment_ids, notebooks, before, after, plain, floor_wall, floor_each, totals, renderers)
+        print_report(args, assignment_ids, notebooks, before, after, plain, floor_wall, floor_each, totals)
 
         status = 0
         for label, ours, recorded, out in (("before", ours_before, before, scratch / "out-before"),
@@ -484,8 +489,10 @@ def main(argv=None):
                 print(f"grader run {label}: SCORES DIFFER from nbgrader on {len(wrong)} of {compared} cells of "
                       f"correct submissions, e.g. {wrong[:5]}")
             else:
-                print(f"grader run {label}: correct submissions scored as nbgrader scores them on all "
-                      f"{compared} graded cells")
+                styles = Counter(what for kind, what in kinds.values() if kind == "correct")
+                print(f"grader run {label}: correct submissions ("
+                      + ", ".join(f"{count} {what}" for what, count in sorted(styles.items()))
+                      + f") scored as nbgrader scores them on all {compared} graded cells")
             if label == "after":
                 print("other submissions, cells where the grader's score differs from nbgrader's (run after):")
                 for (assignment, kind, what), (differ, cells, why) in sorted(others.items()):
