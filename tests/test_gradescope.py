@@ -76,9 +76,29 @@ def choose_secret(course):
     raise AssertionError("no secret with another hidden size")
 
 
-def run_autograder(template, root, notebooks, links=()):
-    """A fresh /autograder-like folder with the zip in source/ and ``notebooks`` in submission/; run it."""
+def setup(template, root):
+    """What Gradescope does when it builds the image: the zip in source/, then setup.sh, as root.
+
+    The virtual environment sees this machine's packages and pip installs only
+    the zip's package (Gradescope's image has none, so setup.sh installs them).
+    """
     shutil.copytree(template, root / "source", symlinks=True)
+    env = {**os.environ, "GRADESCOPE_AUTOGRADER_ROOT": str(root), "GRADER_VENV_OPTIONS": "--system-site-packages",
+           "GRADER_PIP_OPTIONS": "--no-deps"}
+    env.pop("PYTHONPATH", None)
+    done = subprocess.run(["bash", str(root / "source" / "setup.sh")], cwd=root, env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def run_autograder(template, root, notebooks, links=(), installed=False):
+    """A fresh /autograder-like folder with the zip in source/ and ``notebooks`` in submission/; run it.
+
+    ``installed``: setup.sh has made root/venv, which run_autograder uses by
+    default; otherwise it runs on this interpreter (GRADER_PYTHON).
+    """
+    if not installed:
+        shutil.copytree(template, root / "source", symlinks=True)
     (root / "submission").mkdir()
     for name, nb in notebooks.items():
         if isinstance(nb, str):
@@ -88,9 +108,12 @@ def run_autograder(template, root, notebooks, links=()):
     for name, target in links:
         (root / "submission" / name).symlink_to(target)
     (root / "tmp").mkdir()
-    env = {**os.environ, "GRADESCOPE_AUTOGRADER_ROOT": str(root), "GRADER_PYTHON": sys.executable,
-           "TMPDIR": str(root / "tmp"), "PYTHONPATH": os.pathsep.join(filter(None, [
-               str(gradescope.DEFAULT_ROOT), os.environ.get("PYTHONPATH")]))}
+    env = {**os.environ, "GRADESCOPE_AUTOGRADER_ROOT": str(root), "TMPDIR": str(root / "tmp")}
+    if installed:
+        env.pop("PYTHONPATH", None)
+    else:
+        env["GRADER_PYTHON"] = sys.executable
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(gradescope.DEFAULT_ROOT), os.environ.get("PYTHONPATH")]))
     env.pop("GRADER_SECRET", None)
     done = subprocess.run([str(root / "source" / "run_autograder")], cwd=root, env=env, capture_output=True,
                           text=True, timeout=600)
@@ -130,9 +153,10 @@ def graded(tmp_path_factory):
     }
     link = ("secret.ipynb", str(roots["hostile"] / "source" / "course" / SECRET_FILE))
     results = {}
+    setup(template, roots["correct"])  # this one as on Gradescope: setup.sh's venv, the zip's own package
     for name, nb in notebooks.items():
         results[name] = run_autograder(template, roots[name], {NOTEBOOK: nb},
-                                       links=[link] if name == "hostile" else ())
+                                       links=[link] if name == "hostile" else (), installed=name == "correct")
     results["empty"] = run_autograder(template, roots["empty"], {"answers.py": "print('EM')\n"})
 
     # the same notebooks through `grader autograde`
@@ -144,7 +168,7 @@ def graded(tmp_path_factory):
     autograde(base / "class", base / "report", course=course, workers=2)
     with open(base / "report" / "grades.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
-    return {"zip": zip_path, "results": results, "rows": rows, "secret": secret, "course": course}
+    return {"zip": zip_path, "results": results, "rows": rows, "secret": secret, "course": course, "roots": roots}
 
 
 def cell_scores(graded, student):
@@ -171,6 +195,15 @@ def test_zip_has_gradescope_layout(graded):
         with zipfile.ZipFile(graded["zip"]) as archive:
             source = archive.read(script)
         assert subprocess.run(["bash", "-n"], input=source).returncode == 0
+
+
+def test_setup_installs_the_zips_package_which_run_autograder_uses(graded):
+    venv_python = graded["roots"]["correct"] / "venv" / "bin" / "python"
+    where = subprocess.run([str(venv_python), "-c", "import grader; print(grader.__file__)"], capture_output=True,
+                           text=True, cwd=graded["roots"]["correct"], env={k: v for k, v in os.environ.items()
+                                                                           if k != "PYTHONPATH"})
+    assert where.stdout.startswith(str(graded["roots"]["correct"] / "venv" / "lib")), where.stdout + where.stderr
+    assert graded["results"]["correct"][0]["score"] == POINTS
 
 
 @pytest.mark.parametrize("name", ["correct", "wrong", "other", "hostile", "empty"])

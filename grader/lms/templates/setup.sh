@@ -18,9 +18,11 @@ if ! python_ok python3; then
     python_ok "$PYTHON" || { echo "setup.sh: no Python 3.11 or newer; choose the Ubuntu 24.04 base image" >&2; exit 1; }
 fi
 
-"$PYTHON" -m venv "$VENV"
-"$VENV/bin/python" -m pip install --upgrade pip
-"$VENV/bin/python" -m pip install "$ROOT/source/package"
+# GRADER_VENV_OPTIONS and GRADER_PIP_OPTIONS are for a local trial (the tests: --system-site-packages, --no-deps)
+# shellcheck disable=SC2086
+"$PYTHON" -m venv ${GRADER_VENV_OPTIONS:-} "$VENV"
+# shellcheck disable=SC2086
+"$VENV/bin/python" -m pip install --quiet ${GRADER_PIP_OPTIONS:-} "$ROOT/source/package"
 # student code runs as `nobody` where the sandbox cannot use namespaces: Python must stay readable
 chmod -R a+rX "$VENV"
 # fail the image build now rather than at the first submission
