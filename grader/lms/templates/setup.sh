@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Gradescope runs this once, as root, while it builds the autograder image (an Ubuntu image; 24.04 has the
-# Python this package needs, 22.04 gets python3.11 from apt). /autograder/source holds the autograder zip:
+# Gradescope runs this once, as root, while it builds the autograder image (Ubuntu; the package needs Python
+# 3.11 or newer: the image's python3 if it is, else python3.11 from apt, as on Ubuntu 22.04, Gradescope's default
+# base image). /autograder/source holds the autograder zip:
 # package/ (the grader), course/ (its solutions, release, specs and secret), grader-gradescope.json.
 # Written by `grader gradescope build`; see gradescope-autograders.readthedocs.io, "Autograder Specifications".
 set -euo pipefail
