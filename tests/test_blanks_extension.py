@@ -5,6 +5,7 @@ import pytest
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_notebook
 
+from grader.assignments import default_registry
 from grader.course import DEFAULT_ROOT
 from grader.samples import SEED_STYLE, fill_blanks
 
@@ -115,3 +116,93 @@ def test_blanks_written_into_test_cells_cannot_skip_grading(course):
     assert all(score == maximum > 0 for score, maximum in grades["scribbled_solution"].values())
     assert grades["scribbled_blank"].keys() == grades["scribbled_solution"].keys()
     assert all(score == 0 for score, _ in grades["scribbled_blank"].values())
+
+
+class LabKernel:
+    """A kernel driven as JupyterLab drives it: each execute request carries the cell's id (nbclient sends none)."""
+
+    def __init__(self, cwd):
+        from jupyter_client.manager import start_new_kernel
+
+        self.manager, self.client = start_new_kernel(kernel_name="python3", cwd=str(cwd))
+
+    def run(self, source, cell_id):
+        """The outputs of one cell: [(output type, text)]."""
+        request = self.client.session.msg("execute_request", {
+            "code": source, "silent": False, "store_history": True, "user_expressions": {},
+            "allow_stdin": False, "stop_on_error": False}, metadata={"cellId": cell_id})
+        self.client.shell_channel.send(request)
+        outputs = []
+        while True:
+            message = self.client.get_iopub_msg(timeout=300)
+            if message["parent_header"].get("msg_id") != request["header"]["msg_id"]:
+                continue
+            kind, content = message["msg_type"], message["content"]
+            if kind == "status" and content["execution_state"] == "idle":
+                return outputs
+            if kind == "stream":
+                outputs.append((content["name"], content["text"]))
+            elif kind == "error":
+                outputs.append(("error", content["ename"], content["traceback"]))
+            elif kind in ("display_data", "execute_result"):
+                outputs.append((kind, content["data"].get("text/plain", "")))
+
+    def close(self):
+        self.client.stop_channels()
+        self.manager.shutdown_kernel(now=True)
+
+
+@pytest.fixture
+def lab_kernel(tmp_path):
+    kernel = LabKernel(tmp_path)
+    yield kernel
+    kernel.close()
+
+
+def kernel_errors(outputs):
+    return [output for output in outputs if output[0] == "error"]
+
+
+def test_a_figure_below_a_failed_cell_says_in_one_line_which_cell_to_fix(lab_kernel):
+    nb = release_notebook("02_em_2d")
+    outputs = {cell.id: lab_kernel.run(cell.source, cell.id) for cell in nb.cells if cell.cell_type == "code"}
+    spec = default_registry()["02_em_2d"]
+    below = list(outputs)[list(outputs).index("em_loop"):]
+    figures = [cell_id for cell_id in below if not spec.runs_cell(cell_id)]
+    assert len(figures) >= 5
+
+    (blank,) = kernel_errors(outputs["em_loop"])
+    assert blank[1] == "UnfilledBlank"
+    em_count = list(outputs).index("em_loop") + 1  # the prompt number: every code cell ran once, in order
+    for cell_id in figures:
+        (error,) = kernel_errors(outputs[cell_id])
+        assert error[2] == [f"This figure needs cell [{em_count}] (`# EM algorithm`) to run without an error: "
+                            "fix that cell first."], (cell_id, error)
+    # The self-check and the graded cells keep their own errors, whole, and write nothing to stderr.
+    assert not any("This figure" in line for cell_id in outputs if cell_id not in figures
+                   for error in kernel_errors(outputs[cell_id]) for line in error[2])
+    tests = [cell_id for cell_id in outputs if cell_id.startswith("test_")]
+    assert tests and all(kernel_errors(outputs[cell_id])[0][1] == "CheckFailed" for cell_id in tests)
+    assert not [output for cell_id in tests for output in outputs[cell_id] if output[0] == "stderr"]
+
+
+def test_the_figure_draws_once_the_cell_is_fixed_and_other_errors_stay_whole(lab_kernel):
+    nb = release_notebook("02_em_2d")
+    cells = {cell.id: cell.source for cell in nb.cells if cell.cell_type == "code"}
+    filled = {cell.id: cell.source for cell in fill_blanks(nb, SEED_STYLE["02_em_2d"]).cells}
+
+    # Nothing but the imports has run: the figure asks for the cells above it.
+    assert not kernel_errors(lab_kernel.run(cells["imports"], "imports"))
+    (error,) = kernel_errors(lab_kernel.run(cells["fit-plot"], "fit-plot"))
+    assert error[2] == ["This figure needs the cells above it: run them first (Run > Run All Above Selected Cell)."]
+    for cell_id in ("data", "init"):
+        assert not kernel_errors(lab_kernel.run(cells[cell_id], cell_id))
+    assert kernel_errors(lab_kernel.run(cells["em_loop"], "em_loop"))
+    # The student's own cell, a test cell and a cell without an id (nbclient) show the real traceback.
+    for cell_id in ("5f0c8a1e-student-scratch", "test_cov", None):
+        (error,) = kernel_errors(lab_kernel.run("np.linalg.inv(np.zeros((2, 2)))", cell_id))
+        assert error[1] == "LinAlgError" and len(error[2]) > 1, error
+
+    assert not kernel_errors(lab_kernel.run(filled["em_loop"], "em_loop"))
+    figure = lab_kernel.run(cells["fit-plot"], "fit-plot")
+    assert not kernel_errors(figure) and any(output[0] == "display_data" for output in figure)
