@@ -17,11 +17,14 @@ Names have commas, quotes and non-ASCII letters. Each export is read back the
 way the LMS's importer reads it (:func:`canvas_import` follows
 ``lib/gradebook_importer.rb``, :func:`moodle_import` Moodle's
 ``grade/import/csv/classes/load_data.php``), and must give every student's
-points as grades.csv has them.
+points as grades.csv has them. A Canvas round trip grades a Submissions download
+(file names as Canvas's ContentZipper writes them) with ``--assignment`` and
+imports the export against the roster.
 """
 
 import csv
 import re
+import zipfile
 from pathlib import Path
 
 import nbformat
@@ -228,6 +231,30 @@ def test_cli_formats_and_the_nbgrader_default(report, tmp_path, capsys):
     assert float(totals_rows["s1001"]["raw_score"]) == POINTS
     assert cli.main(["export", str(report), "--to", str(tmp_path / "x.csv"), "--format", "canvas"]) == 2
     assert "--roster" in capsys.readouterr().err
+
+
+def test_canvas_round_trip_from_a_submissions_download(tmp_path):
+    """Canvas's Download Submissions zip (files named as ContentZipper names them: sortable name without
+    punctuation, lower case, LATE, user id, file id, file name) graded with --assignment, exported against the
+    roster: each student's points land on their Canvas row."""
+    course = CourseCopy(copy_course(tmp_path / "course"))
+    release = course.release_notebook(ASSIGNMENT)
+    mistake = next(s for s in MUTANTS if s.assignment_id == ASSIGNMENT and s.misconception == "mean-divided-by-n")
+    archive = tmp_path / "01-em-1d-submissions.zip"
+    with zipfile.ZipFile(archive, "w") as handle:
+        handle.writestr(f"obrienseán_48213_90001_{ASSIGNMENT}.ipynb",
+                        nbformat.writes(fill_blanks(release, SEED_STYLE[ASSIGNMENT])))
+        handle.writestr(f"doejdjane_late_48214_90002_{ASSIGNMENT}.ipynb", nbformat.writes(mistake.notebook(release)))
+    run = autograde(archive, tmp_path / "report", course=course, workers=2, lms_assignment=ASSIGNMENT)
+    assert sorted(run.graded) == [("doejdjane", ASSIGNMENT), ("obrienseán", ASSIGNMENT)]
+    target = tmp_path / "canvas.csv"
+    assert cli.main(["export", str(tmp_path / "report"), "--format", "canvas", "--roster", str(CANVAS_ROSTER),
+                     "--to", str(target)]) == 0
+    grades, points_possible, _header = canvas_import(target)
+    expected = totals(tmp_path / "report")
+    assert float(grades["48213"]["4821"]) == expected["obrienseán"] == POINTS
+    assert float(grades["48214"]["4821"]) == expected["doejdjane"] < POINTS
+    assert grades["48215"]["4821"] == "" and grades["48217"]["4821"] == "EX"
 
 
 # --- mapping rules on synthetic reports (no grading) ----------------------------------------------------------
