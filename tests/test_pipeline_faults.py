@@ -242,3 +242,17 @@ def test_a_killed_grader_leaves_no_process_behind(first_run, tmp_path):
     grader.wait()
     gone, alive = psutil.wait_procs(helpers, timeout=15)
     assert not alive, [(p.pid, p.cmdline()) for p in alive]
+
+
+def test_an_unreachable_dask_scheduler_is_one_line_naming_it(first_run, tmp_path):
+    course, submissions, _out, _run, _rows = first_run
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    started = time.monotonic()
+    result = grader_cli(course, "autograde", submissions, "--out", tmp_path / "out",
+                        "--scheduler", f"tcp://127.0.0.1:{closed}")
+    assert result.returncode == 2, result.stderr
+    message = " ".join(result.stderr.split())
+    assert f"tcp://127.0.0.1:{closed}" in message and "Traceback" not in message, message
+    assert time.monotonic() - started < 120

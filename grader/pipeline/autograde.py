@@ -313,6 +313,8 @@ class Grader:
         run = Run(self.out, self.db_url)
         with open_gradebook(self.db_url):
             pass  # a gradebook that cannot be used is said before anything slow starts
+        if scheduler:
+            _check_scheduler(scheduler)
         if not scheduler:
             zygote.shared().preload("grader.blanks", "grader.verify.child",
                                     *(m for spec in self.course.specs.all() for m in spec.preload))
@@ -423,6 +425,18 @@ class Grader:
             for future in as_completed(futures):
                 submission, name, nb = futures[future]
                 yield (submission, name), _result_or_crash(future, nb)
+
+
+def _check_scheduler(address, timeout=10):
+    """An :class:`OutputError` naming the Dask scheduler unless a client can connect to it within ``timeout`` s."""
+    from distributed import Client
+
+    try:
+        with Client(address, timeout=timeout):
+            pass
+    except (OSError, TimeoutError, ValueError) as error:
+        raise OutputError(f"Dask scheduler {address}: cannot connect ({type(error).__name__}: {error}); start "
+                          "it (dask scheduler, then dask worker ADDRESS) or check --scheduler") from None
 
 
 def _result_or_crash(future, notebook):
