@@ -256,3 +256,13 @@ def test_an_unreachable_dask_scheduler_is_one_line_naming_it(first_run, tmp_path
     message = " ".join(result.stderr.split())
     assert f"tcp://127.0.0.1:{closed}" in message and "Traceback" not in message, message
     assert time.monotonic() - started < 120
+
+
+def test_a_database_url_whose_driver_is_missing_is_one_line(first_run, tmp_path):
+    course, submissions, _out, _run, _rows = first_run
+    result = grader_cli(course, "autograde", submissions, "--out", tmp_path / "out",
+                        "--db", "mysql://grader@127.0.0.1/course")  # SQLAlchemy's mysql driver is not installed
+    assert result.returncode == 2, result.stderr
+    message = " ".join(result.stderr.split())
+    assert "driver is not installed" in message and "mysql://grader@127.0.0.1/course" in message, message
+    assert "Traceback" not in message
