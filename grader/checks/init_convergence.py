@@ -9,6 +9,12 @@ k-means++ does not cost the points of the runs.
 What they judge against, the data and the seeds of those made-up inputs, is
 a :class:`Problem`: the notebook's own in the student's kernel, the grader's
 (the notebook's or hidden ones) out of it.
+
+A function's answers on all of its cases are collected before it is judged;
+a wrong one is named as a catalogued mistake (``INITIALISATION`` in
+:mod:`grader.misconceptions`) only when that mistake alone reproduces every
+answer, otherwise the message says it matches no known mistake. The checks
+of the notebook's runs name the functions' diagnoses as their likely cause.
 """
 
 from dataclasses import dataclass
