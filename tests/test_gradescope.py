@@ -22,15 +22,18 @@ import stat
 import subprocess
 import sys
 import zipfile
+from types import SimpleNamespace
 
 import nbformat
 import pytest
 
 from grader import cli
+from grader.course import CourseError
 from grader.em import seed, univariate
 from grader.lms import gradescope
 from grader.misconceptions import CATALOGUE
 from grader.pipeline.autograde import autograde
+from grader.pipeline.report import Row
 from grader.samples import MUTANTS, SEED_STYLE, fill_blanks, variant
 from grader.verify import SECRET_FILE, hidden_inputs
 from tests.conftest import CourseCopy, copy_course
@@ -168,7 +171,8 @@ def graded(tmp_path_factory):
     autograde(base / "class", base / "report", course=course, workers=2)
     with open(base / "report" / "grades.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
-    return {"zip": zip_path, "results": results, "rows": rows, "secret": secret, "course": course, "roots": roots}
+    return {"zip": zip_path, "results": results, "rows": rows, "secret": secret, "course": course, "roots": roots,
+            "report": base / "report"}
 
 
 def cell_scores(graded, student):
@@ -183,7 +187,7 @@ def test_zip_has_gradescope_layout(graded):
         secret = archive.read(f"course/{SECRET_FILE}").decode().strip()
     assert names[:2] == ["setup.sh", "run_autograder"]  # at the root, not in a folder
     assert modes["setup.sh"] & 0o111 and modes["run_autograder"] & 0o111
-    assert config == {"assignment": ASSIGNMENT, "notebooks": [ASSIGNMENT]}
+    assert config == {"assignment": ASSIGNMENT, "notebooks": [ASSIGNMENT], "hidden_visibility": "after_due_date"}
     for needed in ("package/pyproject.toml", "package/grader/lms/gradescope.py", "package/grader/checks/em1d.py",
                    "course/nbgrader_config.py", f"course/solutions/{ASSIGNMENT}/{NOTEBOOK}",
                    f"course/notebooks/{ASSIGNMENT}/{NOTEBOOK}"):
@@ -280,3 +284,27 @@ def test_submission_without_notebook(graded):
     data, _text, _stdout = graded["results"]["empty"]
     assert data["score"] == 0.0 and "no notebook" in data["output"] and "answers.py" in data["output"]
     assert [t["name"] for t in data["tests"]] == GRADED and all(t["status"] == "failed" for t in data["tests"])
+
+
+def test_hidden_input_tests_can_be_shown_when_published(graded, tmp_path):
+    """--hidden-visibility after_published: the same results, the hidden-input tests shown on publishing."""
+    zip_path = tmp_path / "published.zip"
+    assert cli.main(["--course", str(graded["course"].root), "gradescope", "build", ASSIGNMENT, "--out",
+                     str(zip_path), "--hidden-visibility", "after_published"]) == 0
+    with zipfile.ZipFile(zip_path) as archive:
+        assert json.loads(archive.read(gradescope.CONFIG))["hidden_visibility"] == "after_published"
+    # results() on the "other" student's grading in the `grader autograde` report, as the class of one
+    shutil.copytree(graded["report"] / "autograded" / "other", tmp_path / "autograded" / gradescope.STUDENT)
+    rows = [Row(**{**r, "student_id": gradescope.STUDENT, "score": float(r["score"]),
+                   "max_score": float(r["max_score"])}) for r in graded["rows"] if r["student_id"] == "other"]
+    run = SimpleNamespace(rows=rows, out=tmp_path, problems=[])
+    published = gradescope.results(run, graded["course"], ASSIGNMENT, hidden_visibility="after_published")
+    on_gradescope = graded["results"]["other"][0]
+    assert published["score"] == on_gradescope["score"]
+    assert [t["visibility"] for t in published["tests"]] == [
+        "after_published" if t["visibility"] == "after_due_date" else t["visibility"] for t in on_gradescope["tests"]]
+    assert [(t["name"], t["score"], t["status"]) for t in published["tests"]] == \
+        [(t["name"], t["score"], t["status"]) for t in on_gradescope["tests"]]
+    assert "when the grades are published" in published["output"]
+    with pytest.raises(CourseError, match="not 'hidden'"):
+        gradescope.build(ASSIGNMENT, tmp_path / "x.zip", course=graded["course"], hidden_visibility="hidden")

@@ -63,6 +63,11 @@ STUDENT = "student"
 #: Notes that tell how a submission fared on the hidden inputs: shown with those tests, after the due date.
 HIDDEN_NOTES = ("hard-coded", "other-inputs")
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
+#: When the tests on hidden inputs (which carry the points) may be shown; Gradescope's "hidden" is for tests
+#: worth no points, so it is not offered.
+HIDDEN_INPUT_VISIBILITIES = ("after_due_date", "after_published", "visible")
+_WHEN = {"after_due_date": "after the due date", "after_published": "when the grades are published",
+         "visible": "now"}
 
 
 # --- building the zip ---------------------------------------------------------------------------------------
@@ -99,8 +104,11 @@ def _add(archive, name, data, mode=0o644):
     archive.writestr(info, data)
 
 
-def build(assignment_id, out, course=None):
+def build(assignment_id, out, course=None, hidden_visibility="after_due_date"):
     """Write the Gradescope autograder zip of ``assignment_id`` to ``out``; returns its path.
+
+    ``hidden_visibility`` is when students see the tests on hidden inputs (and
+    so their total): one of :data:`HIDDEN_INPUT_VISIBILITIES`.
 
     The zip holds the course secret: it is written readable by its owner only,
     and belongs only on Gradescope.
@@ -109,7 +117,11 @@ def build(assignment_id, out, course=None):
     course.require(assignment_id)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    config = {"assignment": assignment_id, "notebooks": course.notebooks(assignment_id)}
+    if hidden_visibility not in HIDDEN_INPUT_VISIBILITIES:
+        raise CourseError(f"hidden-input tests can be shown {', '.join(HIDDEN_INPUT_VISIBILITIES)}, "
+                          f"not {hidden_visibility!r}")
+    config = {"assignment": assignment_id, "notebooks": course.notebooks(assignment_id),
+              "hidden_visibility": hidden_visibility}
     descriptor, scratch = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
     os.close(descriptor)
     try:
@@ -163,7 +175,7 @@ def _test(name, score, max_score, passed, output, visibility="visible"):
             "status": "passed" if passed else "failed", "output": output, "visibility": visibility}
 
 
-def results(run, course, assignment_id, notes=()):
+def results(run, course, assignment_id, notes=(), hidden_visibility="after_due_date"):
     """The results.json of a graded class of one (``run`` from :func:`autograde`)."""
     spec = course.specs.get(assignment_id)
     hidden_grades = set(spec.hidden_grades()) if spec is not None else set()
@@ -204,7 +216,7 @@ def results(run, course, assignment_id, notes=()):
             continue
         tests.append(_test(f"{label} (your notebook's data)", 0.0, 0.0, seed_passed,
                            seen + ("" if seed_passed else "\nIts points are decided with the same test on other "
-                                   "inputs, shown after the due date.")))
+                                   f"inputs, shown {_WHEN[hidden_visibility]}.")))
         if not seed_passed:
             later = "failed on your notebook's data (see the test of the same name above); not judged further"
         elif hidden_failed:
@@ -214,7 +226,7 @@ def results(run, course, assignment_id, notes=()):
         else:
             later = "passed on your notebook's data and on other inputs"
         tests.append(_test(f"{label} (other inputs)", score, max_score, score == max_score, later,
-                           "after_due_date"))
+                           hidden_visibility))
     for notebook, note in notebook_notes.items():
         visible = _visible_notes(note)
         if visible:
@@ -224,7 +236,7 @@ def results(run, course, assignment_id, notes=()):
     if hidden_grades:
         outputs.append("Each graded cell is checked on your notebook's data (the tests shown now) and on other "
                        "inputs; its points need both, and the results on other inputs, with your total, are shown "
-                       "after the due date.")
+                       f"{_WHEN[hidden_visibility]}.")
     return {"score": float(sum(t["score"] for t in tests)), "output": "\n".join(outputs), "tests": tests}
 
 
@@ -261,7 +273,9 @@ def run_autograder(root=None, workers=1):
     results_dir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     course = Course(source / "course")
-    assignment_id = json.loads((source / CONFIG).read_text())["assignment"]
+    config = json.loads((source / CONFIG).read_text())
+    assignment_id = config["assignment"]
+    hidden_visibility = config.get("hidden_visibility", "after_due_date")
     expected = ", ".join(f"{name}.ipynb" for name in course.notebooks(assignment_id))
     with tempfile.TemporaryDirectory(prefix="grader-gradescope-") as work:
         work = Path(work)
@@ -273,7 +287,7 @@ def run_autograder(root=None, workers=1):
             # student code sees none of the autograder: its source (course, secret), the upload, the results
             limits = sandbox.Limits().hiding(source, submission, results_dir)
             run = autograde(work / "class", work / "report", course=course, workers=workers, limits=limits)
-            data = results(run, course, assignment_id, notes)
+            data = results(run, course, assignment_id, notes, hidden_visibility)
             if run.failures:
                 data["output"] += "\nThe grader could not score this submission (not your fault): ask your " \
                                   "instructor to regrade it."
