@@ -114,7 +114,7 @@ def cmd_gradescope(args):
     from .lms.gradescope import build
 
     course = _course(args)
-    target = build(args.assignment, args.out, course=course)
+    target = build(args.assignment, args.out, course=course, hidden_visibility=args.hidden_visibility)
     console.print(f"wrote {target}: upload it as the assignment's autograder on Gradescope (it holds the course "
                   "secret: keep it private)")
 
@@ -199,6 +199,10 @@ def parser():
         "build", help="write the autograder zip (setup.sh, run_autograder, the grader, the course) of an assignment")
     gradescope_build.add_argument("assignment", help="assignment id")
     gradescope_build.add_argument("--out", type=Path, default=Path("autograder.zip"))
+    gradescope_build.add_argument("--hidden-visibility", choices=("after_due_date", "after_published", "visible"),
+                                  default="after_due_date",
+                                  help="when students see the tests on hidden inputs, which carry the points, and "
+                                       "so their total (default: after the due date)")
     gradescope_build.set_defaults(func=cmd_gradescope)
 
     lab = commands.add_parser("lab", help="copy the release into your workspace (first start) and open JupyterLab there")
