@@ -28,6 +28,7 @@ answer cells are never figure cells, so their errors always stay whole.
 import ast
 import functools
 import io
+import sys
 import tokenize
 from pathlib import Path
 
@@ -201,6 +202,9 @@ class CalmFailure:
             shell.showtraceback((etype, value, tb), tb_offset=tb_offset, running_compiled_code=True)
         else:
             shell._get_exc_info((etype, value, tb))  # %debug and %tb still reach the real error
+            pyplot = sys.modules.get("matplotlib.pyplot")
+            if pyplot is not None:
+                pyplot.close("all")  # the half-drawn figure would be shown after the cell, beside the line
             shell._showtraceback(etype, value, [line])
         return None
 

@@ -178,6 +178,7 @@ def test_a_figure_below_a_failed_cell_says_in_one_line_which_cell_to_fix(lab_ker
         (error,) = kernel_errors(outputs[cell_id])
         assert error[2] == [f"This figure needs cell [{em_count}] (`# EM algorithm`) to run without an error: "
                             "fix that cell first."], (cell_id, error)
+        assert not [output for output in outputs[cell_id] if output[0] == "display_data"], cell_id  # no half figure
     # The self-check and the graded cells keep their own errors, whole, and write nothing to stderr.
     assert not any("This figure" in line for cell_id in outputs if cell_id not in figures
                    for error in kernel_errors(outputs[cell_id]) for line in error[2])
@@ -204,5 +205,6 @@ def test_the_figure_draws_once_the_cell_is_fixed_and_other_errors_stay_whole(lab
         assert error[1] == "LinAlgError" and len(error[2]) > 1, error
 
     assert not kernel_errors(lab_kernel.run(filled["em_loop"], "em_loop"))
+    assert not kernel_errors(lab_kernel.run(cells["resp-plot"], "resp-plot"))  # it defines the colours
     figure = lab_kernel.run(cells["fit-plot"], "fit-plot")
     assert not kernel_errors(figure) and any(output[0] == "display_data" for output in figure)
