@@ -276,3 +276,86 @@ def test_nbgrader_menu_offers_the_student_tools_only(page, lab):
     menu.get_by_text("Assignment List").wait_for()
     screenshot(menu, "nbgrader-menu")
     assert "Formgrader" not in menu.inner_text()
+
+
+def run_cell(page, cell):
+    """Select ``cell`` and run it with Shift+Enter, as a student stepping through the notebook does."""
+    cell.locator(".jp-InputPrompt").click()
+    page.keyboard.press("Shift+Enter")
+    wait_until_idle(page)
+
+
+#: The first line of each of notebook 02's figure cells below the EM cell (the slider's too).
+FIGURES_02 = ["from matplotlib.colors import LinearSegmentedColormap",
+              "plt.plot(np.arange(1, n_iterations + 1), log_likelihoods", "grid_x, grid_y = np.meshgrid",
+              "from matplotlib.patches import Ellipse", "from ipywidgets import IntSlider, interact"]
+
+
+def release_copy(lab, assignment_id, name, answers=None):
+    """A fresh copy of the release notebook in the student's folder (earlier tests may have saved answers)."""
+    nb = nbformat.read(DEFAULT_ROOT / "notebooks" / assignment_id / f"{assignment_id}.ipynb", as_version=4)
+    nbformat.write(fill_blanks(nb, answers) if answers else nb, lab.workspace / assignment_id / f"{name}.ipynb")
+    return f"{assignment_id}/{name}.ipynb"
+
+
+def test_figures_below_a_failed_em_cell_each_say_in_one_line_which_cell_to_fix(page, lab):
+    open_notebook(page, lab, release_copy(lab, "02_em_2d", "02_em_2d_calm"))
+    for text in ("%load_ext grader.blanks", "np.random.seed(1)", "# Initialize parameters", "# EM algorithm"):
+        run_cell(page, code_cell(page, text).first)
+    em_cell = code_cell(page, "# EM algorithm")
+    assert "UnfilledBlank" in em_cell.locator(".jp-OutputArea").inner_text()
+    em_prompt = re.search(r"\[(\d+)\]", em_cell.locator(".jp-InputPrompt").inner_text()).group(1)
+
+    figures = [code_cell(page, text) for text in FIGURES_02]
+    for figure in figures:
+        run_cell(page, figure)
+        shown = figure.locator(".jp-OutputArea").inner_text().strip()
+        assert shown == (f"This figure needs cell [{em_prompt}] (`# EM algorithm`) to run without an error: "
+                         "fix that cell first."), shown
+        assert figure.locator(".jp-OutputArea-output img").count() == 0
+    screenshot(figures[0], "02_em_2d-8-calm-failure")
+    # A graded cell keeps its whole error.
+    test_cell = code_cell(page, "# M-step, means (2 points)")
+    run_cell(page, test_cell)
+    assert "CheckFailed" in test_cell.locator(".jp-OutputArea").inner_text()
+    assert "This figure" not in test_cell.locator(".jp-OutputArea").inner_text()
+
+
+def test_every_figure_has_a_text_alternative_and_02_labels_its_panels_by_iteration(page, lab):
+    open_notebook(page, lab, release_copy(lab, "02_em_2d", "02_em_2d_captions", SEED_STYLE["02_em_2d"]))
+    run_all_cells(page)
+    code_cell(page, "self_check(globals())").locator(".jp-OutputArea-output",
+                                                      has_text="All checks passed").wait_for()
+    wait_until_idle(page)
+    cells = page.evaluate("""() => [...document.querySelectorAll('.jp-Notebook .jp-Cell')].map(cell => ({
+        figure: cell.classList.contains('jp-CodeCell') && cell.querySelector('.jp-OutputArea-output img') !== null,
+        text: cell.classList.contains('jp-MarkdownCell') ? cell.querySelector('.jp-RenderedMarkdown').innerText : ''}))""")
+    figures = [index for index, cell in enumerate(cells) if cell["figure"]]
+    assert len(figures) >= 6  # five figures and the slider's
+    # Right under each figure, a short text alternative a screen reader reaches next.
+    assert all(cells[index + 1]["text"].startswith("Figure: ") for index in figures), cells
+    grid_caption = next(cell["text"] for cell in cells if "ten panels" in cell["text"])
+    assert "after 0 (the random start)" in grid_caption and "30 and 40 iterations" in grid_caption
+    grid = code_cell(page, "from matplotlib.colors import LinearSegmentedColormap")
+    screenshot(grid.locator(".jp-OutputArea"), "02_em_2d-9-responsibilities")
+    text = page.locator(".jp-MarkdownCell", has_text="Responsibilities over the iterations").inner_text()
+    assert "purple" not in text and "iteration 40" in text
+
+
+def test_model_selection_sweep_reports_progress_and_draws_readable_panels(page, lab):
+    open_notebook(page, lab, release_copy(lab, "06_model_selection", "06_model_selection_filled",
+                                          SEED_STYLE["06_model_selection"]))
+    run_all_cells(page)
+    sweep = code_cell(page, 'covariance_types = ["full", "diag", "tied", "spherical"]')
+    # The first progress line arrives while the sweep still runs.
+    sweep.locator(".jp-OutputArea-output", has_text="fitted 1/4").wait_for()
+    started = time.monotonic()
+    sweep.locator(".jp-OutputArea-output", has_text="BIC picks").wait_for()
+    wait_until_idle(page)
+    shown = sweep.locator(".jp-OutputArea").inner_text()
+    assert all(f"fitted {i}/4: {kind}" in shown for i, kind in enumerate(["full", "diag", "tied", "spherical"], start=1)), shown
+    assert "Traceback" not in shown and sweep.locator(".jp-OutputArea-output img").count() == 1
+    screenshot(sweep.locator(".jp-OutputArea"), "06_model_selection-1-criteria")
+    caption = page.locator(".jp-MarkdownCell", has_text="Figure: two panels, BIC and AIC minus their lowest")
+    assert caption.count() == 1
+    print(f"sweep finished {time.monotonic() - started:.1f} s after its first progress line")
