@@ -102,7 +102,7 @@ def canvas_import(path):
         if "Points Possible" in row[0]:
             points_possible = {a: row[i] for a, i in assignments.items()}
             continue
-        if all(re.match(r"^\s*(Muted|Manual Posting.*)?\s*$", cell, re.I) for cell in row):
+        if all(re.match(r"^\s*(Muted|Manual Posting.*)?\s*$", cell, re.IGNORECASE) for cell in row):
             continue
         grades[row[1]] = {a: row[i].strip() for a, i in assignments.items()}
     return grades, points_possible, header
@@ -227,7 +227,8 @@ def test_cli_formats_and_the_nbgrader_default(report, tmp_path, capsys):
         assert cli.main(argv + (["--roster", str(roster)] if roster else [])) == 0
         assert target.is_file()
     assert cli.main(["export", str(report), "--to", str(tmp_path / "totals.csv")]) == 0
-    totals_rows = {r["student_id"]: r for r in csv.DictReader(open(tmp_path / "totals.csv"))}
+    with open(tmp_path / "totals.csv", newline="") as handle:
+        totals_rows = {r["student_id"]: r for r in csv.DictReader(handle)}
     assert float(totals_rows["s1001"]["raw_score"]) == POINTS
     assert cli.main(["export", str(report), "--to", str(tmp_path / "x.csv"), "--format", "canvas"]) == 2
     assert "--roster" in capsys.readouterr().err
@@ -250,7 +251,7 @@ def test_canvas_round_trip_from_a_submissions_download(tmp_path):
     target = tmp_path / "canvas.csv"
     assert cli.main(["export", str(tmp_path / "report"), "--format", "canvas", "--roster", str(CANVAS_ROSTER),
                      "--to", str(target)]) == 0
-    grades, points_possible, _header = canvas_import(target)
+    grades, _points_possible, _header = canvas_import(target)
     expected = totals(tmp_path / "report")
     assert float(grades["48213"]["4821"]) == expected["obrienseán"] == POINTS
     assert float(grades["48214"]["4821"]) == expected["doejdjane"] < POINTS

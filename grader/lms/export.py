@@ -144,26 +144,25 @@ def read_grades(report):
     """The :class:`Grades` of a report folder (its ``grades.csv``), or an :class:`ExportError`."""
     path = Path(report) / "grades.csv"
     try:
-        handle = open(path, newline="", encoding="utf-8")
+        text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise ExportError(f"{path}: cannot read the report's grades ({error.strerror}); export the folder "
                           "`grader autograde --out` wrote") from None
     grades = Grades()
-    with handle:
-        for row in csv.DictReader(handle):
-            key = (row["student_id"], row["assignment_id"])
-            if not row["grade_id"]:
-                if row["note"].startswith(("not-graded", "grading-error")):  # a submission without grades
-                    grades.submissions.setdefault(key, Submission(*key)).notes.append(row["note"])
-                else:  # input that is no submission: unknown assignment, duplicate, link
-                    grades.problems.append(f"{row['student_id']}/{row['assignment_id']}: {row['note']}")
-                continue
-            submission = grades.submissions.setdefault(key, Submission(*key))
-            cell = (row["notebook_id"], row["grade_id"])
-            submission.cells[cell] = _number(row["score"])
-            grades.maxima[row["assignment_id"]][cell] = float(row["max_score"])
-            if row["note"] and row["note"] not in submission.notes:
-                submission.notes.append(row["note"])
+    for row in csv.DictReader(io.StringIO(text, newline="")):
+        key = (row["student_id"], row["assignment_id"])
+        if not row["grade_id"]:
+            if row["note"].startswith(("not-graded", "grading-error")):  # a submission without grades
+                grades.submissions.setdefault(key, Submission(*key)).notes.append(row["note"])
+            else:  # input that is no submission: unknown assignment, duplicate, link
+                grades.problems.append(f"{row['student_id']}/{row['assignment_id']}: {row['note']}")
+            continue
+        submission = grades.submissions.setdefault(key, Submission(*key))
+        cell = (row["notebook_id"], row["grade_id"])
+        submission.cells[cell] = _number(row["score"])
+        grades.maxima[row["assignment_id"]][cell] = float(row["max_score"])
+        if row["note"] and row["note"] not in submission.notes:
+            submission.notes.append(row["note"])
     for (_student, assignment_id), submission in grades.submissions.items():
         if not submission.cells:  # not scored at all: its cells are the assignment's, none with a score
             submission.cells = dict.fromkeys(grades.maxima.get(assignment_id, {}), None)

@@ -316,7 +316,7 @@ def main(argv=None):
     root = Path(args.root or os.environ.get(ROOT_ENV, DEFAULT_GRADESCOPE_ROOT))
     try:
         run_autograder(root)
-    except Exception:  # always leave a results.json: Gradescope shows nothing useful without one
+    except Exception:  # noqa: BLE001 (always leave a results.json: Gradescope shows nothing useful without one)
         traceback.print_exc(file=sys.stdout)
         (root / "results").mkdir(parents=True, exist_ok=True)
         write_results(root / "results" / "results.json", {
