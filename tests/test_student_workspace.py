@@ -107,6 +107,14 @@ def test_default_workspace_is_home_course_id_and_nbgrader_settings_apply(tmp_pat
     # --workspace outranks the configuration.
     assert workspace_path(course, tmp_path / "flag") == tmp_path / "flag"
 
+    # With nbgrader's replace_missing_files turned off, a fetched assignment is left exactly as the student has it.
+    with open(course.root / "nbgrader_config.py", "a") as config:
+        config.write("c.ExchangeFetchAssignment.replace_missing_files = False\n")
+    (fetched["01_em_1d"].path / "01_em_1d.ipynb").unlink()
+    again = fetch_assignments(course, assignments=["01_em_1d"])
+    assert again["01_em_1d"] == (fetched["01_em_1d"].path, False, [])
+    assert not (fetched["01_em_1d"].path / "01_em_1d.ipynb").exists()
+
 
 def test_a_workspace_inside_the_release_is_refused(tmp_path, capsys):
     course = Course()
@@ -198,3 +206,19 @@ def test_grader_lab_serves_the_workspace_with_validate(tmp_path):
     assert f"fetched 01_em_1d into {workspace / '01_em_1d'}" not in log  # fetched before, kept
     assert f"your workspace: {workspace}" in log
     assert tree_digest(course.release) == release_before
+
+
+def section(text, heading):
+    start = text.index(f"## {heading}\n")
+    end = text.find("\n## ", start + 1)
+    return text[start:end if end != -1 else None]
+
+
+def test_both_readmes_give_the_student_the_same_install_without_test_tools():
+    course_readme = section((DEFAULT_ROOT / "README.md").read_text(), "For students")
+    notebooks_readme = section((DEFAULT_ROOT / "notebooks" / "README.md").read_text(), "How to open them")
+    blocks = [text[text.index("```bash\n"):text.index("```\n", text.index("```bash\n") + 8)]
+              for text in (course_readme, notebooks_readme)]
+    assert blocks[0] == blocks[1]
+    assert "pip install -e .  " in blocks[0] and "[test]" not in blocks[0] and "\ngrader lab" in blocks[0]
+    assert "jupyter lab notebooks" not in notebooks_readme

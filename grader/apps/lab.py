@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from nbgrader.coursedir import CourseDirectory
+from nbgrader.exchange import ExchangeError
 from nbgrader.exchange.default import ExchangeFetchAssignment
 from traitlets import default
 
@@ -157,7 +158,13 @@ def fetch_assignments(course, workspace=None, assignments=None):
         config.CourseDirectory.assignment_id = assignment_id
         fetch = FetchFromRelease(coursedir=CourseDirectory(config=config), config=config)
         fetch.init_src()
-        fetch.init_dest()
+        try:
+            fetch.init_dest()
+        except ExchangeError:
+            # The workspace has this assignment and the configuration turned replace_missing_files off:
+            # nbgrader's fetch would refuse it, and the student's copy is what they work on.
+            fetched[assignment_id] = Fetched(Path(fetch.dest_path), False, [])
+            continue
         destination = Path(fetch.dest_path)
         new, before = not destination.exists(), _files(destination)
         fetch.copy_files()
