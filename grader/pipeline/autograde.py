@@ -429,8 +429,11 @@ class Grader:
 
 def _check_scheduler(address, timeout=10):
     """An :class:`OutputError` naming the Dask scheduler unless a client can connect to it within ``timeout`` s."""
-    from distributed import Client
-
+    try:
+        from distributed import Client
+    except ImportError:
+        raise OutputError(f"--scheduler {address} needs Dask's distributed, which a student install leaves out: "
+                          "pip install -e '.[dask]'") from None
     try:
         with Client(address, timeout=timeout):
             pass
