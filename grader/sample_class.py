@@ -1,8 +1,10 @@
-"""The bundled sample class: synthetic students for notebooks 01-02, made from the current release.
+"""The bundled sample class: synthetic students, made from the current release and the specs' samples.
 
 ``python -m grader.sample_class`` regenerates ``grader/data/sample_class``;
 a test fails when the bundled copy drifts from what this produces. Each
-student types answers into the release's blanks (see :mod:`grader.samples`).
+student types answers into the release's blanks (see :mod:`grader.samples`);
+which answer each student hands in for an assignment is its spec's
+``Samples.sample_class``.
 """
 
 import argparse
@@ -17,35 +19,38 @@ from .samples import ALTERNATIVES, MUTANTS, SEED_STYLE, fill_blanks
 BUNDLED = Path(__file__).resolve().parent / "data" / "sample_class"
 
 
-def _mutant(assignment_id, misconception, name=None):
-    return next(s for s in MUTANTS if s.assignment_id == assignment_id and s.misconception == misconception
-                and (name is None or s.name == name))
+#: The sample class's students, in the order the specs' ``Samples.sample_class`` entries name their answers.
+STUDENT_NAMES = ("ada", "blaise", "carl", "dora", "emmy", "felix", "grace", "hedy")
+#: A student whose first notebook is truncated JSON, as an interrupted upload leaves it.
+BROKEN_STUDENT = "ivan"
 
 
-def _alternative(assignment_id, name):
-    return next(s for s in ALTERNATIVES if s.assignment_id == assignment_id and s.name == name)
+def _answer(assignment_id, entry):
+    """"seed", "blank" or the Sample a ``sample_class`` entry names."""
+    if entry in ("seed", "blank"):
+        return entry
+    key, _, name = (part.strip() for part in entry.partition(":"))
+    pool = ALTERNATIVES if key == "correct" else [s for s in MUTANTS if s.misconception == key]
+    matches = [s for s in pool if s.assignment_id == assignment_id and (not name or s.name == name)]
+    if not matches:
+        raise ValueError(f"{assignment_id}: sample_class entry {entry!r} names no sample")
+    return matches[0]
 
 
-#: student id -> assignment id -> "seed" (correct, seed style), "blank" (untouched release) or a Sample.
-STUDENTS = {
-    "ada": {"01_em_1d": "seed", "02_em_2d": "seed"},
-    "blaise": {"01_em_1d": "blank", "02_em_2d": "blank"},
-    "carl": {"01_em_1d": _mutant("01_em_1d", "sigma-is-variance"),
-             "02_em_2d": _mutant("02_em_2d", "covariance-unweighted")},
-    "dora": {"01_em_1d": _mutant("01_em_1d", "mean-divided-by-n"),
-             "02_em_2d": _mutant("02_em_2d", "loglik-wrong", "blank log_likelihood")},
-    "emmy": {"01_em_1d": _mutant("01_em_1d", "weights-missing-in-estep"),
-             "02_em_2d": _mutant("02_em_2d", "history-aliased")},
-    "felix": {"01_em_1d": _mutant("01_em_1d", "old-mean-in-variance"),
-              "02_em_2d": _mutant("02_em_2d", "covariance-old-mean")},
-    "grace": {"01_em_1d": _alternative("01_em_1d", "np.average"),
-              "02_em_2d": _alternative("02_em_2d", "np.average and np.cov with aweights")},
-    "hedy": {"01_em_1d": _mutant("01_em_1d", "responsibilities-unnormalised", "normalisation deleted"),
-             "02_em_2d": _mutant("02_em_2d", "weights-not-updated")},
-}
+def students(specs=None):
+    """{student id: {assignment id: answer}} from the specs' ``sample_class`` entries."""
+    if specs is None:
+        from .assignments import default_registry
 
-#: A student whose notebook is truncated JSON, as an interrupted upload leaves it.
-BROKEN = ("ivan", "01_em_1d")
+        specs = default_registry().all()
+    roster = {}
+    for spec in specs:
+        entries = spec.samples.sample_class if spec.samples is not None else ()
+        if len(entries) > len(STUDENT_NAMES):
+            raise ValueError(f"{spec.id}: the sample class has {len(STUDENT_NAMES)} students")
+        for student_id, entry in zip(STUDENT_NAMES, entries):
+            roster.setdefault(student_id, {})[spec.id] = _answer(spec.id, entry)
+    return roster
 
 
 def build(target=BUNDLED, course=None):
@@ -53,7 +58,8 @@ def build(target=BUNDLED, course=None):
     course = course or Course()
     target = Path(target)
     shutil.rmtree(target, ignore_errors=True)
-    for student_id, answers in STUDENTS.items():
+    roster = students(course.specs.all())
+    for student_id, answers in roster.items():
         for assignment_id, answer in answers.items():
             (notebook,) = course.notebooks(assignment_id)
             release = nbformat.read(course.release / assignment_id / f"{notebook}.ipynb", as_version=4)
@@ -66,7 +72,7 @@ def build(target=BUNDLED, course=None):
             folder = target / student_id / assignment_id
             folder.mkdir(parents=True)
             nbformat.write(submitted, folder / f"{notebook}.ipynb")
-    student_id, assignment_id = BROKEN
+    student_id, assignment_id = BROKEN_STUDENT, min(roster[STUDENT_NAMES[0]])
     (notebook,) = course.notebooks(assignment_id)
     seed_answer = nbformat.writes(fill_blanks(
         nbformat.read(course.release / assignment_id / f"{notebook}.ipynb", as_version=4), SEED_STYLE[assignment_id]))

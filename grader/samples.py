@@ -95,6 +95,10 @@ class Samples:
     mistakes: dict = field(default_factory=dict)
     mutants: tuple = ()
     alternatives: tuple = ()
+    #: What the bundled sample class's students hand in, one entry per student in order (see
+    #: :mod:`grader.sample_class`): "seed", "blank", a misconception id (its first mutant),
+    #: "<id>: <sample name>" or "correct: <sample name>".
+    sample_class: tuple = ()
 
 
 def _specs():

@@ -164,6 +164,8 @@ SAMPLES = Samples(
             ),
         ),
     ),
+    sample_class=("seed", "blank", "sigma-is-variance", "mean-divided-by-n", "weights-missing-in-estep",
+                  "old-mean-in-variance", "correct: np.average", "responsibilities-unnormalised: normalisation deleted"),
 )
 
 
