@@ -62,3 +62,12 @@ def copy_course(target):
 def course(tmp_path):
     """A copy of the course (fresh gradebook) in a temp folder."""
     return CourseCopy(copy_course(tmp_path / "course"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fit_cache(tmp_path_factory):
+    """Notebook 06's remembered fits go to a folder of this run, not the user's ~/.cache (kernels inherit it)."""
+    location = tmp_path_factory.mktemp("gmm-em-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GMM_EM_CACHE", str(location))
+        yield location
