@@ -12,8 +12,10 @@ module-scoped ``autograde`` run and validated by nbgrader's own
   carries no note (an honest mistake is accused of nothing);
 * every correct alternative earns full marks, with no diagnosis and no note;
 * no feedback text shows a number;
-* one verdict: per graded cell, Validate passes exactly the cells the
-  autograder gives points for, so no wrong answer validates as "Success!".
+* one verdict: per graded cell, the visible cells as they ran in the graded
+  notebook, and nbgrader's Validator (on the untouched releases, the
+  seed-style answers and every third sample), fail exactly the cells the
+  autograder takes points on, so no wrong answer validates as "Success!".
 
 ``GRADER_TEST_ASSIGNMENTS`` (comma-separated ids) restricts the run to those
 assignments. ``GMM_UPDATE_DOCS=1 python -m pytest tests/test_misconceptions.py``
@@ -32,7 +34,7 @@ import nbformat
 import pytest
 
 from grader.course import Course
-from grader.misconceptions import CATALOGUE, diagnosis_ids
+from grader.misconceptions import CATALOGUE, diagnosis_ids, graded_cell_errors
 from grader.pipeline.autograde import autograde
 from grader.runtime import sandbox
 from grader.samples import ALTERNATIVES, MUTANTS, SEED_STYLE, fill_blanks
@@ -58,6 +60,15 @@ SELECTED_MUTANTS = [sample for sample in MUTANTS if sample.assignment_id in ASSI
 SELECTED_ALTERNATIVES = [sample for sample in ALTERNATIVES if sample.assignment_id in ASSIGNMENTS]
 
 
+GIVEN = [f"{a}-blank" for a in ASSIGNMENTS] + [f"{a}-seed-style" for a in ASSIGNMENTS if a in SEED_STYLE]
+ONE_VERDICT = GIVEN + [sample.key for sample in SAMPLES]
+#: Submissions also run through nbgrader's own Validator (a kernel start each): the untouched releases, the
+#: seed-style answers and every third sample of each assignment; the rest are compared through the graded run.
+VALIDATED = GIVEN + [
+    key for assignment_id in ASSIGNMENTS
+    for key in [s.key for s in SAMPLES if s.assignment_id == assignment_id][::3]]
+
+
 def student_id(key):
     return re.sub(r"[^a-z0-9]+", "-", key.lower()).strip("-")
 
@@ -71,6 +82,7 @@ class Submission:
     self_check: str = ""
     validate_failed: set = field(default_factory=set)  # grade_ids Validate reported as failing
     validate_error: str = ""
+    kernel_failed: set = field(default_factory=set)  # grade cells that raised in the graded run's kernel
 
     @property
     def lost(self):
@@ -151,12 +163,14 @@ def graded(tmp_path_factory):
     for student, (key, assignment_id, notebook) in keys.items():
         path = out / "autograded" / student / assignment_id / f"{notebook}.ipynb"
         if path.exists():
-            results[key].self_check = self_check_output(nbformat.read(path, as_version=4))
+            autograded = nbformat.read(path, as_version=4)
+            results[key].self_check = self_check_output(autograded)
+            results[key].kernel_failed = set(graded_cell_errors(autograded))
         for message in _verified_messages(out, student, assignment_id):
             results[key].rows.get(message[0], {})["message"] = message[1]
     with ProcessPoolExecutor(max_workers=2) as pool:
         jobs = {key: pool.submit(validate, validation / student / assignment_id, f"{notebook}.ipynb")
-                for student, (key, assignment_id, notebook) in keys.items()}
+                for student, (key, assignment_id, notebook) in keys.items() if key in VALIDATED}
         for key, job in jobs.items():
             results[key].validate_failed, results[key].validate_error = job.result()
     results["__run__"] = run
@@ -206,11 +220,16 @@ def test_correct_alternative_earns_full_marks_without_diagnosis_or_note(graded, 
     assert "All checks passed" in result.self_check and not diagnosis_ids(result.self_check), result.self_check
 
 
-ONE_VERDICT = [f"{a}-blank" for a in ASSIGNMENTS] + [f"{a}-seed-style" for a in ASSIGNMENTS if a in SEED_STYLE] \
-    + [sample.key for sample in SAMPLES]
-
-
 @pytest.mark.parametrize("key", ONE_VERDICT)
+def test_the_visible_cells_give_the_autograders_verdict_on_every_cell(graded, key):
+    """The grade cells as they ran in the graded notebook (what Validate runs) fail where points are taken."""
+    result = result_of(graded, key)
+    assert result.kernel_failed == result.autograde_failed, (
+        f"the visible cells fail {sorted(result.kernel_failed)}, the autograder takes points on "
+        f"{sorted(result.autograde_failed)}")
+
+
+@pytest.mark.parametrize("key", VALIDATED)
 def test_validate_gives_the_autograders_verdict_on_every_cell(graded, key):
     result = result_of(graded, key)
     assert not result.validate_error, result.validate_error
@@ -220,8 +239,11 @@ def test_validate_gives_the_autograders_verdict_on_every_cell(graded, key):
 
 
 @pytest.mark.parametrize("sample", SELECTED_MUTANTS, ids=lambda s: s.key)
-def test_no_wrong_answer_validates_as_success(graded, sample):
-    assert result_of(graded, sample.key).validate_failed
+def test_no_wrong_answer_passes_the_visible_cells(graded, sample):
+    result = result_of(graded, sample.key)
+    assert result.kernel_failed
+    if sample.key in VALIDATED:
+        assert result.validate_failed, "Validate says Success! on a wrong answer"
 
 
 def detection_table(graded):
