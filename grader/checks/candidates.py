@@ -1,4 +1,4 @@
-"""Naming a mistake only when the numbers single it out (the checks of notebooks 03 and 07).
+"""Naming a mistake only when the numbers single it out (the checks of notebooks 03, 05, 07 and 08).
 
 A check evaluates the student's function on several inputs (*cases*) and,
 for every catalogued mistake, what code with that mistake computes on the
@@ -15,7 +15,7 @@ broadcasts for N = K) reproduces a candidate that raises on the same cases.
 import numpy as np
 
 from ..misconceptions import hint
-from .core import quiet
+from .core import CheckFailed, quiet
 
 
 class Raised:
@@ -61,20 +61,40 @@ def reproduces(actual, value, agree):
 def single_out(outcomes, cases, candidates, agree):
     """The ids of the one candidate that reproduces ``outcomes`` on every case: () for correct, None if not one.
 
-    ``candidates`` are (ids, compute) pairs; several pairs may carry the
-    same ids (two ways of writing one mistake). ``agree(case)`` gives the
-    agreement of finite values on that case. When the matching id sets are
-    nested (a mistake alone, and with a second one the cases cannot see),
-    the smallest is named: the numbers give no evidence of the others.
+    ``candidates`` are (ids, compute) pairs, ``compute(case)`` the value code
+    with those mistakes gives; several pairs may carry the same ids (two ways
+    of writing one mistake). ``agree(case)`` gives the agreement of finite
+    values on that case.
+    """
+    return singled_out(outcomes, [(ids, _values(compute, cases)) for ids, compute in candidates],
+                       [agree(case) for case in cases])
+
+
+def _values(compute, cases):
+    """A candidate's value on each case, computed only as far as the comparison needs them."""
+    return (attempt(compute, case) for case in cases)
+
+
+def singled_out(outcomes, candidates, agreements):
+    """:func:`single_out` for candidates whose values are already known: (ids, [value on each case]) pairs.
+
+    When the matching id sets are nested (a mistake alone, and with a second
+    one the cases cannot see), the smallest is named: the numbers give no
+    evidence of the others.
     """
     matching = set()
-    for ids, compute in candidates:
+    for ids, values in candidates:
         if ids in matching:
             continue
-        if all(reproduces(outcome, attempt(compute, case), agree(case)) for outcome, case in zip(outcomes, cases)):
+        if all(reproduces(outcome, value, agree) for outcome, value, agree in zip(outcomes, values, agreements)):
             matching.add(ids)
     smallest = [ids for ids in matching if all(set(ids) <= set(other) for other in matching)]
     return smallest[0] if len(smallest) == 1 else None
+
+
+def named(message, ids):
+    """The failure ``message``, naming the mistake ``ids`` with their hints."""
+    return CheckFailed(f"{message}: " + hints(ids), ids)
 
 
 def hints(ids):

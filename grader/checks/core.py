@@ -87,3 +87,14 @@ def close(actual, expected):
 
 def all_close(actual, expected):
     return bool(np.all(close(actual, expected)))
+
+
+def likely_cause(ns, message, checks):
+    """The failure ``message`` of a whole run, naming the first diagnosis of the step ``checks`` behind it."""
+    for check in checks:
+        try:
+            check(ns)
+        except CheckFailed as failure:
+            if failure.diagnosis:
+                return CheckFailed(f"{message} Likely cause: {failure}", failure.diagnosis)
+    return CheckFailed(message)

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..em import initialisation, seed
 from ..misconceptions import hint
-from .core import CheckFailed, all_close, as_array, inputs, quiet
+from .core import CheckFailed, all_close, as_array, inputs, likely_cause, quiet
 from .functions import defined, student_function
 from .selfcheck import report
 
@@ -309,17 +309,6 @@ def _by_chance(ns, what, check):
         raise CheckFailed(f"{what} only by chance, because {failure}", failure.diagnosis) from None
 
 
-def _likely_cause(ns, message, checks):
-    """A failure of the notebook's runs, naming the first diagnosis of the function checks behind them."""
-    for check in checks:
-        try:
-            check(ns)
-        except CheckFailed as failure:
-            if failure.diagnosis:
-                return CheckFailed(f"{message} Likely cause: {failure}", failure.diagnosis)
-    return CheckFailed(message)
-
-
 # --- the notebook's runs ----------------------------------------------------------------------------
 
 def _run_parts(run, where):
@@ -390,13 +379,13 @@ def check_runs(ns):
                               "re-run the notebook from the top.")
         gains = np.diff(values) / len(problem.data)
         if problem.jump is not None and (len(gains) == 0 or gains.max() < problem.jump):
-            raise _likely_cause(ns, "The run from random responsibilities stopped on its plateau, before the jump "
+            raise likely_cause(ns, "The run from random responsibilities stopped on its plateau, before the jump "
                                 "of the log-likelihood: has_converged must wait for `patience` small gains in a "
                                 "row.", (check_has_converged,))
         for name, run in runs.items():
             failure = _compare_with_reference(run, f"runs[{name!r}]", problem.data, *_rule_constants(ns, "TOL"))
             if failure:
-                raise _likely_cause(ns, failure, (check_has_converged,))
+                raise likely_cause(ns, failure, (check_has_converged,))
         _by_chance(ns, "The runs stop where the rule says", check_has_converged)
 
 
@@ -412,14 +401,14 @@ def check_restarts(ns):
             raise CheckFailed("`restarts` should be the list of K = 3 runs: run your cell.")
         finals = [_run_parts(run, f"restarts[{i}]")[1][-1] for i, run in enumerate(restarts)]
         if not any(best is run for run in restarts) or _run_parts(best, "best")[1][-1] != max(finals):
-            raise _likely_cause(ns, "`best` is not the restart with the highest final log-likelihood.",
+            raise likely_cause(ns, "`best` is not the restart with the highest final log-likelihood.",
                                 (check_best_run,))
         _by_chance(ns, "`best` is the best of these restarts", check_best_run)
         data = inputs(ns, notebook_problem).data
         for i, run in enumerate(restarts):
             failure = _compare_with_reference(run, f"restarts[{i}]", data, *_rule_constants(ns, "RESTART_TOL"))
             if failure:
-                raise _likely_cause(ns, failure, (check_has_converged,))
+                raise likely_cause(ns, failure, (check_has_converged,))
         _by_chance(ns, "The restarts stop where the rule says", check_has_converged)
 
 

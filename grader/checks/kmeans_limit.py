@@ -25,8 +25,8 @@ from scipy.special import logsumexp
 
 from ..em import kmeans as reference
 from ..em import seed
-from ..misconceptions import hint
-from .core import CheckFailed, all_close, inputs, quiet
+from .candidates import named, single_out
+from .core import CheckFailed, all_close, inputs, likely_cause, quiet
 from .functions import array, call, defined, student_function
 from .selfcheck import report
 
@@ -88,51 +88,12 @@ def shown(value):
     return f"{sign}{digits}e{exponent}"
 
 
-# --- naming a mistake only when the numbers single it out ---------------------------------------------------
+# --- naming a mistake only when the numbers single it out (grader.checks.candidates) ---------------------
 
-class _Raised:
-    """A candidate formula that raises on a case (as the student's code may)."""
-
-
-def _attempt(compute, case):
-    try:
-        with quiet():
-            return np.asarray(compute(*case), dtype=float)
-    except Exception:  # noqa: BLE001 -- a mistaken formula may raise on some inputs, as the student's does
-        return _Raised()
-
-
-def _reproduces(actual, value):
-    """Whether a candidate's ``value`` is the student's ``actual``: one shape, NaN and infinities in the same
-    places, the finite entries equal up to rounding."""
-    if isinstance(value, _Raised) or value.shape != actual.shape:
-        return False
-    with quiet():
-        for where in (np.isnan, np.isposinf, np.isneginf):
-            if not np.array_equal(where(actual), where(value)):
-                return False
-        finite = np.isfinite(actual)
-        return all_close(actual[finite], value[finite])
-
-
-def single_out(outcomes, cases, candidates):
-    """The ids of the one candidate that reproduces the student's ``outcomes`` on every case, else None.
-
-    ``candidates`` are (ids, compute) pairs, ``compute(*case)`` the value code
-    with those mistakes gives; several pairs may share ids (two ways of writing
-    one mistake); ``()`` is the correct formula. A mistake that coincides with
-    another (or with the correct value) on some case is told apart by the others.
-    """
-    matching = []
-    for ids, compute in candidates:
-        if ids not in matching and all(_reproduces(outcome, _attempt(compute, case))
-                                       for outcome, case in zip(outcomes, cases)):
-            matching.append(ids)
-    return matching[0] if len(matching) == 1 and matching[0] else None
-
-
-def _diagnosed(what, ids):
-    return CheckFailed(f"{what}: " + " ".join(hint(i) for i in ids), ids)
+def _single_out(outcomes, cases, candidates):
+    """:func:`candidates.single_out` for this module's candidates, ``compute(*case)``, agreeing up to rounding."""
+    return single_out(outcomes, cases, [(ids, lambda case, compute=compute: compute(*case))
+                                        for ids, compute in candidates], lambda case: all_close)
 
 
 # --- soft_assign ------------------------------------------------------------------------------------------
@@ -190,9 +151,9 @@ def check_soft_assign(ns):
         if not off:
             return
         variance = shown(cases[off[0]][2])
-        ids = single_out(outcomes, cases, SOFT_CANDIDATES)
+        ids = _single_out(outcomes, cases, SOFT_CANDIDATES)
         if ids:
-            raise _diagnosed(f"`soft_assign` does not match eq. (9.42) for variance {variance}", ids)
+            raise named(f"`soft_assign` does not match eq. (9.42) for variance {variance}", ids)
         gamma = outcomes[off[0]]
         if not np.all(np.isfinite(gamma)):
             raise CheckFailed(f"`soft_assign(...)` has NaN or infinite entries for variance {variance}, and they "
@@ -236,15 +197,15 @@ def check_hard_assign(ns):
         expected = [reference.hard_assign(*case) for case in cases]
         if all(r.shape == e.shape and np.array_equal(r, e) for r, e in zip(outcomes, expected)):
             return
-        ids = single_out(outcomes, cases, HARD_CANDIDATES)
+        ids = _single_out(outcomes, cases, HARD_CANDIDATES)
         (r, want) = next((r, e) for r, e in zip(outcomes, expected) if r.shape != e.shape or not np.array_equal(r, e))
         if r.shape != want.shape:
             what = f"`hard_assign(...)` should have shape {want.shape}, but it has shape {r.shape}"
             if ids:
-                raise _diagnosed(what, ids)
+                raise named(what, ids)
             raise CheckFailed(what + ".")
         if ids:
-            raise _diagnosed("`hard_assign` does not send every point to its nearest mean (eq. 9.2)", ids)
+            raise named("`hard_assign` does not send every point to its nearest mean (eq. 9.2)", ids)
         if not (np.all((r == 0) | (r == 1)) and np.all(r.sum(axis=1) == 1)):
             raise CheckFailed("Each row of `hard_assign(...)` should be one-hot: a single 1 in the column of "
                               "the chosen mean, 0 elsewhere (eq. 9.2).")
@@ -271,10 +232,10 @@ def check_update_means(ns):
         outcomes = [_result(update_means, (case[1].shape[1],), *case) for case in cases]
         if all(all_close(means, reference.update_means(*case)) for means, case in zip(outcomes, cases)):
             return
-        ids = single_out(outcomes, cases, MEANS_CANDIDATES)
+        ids = _single_out(outcomes, cases, MEANS_CANDIDATES)
         what = "`update_means` does not compute sum_n w_nk x_n / sum_n w_nk (eq. 9.4 and eq. 9.24)"
         if ids:
-            raise _diagnosed(what, ids)
+            raise named(what, ids)
         if any(np.any(means < data.min() - 1e-9) or np.any(means > data.max() + 1e-9) for means in outcomes):
             raise CheckFailed("`update_means(...)` lies outside the range of the data, but a weighted average of "
                               "points never does (eq. 9.4); it matches no known mistake.")
@@ -282,17 +243,6 @@ def check_update_means(ns):
 
 
 # --- the limit ----------------------------------------------------------------------------------------------
-
-def _likely_cause(ns, message):
-    """A failure of the limit, naming the function checks' diagnosis when there is one."""
-    for check in (check_soft_assign, check_hard_assign, check_update_means):
-        try:
-            check(ns)
-        except CheckFailed as failure:
-            if failure.diagnosis:
-                return CheckFailed(f"{message} Likely cause: {failure}", failure.diagnosis)
-    return CheckFailed(message)
-
 
 def _soft(soft_assign, data, mu, variance, pi):
     gamma = call(soft_assign, data, mu, variance, pi)
@@ -309,7 +259,7 @@ def check_limit(ns):
         try:
             _limit(data, start, soft_assign, hard_assign, update_means)
         except CheckFailed as failure:
-            raise _likely_cause(ns, str(failure)) from None
+            raise likely_cause(ns, str(failure), (check_soft_assign, check_hard_assign, check_update_means)) from None
 
 
 def _limit(data, start, soft_assign, hard_assign, update_means):

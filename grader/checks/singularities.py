@@ -26,8 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..em import regularised, seed
-from ..misconceptions import hint
-from .core import CheckFailed, all_close, as_array, inputs, quiet
+from .candidates import Raised, attempt, named, singled_out
+from .core import CheckFailed, all_close, as_array, inputs, likely_cause, quiet
 from .functions import defined, student_function
 from .selfcheck import report
 
@@ -72,52 +72,11 @@ def _cases(problem):
     ]
 
 
-# --- naming a mistake only when the numbers single it out ---------------------------------------------------
+# --- naming a mistake only when the numbers single it out (grader.checks.candidates) ---------------------
 
-class Raised:
-    """What a call gave when it raised; ``failure`` is the student's readable failure (None for a candidate)."""
-
-    def __init__(self, failure=None):
-        self.failure = failure
-
-
-def _attempt(compute, *args):
-    try:
-        with quiet():
-            return np.asarray(compute(*args), dtype=float)
-    except Exception:  # noqa: BLE001 -- a mistaken formula may raise on some inputs, as the student's does
-        return Raised()
-
-
-def _reproduces(actual, value):
-    """Both raised, or one shape with NaN and infinities in the same places and the finite entries equal."""
-    if isinstance(actual, Raised) or isinstance(value, Raised):
-        return isinstance(actual, Raised) and isinstance(value, Raised)
-    if value.shape != actual.shape:
-        return False
-    with quiet():
-        for where in (np.isnan, np.isposinf, np.isneginf):
-            if not np.array_equal(where(actual), where(value)):
-                return False
-        finite = np.isfinite(actual)
-        return all_close(actual[finite], value[finite])
-
-
-def single_out(outcomes, candidates):
-    """The ids of the one candidate that reproduces ``outcomes`` on every case, else None.
-
-    ``candidates`` are (ids, [value on each case]) pairs; several pairs may
-    share ids (two ways of writing one mistake); ``()`` is the correct formula.
-    """
-    matching = []
-    for ids, values in candidates:
-        if ids not in matching and all(_reproduces(a, v) for a, v in zip(outcomes, values)):
-            matching.append(ids)
-    return matching[0] if len(matching) == 1 and matching[0] else None
-
-
-def _diagnosed(what, ids):
-    return CheckFailed(f"{what}: " + " ".join(hint(i) for i in ids), ids)
+def _single_out(outcomes, candidates):
+    """:func:`candidates.singled_out` for candidates known on every case, agreeing up to rounding."""
+    return singled_out(outcomes, candidates, [all_close] * len(outcomes))
 
 
 # --- the student's M-step on the cases ---------------------------------------------------------------------
@@ -146,12 +105,7 @@ def _run_cases(ns, cases):
 
 def _raised(ns, failure):
     """The failure of a call that raised, naming the means' diagnosis as the likely cause when there is one."""
-    try:
-        check_mu(ns)
-    except CheckFailed as cause:
-        if cause.diagnosis:
-            return CheckFailed(f"{failure} Likely cause: {cause}", cause.diagnosis)
-    return failure
+    return likely_cause(ns, str(failure), (check_mu,))
 
 
 def _shape(value, shape, what):
@@ -171,14 +125,14 @@ def check_mu(ns):
             return
         candidates = [
             ((), expected),
-            (("ridge-mean-not-broadcast",), [_attempt(lambda c: c.gamma.T @ c.X / c.gamma.sum(axis=0), c)
+            (("ridge-mean-not-broadcast",), [attempt(lambda c: c.gamma.T @ c.X / c.gamma.sum(axis=0), c)
                                             for c in cases]),
             (("ridge-mean-divided-by-n",), [c.gamma.T @ c.X / len(c.X) for c in cases]),
         ]
-        ids = single_out(outcomes, candidates)
+        ids = _single_out(outcomes, candidates)
         shown = next((i for i in off if not isinstance(outcomes[i], Raised)), off[0])
         if ids:
-            raise _diagnosed(f"The means on {cases[shown].label}", ids)
+            raise named(f"The means on {cases[shown].label}", ids)
         first = outcomes[off[0]]
         if isinstance(first, Raised):
             raise first.failure
@@ -253,10 +207,10 @@ def check_cov(ns):
             return
         # every case lists the same combinations in the same order
         candidates = [(per_case[0][j][0], [options[j][1] for options in per_case]) for j in range(len(per_case[0]))]
-        diagnosis = single_out(covs, candidates)
+        diagnosis = _single_out(covs, candidates)
         label = cases[off[0]].label
         if diagnosis:
-            raise _diagnosed(f"The covariances on {label}", diagnosis)
+            raise named(f"The covariances on {label}", diagnosis)
         cov, reg_covar = covs[off[0]], cases[off[0]].reg_covar
         if not np.all(np.isfinite(cov)):
             raise CheckFailed(f"The covariances on {label} contain NaN or infinite values, and they match no "
@@ -289,23 +243,12 @@ def check_pi(ns):
         off = [i for i, (a, e) in enumerate(zip(outcomes, expected)) if not all_close(a, e)]
         if not off:
             return
-        ids = single_out(outcomes, [((), expected),
-                                    (("ridge-weights-not-normalised",), [c.gamma.sum(axis=0) for c in cases])])
+        ids = _single_out(outcomes, [((), expected),
+                                     (("ridge-weights-not-normalised",), [c.gamma.sum(axis=0) for c in cases])])
         label = cases[off[0]].label
         if ids:
-            raise _diagnosed(f"The weights on {label}", ids)
+            raise named(f"The weights on {label}", ids)
         raise CheckFailed(f"The weights on {label} are not N_k / N (eq. 9.26), and they match no known mistake.")
-
-
-def _likely_cause(ns, message):
-    """A failure of the run, naming the M-step checks' diagnosis when there is one."""
-    for check in (check_mu, check_cov, check_pi):
-        try:
-            check(ns)
-        except CheckFailed as failure:
-            if failure.diagnosis:
-                return CheckFailed(f"{message} Likely cause: {failure}", failure.diagnosis)
-    return CheckFailed(message)
 
 
 def check_run(ns):
@@ -316,7 +259,7 @@ def check_run(ns):
         except CheckFailed as failure:
             if failure.diagnosis:
                 raise
-            raise _likely_cause(ns, str(failure)) from None
+            raise likely_cause(ns, str(failure), (check_mu, check_cov, check_pi)) from None
 
 
 def _check_run(ns):
