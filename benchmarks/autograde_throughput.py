@@ -44,6 +44,7 @@ how many cells differ and why (a verdict from hidden inputs, a cheat).
 """
 
 import argparse
+import contextlib
 import csv
 import json
 import multiprocessing
@@ -186,16 +187,21 @@ def make_class(course, folder, assignment_ids, per_assignment):
 
 def _environment():
     path = os.pathsep.join(filter(None, (str(ROOT), os.environ.get("PYTHONPATH"))))
-    return dict(os.environ, PYTHONPATH=path,
-                PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
+    return dict(
+        os.environ, PYTHONPATH=path, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
+    )
 
 
 def time_grader(course, submissions, out, workers):
     """(process seconds, {cell key: score}, what the run recorded) of one ``grader autograde`` process."""
     dest = out.parent / f"{out.name}-timings.json"
     started, begun = time.perf_counter(), time.time()
-    done = subprocess.run([sys.executable, "-c", GRADE_RUN, str(submissions), str(out), str(course.root),
-                           str(workers), str(dest)], env=_environment(), capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-c", GRADE_RUN, str(submissions), str(out), str(course.root), str(workers), str(dest)],
+        env=_environment(),
+        capture_output=True,
+        text=True,
+    )
     seconds, ended = time.perf_counter() - started, time.time()
     if done.returncode != 0:
         raise SystemExit(f"grader autograde failed ({done.returncode}):\n{done.stderr[-3000:]}")
@@ -205,8 +211,13 @@ def time_grader(course, submissions, out, workers):
     recorded["exit"] = ended - recorded["returned"]
     with open(out / "grades.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
-    grades = {(r["student_id"], r["assignment_id"], r["notebook_id"], r["grade_id"]):
-              (float(r["score"]) if r["score"] != "" else None) for r in rows if r["grade_id"]}
+    grades = {
+        (r["student_id"], r["assignment_id"], r["notebook_id"], r["grade_id"]): (
+            float(r["score"]) if r["score"] != "" else None
+        )
+        for r in rows
+        if r["grade_id"]
+    }
     recorded["rows"] = {(r["student_id"], r["assignment_id"], r["notebook_id"], r["grade_id"]): r for r in rows}
     return seconds, grades, recorded
 
@@ -221,8 +232,9 @@ def time_nbgrader(course_root, submissions, assignment_ids):
     for assignment_id in assignment_ids:
         started = time.perf_counter()
         # nbgrader exits 1 when any one submission fails; the grades it did record are compared below
-        subprocess.run([nbgrader, "autograde", assignment_id, "--force"], cwd=course_root, env=_environment(),
-                       capture_output=True)
+        subprocess.run(
+            [nbgrader, "autograde", assignment_id, "--force"], cwd=course_root, env=_environment(), capture_output=True
+        )
         seconds[assignment_id] = time.perf_counter() - started
     grades = {}
     for assignment_id in assignment_ids:
@@ -233,8 +245,18 @@ def time_nbgrader(course_root, submissions, assignment_ids):
 
 # --- the warm floor --------------------------------------------------------------------------------------
 
-FLOOR_IMPORTS = ["numpy", "scipy", "scipy.special", "scipy.stats", "matplotlib", "matplotlib.pyplot",
-                 "sklearn", "sklearn.mixture", "sklearn.cluster", "sklearn.datasets"]
+FLOOR_IMPORTS = [
+    "numpy",
+    "scipy",
+    "scipy.special",
+    "scipy.stats",
+    "matplotlib",
+    "matplotlib.pyplot",
+    "sklearn",
+    "sklearn.mixture",
+    "sklearn.cluster",
+    "sklearn.datasets",
+]
 
 
 def _floor_start(modules, barrier):
@@ -254,7 +276,6 @@ def _floor_ready(_):
 
 def _floor_run(path):
     """Exec one notebook's code cells (no graded test cells) in a fresh namespace; (path, seconds)."""
-    import contextlib
     import io
     import warnings
 
@@ -262,21 +283,31 @@ def _floor_run(path):
     import numpy as np
 
     nb = nbformat.read(path, as_version=4)
-    cells = [c for c in nb.cells if c.cell_type == "code" and not (
-        c.metadata.get("nbgrader", {}).get("grade") and not c.metadata.get("nbgrader", {}).get("solution"))]
+    cells = [
+        c
+        for c in nb.cells
+        if c.cell_type == "code"
+        and not (c.metadata.get("nbgrader", {}).get("grade") and not c.metadata.get("nbgrader", {}).get("solution"))
+    ]
     ns = {"__name__": "__main__"}
-    saved = {name: dict(vars(module)) for name, module in list(sys.modules.items())
-             if module is not None and name.split(".")[0] == "grader"}
+    saved = {
+        name: dict(vars(module))
+        for name, module in list(sys.modules.items())
+        if module is not None and name.split(".")[0] == "grader"
+    }
     started = time.perf_counter()
-    with contextlib.chdir(Path(path).parent), contextlib.redirect_stdout(io.StringIO()), \
-            contextlib.redirect_stderr(io.StringIO()), warnings.catch_warnings(), np.errstate(all="ignore"):
+    with (
+        contextlib.chdir(Path(path).parent),
+        contextlib.redirect_stdout(io.StringIO()),
+        contextlib.redirect_stderr(io.StringIO()),
+        warnings.catch_warnings(),
+        np.errstate(all="ignore"),
+    ):
         warnings.simplefilter("ignore")
         for cell in cells:
             source = "\n".join(line for line in cell.source.split("\n") if not line.lstrip().startswith(("%", "!")))
-            try:
+            with contextlib.suppress(BaseException):  # a cell that fails keeps the state it reached, as in a kernel
                 exec(compile(source, str(cell.get("id", "cell")), "exec"), ns)
-            except BaseException:  # a cell that fails keeps the state it reached, as in a kernel
-                pass
     seconds = time.perf_counter() - started
     plt.close("all")
     for name, attributes in saved.items():  # a hostile cell patched the checks: not for the next notebook
@@ -292,7 +323,7 @@ def time_floor(paths, processes, modules):
     context = multiprocessing.get_context("spawn")
     # one BLAS thread per process, as the grader's zygote gives each child: the parallelism is across notebooks
     threads = {name: os.environ.get(name) for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
-    os.environ.update({name: "1" for name in threads})
+    os.environ.update(dict.fromkeys(threads, "1"))
     try:
         barrier = context.Barrier(processes)
         with context.Pool(processes, initializer=_floor_start, initargs=(modules, barrier)) as pool:
@@ -393,29 +424,41 @@ def print_report(args, assignment_ids, notebooks, before, after, plain, floor_wa
     for path, seconds in floor_each.items():
         floor_by[Path(path).parent.name].append(seconds)
     processes = args.floor_processes
-    print(f"{n} notebooks ({args.per_assignment} per assignment, {len(assignment_ids)} assignments), "
-          f"grader with {args.workers} workers, floor with {processes} processes, {os.cpu_count()} cores")
+    print(
+        f"{n} notebooks ({args.per_assignment} per assignment, {len(assignment_ids)} assignments), "
+        f"grader with {args.workers} workers, floor with {processes} processes, {os.cpu_count()} cores"
+    )
     print()
-    header = f"{'assignment':<22} {'n':>3} {'nbgrader':>9} {'grader':>9} {'floor':>9} {'nbgrader/grader':>16} " \
-             f"{'grader/floor':>13}"
-    print("seconds per notebook (grader: its one run's wall time apportioned by stage times, see the docstring; "
-          "floor per assignment: mean notebook time / processes):")
+    header = (
+        f"{'assignment':<22} {'n':>3} {'nbgrader':>9} {'grader':>9} {'floor':>9} {'nbgrader/grader':>16} "
+        f"{'grader/floor':>13}"
+    )
+    print(
+        "seconds per notebook (grader: its one run's wall time apportioned by stage times, see the docstring; "
+        "floor per assignment: mean notebook time / processes):"
+    )
     print(header)
     print("-" * len(header))
     for a in assignment_ids:
         nb_plain = plain[a] / notebooks[a]
         nb_ours = share[a] / notebooks[a]
         nb_floor = sum(floor_by[a]) / len(floor_by[a]) / processes if floor_by[a] else 0.0
-        print(f"{a:<22} {notebooks[a]:>3} {nb_plain:>9.3f} {nb_ours:>9.3f} {nb_floor:>9.3f} "
-              f"{ratio(nb_plain, nb_ours):>16} {ratio(nb_ours, nb_floor):>13}")
+        print(
+            f"{a:<22} {notebooks[a]:>3} {nb_plain:>9.3f} {nb_ours:>9.3f} {nb_floor:>9.3f} "
+            f"{ratio(nb_plain, nb_ours):>16} {ratio(nb_ours, nb_floor):>13}"
+        )
     print("-" * len(header))
     overall_plain, overall_ours, overall_floor = sum(plain.values()) / n, ours / n, floor_wall / n
-    print(f"{'overall (measured)':<22} {n:>3} {overall_plain:>9.3f} {overall_ours:>9.3f} {overall_floor:>9.3f} "
-          f"{ratio(overall_plain, overall_ours):>16} {ratio(overall_ours, overall_floor):>13}")
+    print(
+        f"{'overall (measured)':<22} {n:>3} {overall_plain:>9.3f} {overall_ours:>9.3f} {overall_floor:>9.3f} "
+        f"{ratio(overall_plain, overall_ours):>16} {ratio(overall_ours, overall_floor):>13}"
+    )
     print(f"{'(issue 15 targets)':<22} {'':>3} {'':>9} {'':>9} {'':>9} {'>= 6x':>16} {'<= 2.5x':>13}")
-    print(f"grader: {before['process'] / n:.3f} s/notebook before nbgrader, {after['process'] / n:.3f} after "
-          f"(autograde call {before['autograde'] / n:.3f} and {after['autograde'] / n:.3f}); "
-          f"floor: pool wall time {floor_wall:.1f} s, the notebooks' own times sum to {sum(floor_each.values()):.1f} s")
+    print(
+        f"grader: {before['process'] / n:.3f} s/notebook before nbgrader, {after['process'] / n:.3f} after "
+        f"(autograde call {before['autograde'] / n:.3f} and {after['autograde'] / n:.3f}); "
+        f"floor: pool wall time {floor_wall:.1f} s, the notebooks' own times sum to {sum(floor_each.values()):.1f} s"
+    )
     print()
 
     print("where the grader's time goes (mean of its two runs; worker and renderer stages overlap the main thread):")
@@ -429,14 +472,24 @@ def print_report(args, assignment_ids, notebooks, before, after, plain, floor_wa
     busy = sum(v for (stage, _), v in totals.items() if stage in ("execution", "verification"))
     main = sum(v for (stage, _), v in totals.items() if stage in MAIN_STAGES)
     wall_call = (before["autograde"] + after["autograde"]) / 2
-    print(f"{'process wall time':<21} {'':<9} {ours:>8.2f} {ours / n:>11.3f}   "
-          f"(autograde call {wall_call:.2f} s; workers busy {busy / (args.workers * wall_call):.0%} of it; "
-          f"main-thread stages {main:.2f} s)")
+    print(
+        f"{'process wall time':<21} {'':<9} {ours:>8.2f} {ours / n:>11.3f}   "
+        f"(autograde call {wall_call:.2f} s; workers busy {busy / (args.workers * wall_call):.0%} of it; "
+        f"main-thread stages {main:.2f} s)"
+    )
     print()
 
     print("per assignment, grader stage seconds per notebook:")
-    columns = ["setup", "preparation", "execution", "verification", "verification checks", "scoring", "verdicts",
-               "feedback"]
+    columns = [
+        "setup",
+        "preparation",
+        "execution",
+        "verification",
+        "verification checks",
+        "scoring",
+        "verdicts",
+        "feedback",
+    ]
     labels = ["setup", "prep", "execution", "verify", "of it checks", "scoring", "verdicts", "feedback"]
     print(f"{'assignment':<22}" + "".join(f"{label:>13}" for label in labels))
     for a in assignment_ids:
@@ -446,12 +499,17 @@ def print_report(args, assignment_ids, notebooks, before, after, plain, floor_wa
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--per-assignment", type=int, default=3,
-                        help="submissions per assignment (default 3: correct, mistake, hostile)")
+    parser.add_argument(
+        "--per-assignment",
+        type=int,
+        default=3,
+        help="submissions per assignment (default 3: correct, mistake, hostile)",
+    )
     parser.add_argument("--assignments", nargs="+", help="only these assignment ids (default: every spec's)")
     parser.add_argument("--workers", type=int, default=os.cpu_count(), help="grader workers (default: cores)")
-    parser.add_argument("--floor-processes", type=int, default=os.cpu_count(),
-                        help="warm floor processes (default: one per core)")
+    parser.add_argument(
+        "--floor-processes", type=int, default=os.cpu_count(), help="warm floor processes (default: one per core)"
+    )
     args = parser.parse_args(argv)
     ensure_tools_on_path()
     wanted = [a for item in args.assignments or () for a in item.split(",") if a]
@@ -477,28 +535,38 @@ def main(argv=None):
         print_report(args, assignment_ids, notebooks, before, after, plain, floor_wall, floor_each, totals)
 
         status = 0
-        for label, ours, recorded, out in (("before", ours_before, before, scratch / "out-before"),
-                                           ("after", ours_after, after, scratch / "out-after")):
-            for what, problems in (("grading failures", recorded["failures"]),
-                                   ("feedback not written", recorded["feedback_errors"])):
+        for label, ours, recorded, out in (
+            ("before", ours_before, before, scratch / "out-before"),
+            ("after", ours_after, after, scratch / "out-after"),
+        ):
+            for what, problems in (
+                ("grading failures", recorded["failures"]),
+                ("feedback not written", recorded["feedback_errors"]),
+            ):
                 if problems:
                     print(f"grader run {label}: {len(problems)} {what}: {dict(list(problems.items())[:3])}")
             compared, wrong, others = differences(ours, theirs, recorded, out, kinds)
             if wrong:
                 status = 1
-                print(f"grader run {label}: SCORES DIFFER from nbgrader on {len(wrong)} of {compared} cells of "
-                      f"correct submissions, e.g. {wrong[:5]}")
+                print(
+                    f"grader run {label}: SCORES DIFFER from nbgrader on {len(wrong)} of {compared} cells of "
+                    f"correct submissions, e.g. {wrong[:5]}"
+                )
             else:
                 styles = Counter(what for kind, what in kinds.values() if kind == "correct")
-                print(f"grader run {label}: correct submissions ("
-                      + ", ".join(f"{count} {what}" for what, count in sorted(styles.items()))
-                      + f") scored as nbgrader scores them on all {compared} graded cells")
+                print(
+                    f"grader run {label}: correct submissions ("
+                    + ", ".join(f"{count} {what}" for what, count in sorted(styles.items()))
+                    + f") scored as nbgrader scores them on all {compared} graded cells"
+                )
             if label == "after":
                 print("other submissions, cells where the grader's score differs from nbgrader's (run after):")
                 for (assignment, kind, what), (differ, cells, why) in sorted(others.items()):
                     reasons = "; ".join(f"{count} {text}" for text, count in sorted(why.items()))
-                    print(f"  {assignment:<22} {kind:<8} {differ:>2} of {cells:>2}  {what}"
-                          + (f": {reasons}" if reasons else ""))
+                    print(
+                        f"  {assignment:<22} {kind:<8} {differ:>2} of {cells:>2}  {what}"
+                        + (f": {reasons}" if reasons else "")
+                    )
     return status
 
 

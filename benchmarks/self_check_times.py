@@ -33,8 +33,10 @@ PASSED = "All checks passed"
 
 def cell_seconds(cell):
     timing = cell.metadata["execution"]
-    start, end = (datetime.fromisoformat(timing[key].replace("Z", "+00:00"))
-                  for key in ("iopub.execute_input", "shell.execute_reply"))
+    start, end = (
+        datetime.fromisoformat(timing[key].replace("Z", "+00:00"))
+        for key in ("iopub.execute_input", "shell.execute_reply")
+    )
     return (end - start).total_seconds()
 
 
@@ -63,8 +65,10 @@ def main():
     options.add_argument("--repeats", type=int, default=3, help="fresh kernels for the reference (default 3)")
     args = options.parse_args()
     course = Course()
-    print(f"{'notebook':20s} {'reference, 1st (s)':>18s} {'re-run (s)':>16s} {'untouched (s)':>14s} "
-          f"{'mistakes (s)':>16s}  slowest mistake")
+    print(
+        f"{'notebook':20s} {'reference, 1st (s)':>18s} {'re-run (s)':>16s} {'untouched (s)':>14s} "
+        f"{'mistakes (s)':>16s}  slowest mistake"
+    )
     every = []
     for assignment_id in args.assignments or course.assignments:
         (name,) = course.notebooks(assignment_id)
@@ -72,8 +76,13 @@ def main():
         first, again = [], []
         for repeat in range(args.repeats):
             solution = nbformat.read(folder / f"{name}.ipynb", as_version=4)
-            client = NotebookClient(solution, timeout=600, kernel_name="python3", allow_errors=True,
-                                    resources={"metadata": {"path": str(folder)}})
+            client = NotebookClient(
+                solution,
+                timeout=600,
+                kernel_name="python3",
+                allow_errors=True,
+                resources={"metadata": {"path": str(folder)}},
+            )
             with client.setup_kernel():
                 runs = run_to_self_check(client, solution, checks=2)
                 if not all(PASSED in output for _, output in runs):
@@ -91,9 +100,12 @@ def main():
         slowest = max(mistakes)
         every += [*first, *again, untouched, *(m[0] for m in mistakes)]
         passed = sum(m[2] for m in mistakes)
-        print(f"{name:20s} {span(first):>18s} {span(again):>16s} {untouched:14.3f} "
-              f"{span([m[0] for m in mistakes]):>16s}  {slowest[1]} ({slowest[0]:.2f} s; {len(mistakes)} mistakes"
-              f"{f', {passed} pass the self-check' if passed else ''})", flush=True)
+        print(
+            f"{name:20s} {span(first):>18s} {span(again):>16s} {untouched:14.3f} "
+            f"{span([m[0] for m in mistakes]):>16s}  {slowest[1]} ({slowest[0]:.2f} s; {len(mistakes)} mistakes"
+            f"{f', {passed} pass the self-check' if passed else ''})",
+            flush=True,
+        )
     print(f"all runs: {span(every)} s")
 
 

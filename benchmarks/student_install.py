@@ -23,8 +23,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def installed(python):
-    listing = subprocess.run([python, "-m", "pip", "--isolated", "--disable-pip-version-check", "list", "--format=json"], check=True,
-                             capture_output=True, text=True).stdout
+    listing = subprocess.run(
+        [python, "-m", "pip", "--isolated", "--disable-pip-version-check", "list", "--format=json"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     return {entry["name"].lower() for entry in json.loads(listing)}
 
 
@@ -35,8 +39,21 @@ def measure(extra):
         python = str(Path(folder) / "bin" / "python")
         bare = installed(python)
         start = time.monotonic()
-        subprocess.run([python, "-m", "pip", "--isolated", "--disable-pip-version-check", "install", "--quiet", "--no-cache-dir", "-e", target],
-                       check=True)
+        subprocess.run(
+            [
+                python,
+                "-m",
+                "pip",
+                "--isolated",
+                "--disable-pip-version-check",
+                "install",
+                "--quiet",
+                "--no-cache-dir",
+                "-e",
+                target,
+            ],
+            check=True,
+        )
         seconds = time.monotonic() - start
         packages = installed(python) - bare
         works(python, Path(folder) / "workspace")
@@ -45,11 +62,21 @@ def measure(extra):
 
 def works(python, workspace):
     """The student's side runs in this venv: checks, blanks, grader lab's fetch."""
-    subprocess.run([python, "-c", "import importlib, pkgutil, grader.checks, grader.blanks\n"
-                    "for module in pkgutil.iter_modules(grader.checks.__path__):\n"
-                    "    importlib.import_module(f'grader.checks.{module.name}')"], check=True)
-    subprocess.run([python, "-m", "grader", "lab", "--workspace", str(workspace), "--fetch-only"], check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [
+            python,
+            "-c",
+            "import importlib, pkgutil, grader.checks, grader.blanks\n"
+            "for module in pkgutil.iter_modules(grader.checks.__path__):\n"
+            "    importlib.import_module(f'grader.checks.{module.name}')",
+        ],
+        check=True,
+    )
+    subprocess.run(
+        [python, "-m", "grader", "lab", "--workspace", str(workspace), "--fetch-only"],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     released = sorted(path.parent.name for path in (ROOT / "notebooks").glob("*/*.ipynb"))
     fetched = sorted(path.parent.name for path in workspace.glob("*/*.ipynb"))
     if fetched != released:

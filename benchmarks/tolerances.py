@@ -20,6 +20,7 @@ rel over the iterations (and over the quantities it touches) must stay far
 above it. Run: ``python benchmarks/tolerances.py``.
 """
 
+import contextlib
 import sys
 import warnings
 from pathlib import Path
@@ -56,8 +57,9 @@ def scatter(data, gamma, mean, n_k):
     """The reference spread update around the student's new mean: sigma (K,) or cov (K, D, D)."""
     if data.ndim == 1:
         return np.sqrt((gamma * (data[:, None] - mean[None, :]) ** 2).sum(axis=0) / n_k)
-    return np.stack([(gamma[:, k, None] * (data - mean[k])).T @ (data - mean[k]) / n_k[k]
-                     for k in range(gamma.shape[1])])
+    return np.stack(
+        [(gamma[:, k, None] * (data - mean[k])).T @ (data - mean[k]) / n_k[k] for k in range(gamma.shape[1])]
+    )
 
 
 def measure(sample, release):
@@ -79,20 +81,16 @@ def measure(sample, release):
         warnings.simplefilter("ignore")
         for step in run.steps:
             mu, spread, pi = step.before
-            try:
+            with contextlib.suppress(np.linalg.LinAlgError, ValueError):
                 record("gamma", step.gamma, em.e_step(data, mu, spread, pi))
-            except (np.linalg.LinAlgError, ValueError):
-                pass
             n_k = step.gamma.sum(axis=0)
             means = step.gamma.T @ data / (n_k if data.ndim == 1 else n_k[:, None])
             record("mu", step.after[0], means)
             record("spread", step.after[1], scatter(data, step.gamma, step.after[0], n_k))
             record("pi", step.after[2], n_k / len(data))
         for after, value in zip(run.params[1:], ns.get("log_likelihoods", [])):
-            try:
+            with contextlib.suppress(np.linalg.LinAlgError, ValueError):
                 record("loglik", [value], [em.log_likelihood(data, *after)])
-            except (np.linalg.LinAlgError, ValueError):
-                pass
         if run.complete:
             problem = checks.spec.problem()
             reference = em.fit(problem.data, *problem.start, problem.n_iterations).final
@@ -107,8 +105,7 @@ def fmt(value):
 
 def main():
     quantities = ["gamma", "mu", "spread", "pi", "loglik", "final fit"]
-    releases = {aid: nbformat.read(DEFAULT_ROOT / "notebooks" / aid / f"{aid}.ipynb", as_version=4)
-                for aid in CHECKS}
+    releases = {aid: nbformat.read(DEFAULT_ROOT / "notebooks" / aid / f"{aid}.ipynb", as_version=4) for aid in CHECKS}
     correct = [Sample(aid, "seed style") for aid in CHECKS] + ALTERNATIVES
     print(f"RTOL = {RTOL:g}, ATOL = {ATOL:g}; rel over entries with |expected| >= {FLOOR:g}, abs below that.\n")
     print("Correct implementations: largest difference from the reference over all iterations (rel / abs)\n")
@@ -139,13 +136,19 @@ def main():
             caught_by = f"{detection:.1e}"
             if detection < smallest[0]:
                 smallest = (detection, sample)
-        print(f"| {sample.assignment_id} | {sample.misconception} | {sample.name} | "
-              + " | ".join(fmt(found[q][0]) if q in found else "—" for q in quantities)
-              + f" | {caught_by} |")
-    print(f"\nSmallest 'caught by' (largest rel of a mistake): {smallest[0]:.1e} "
-          f"({smallest[1].assignment_id} {smallest[1].misconception}, {smallest[1].name})")
-    print(f"Margins: RTOL / worst correct rel = {RTOL / max(worst_rel, 1e-300):.0e}; "
-          f"smallest mistake rel / RTOL = {smallest[0] / RTOL:.0e}")
+        print(
+            f"| {sample.assignment_id} | {sample.misconception} | {sample.name} | "
+            + " | ".join(fmt(found[q][0]) if q in found else "—" for q in quantities)
+            + f" | {caught_by} |"
+        )
+    print(
+        f"\nSmallest 'caught by' (largest rel of a mistake): {smallest[0]:.1e} "
+        f"({smallest[1].assignment_id} {smallest[1].misconception}, {smallest[1].name})"
+    )
+    print(
+        f"Margins: RTOL / worst correct rel = {RTOL / max(worst_rel, 1e-300):.0e}; "
+        f"smallest mistake rel / RTOL = {smallest[0] / RTOL:.0e}"
+    )
     return 0
 
 

@@ -37,6 +37,7 @@ from IPython.core.inputtransformer2 import TransformerManager
 #: The release's blank marker: nothing after the ``=`` but this comment.
 BLANK = "###"
 
+
 def hints():
     """What each blank computes, shown to the student: {target: text}, from the assignment specs.
 
@@ -86,9 +87,13 @@ def unfilled_blanks(source):
         return []
     found = []
     for equals, comment, end in zip(tokens, tokens[1:], tokens[2:]):
-        if (equals.type == tokenize.OP and equals.string == "="
-                and comment.type == tokenize.COMMENT and comment.string.startswith(BLANK)
-                and end.type == tokenize.NEWLINE):
+        if (
+            equals.type == tokenize.OP
+            and equals.string == "="
+            and comment.type == tokenize.COMMENT
+            and comment.string.startswith(BLANK)
+            and end.type == tokenize.NEWLINE
+        ):
             number, column = equals.start
             target = lines[number - 1][:column].strip()
             if _is_assignment_target(target):
@@ -186,8 +191,7 @@ class CalmFailure:
         causes = [cause for cell_id, cause in self.failed.items() if cell_id != self.current]
         if causes:
             count, first = causes[0]
-            return (f"This figure needs cell [{count}] (`{first}`) to run without an error: "
-                    "fix that cell first.")
+            return f"This figure needs cell [{count}] (`{first}`) to run without an error: fix that cell first."
         if issubclass(etype, NameError):
             return "This figure needs the cells above it: run them first (Run > Run All Above Selected Cell)."
         return None

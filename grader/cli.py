@@ -32,8 +32,9 @@ def cmd_release(args):
 
 
 def _limits(args):
-    return sandbox.Limits(cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout,
-                          memory_bytes=args.memory_mb * 2**20)
+    return sandbox.Limits(
+        cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout, memory_bytes=args.memory_mb * 2**20
+    )
 
 
 def _autograde(course, submissions, out, args):
@@ -41,24 +42,38 @@ def _autograde(course, submissions, out, args):
     from .pipeline.progress import ProgressBar
     from .pipeline.report import console_table
 
-    run = autograde(submissions, out, course=course, workers=args.workers, scheduler=args.scheduler,
-                    db_url=args.db, limits=_limits(args), progress=ProgressBar(console),
-                    lms_assignment=getattr(args, "assignment", None),
-                    collector_regex=getattr(args, "collector_regex", CANVAS_REGEX))
+    run = autograde(
+        submissions,
+        out,
+        course=course,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        db_url=args.db,
+        limits=_limits(args),
+        progress=ProgressBar(console),
+        lms_assignment=getattr(args, "assignment", None),
+        collector_regex=getattr(args, "collector_regex", CANVAS_REGEX),
+    )
     for problem in run.problems:
         errors.print(f"[yellow]warning[/yellow] {problem.path}: {problem.message}")
     for (student, assignment), why in run.failures.items():
-        errors.print(f"[red]error[/red] {student}/{assignment}: nbgrader could not grade it: {why} "
-                     "(it is graded again on the next run)")
+        errors.print(
+            f"[red]error[/red] {student}/{assignment}: nbgrader could not grade it: {why} "
+            "(it is graded again on the next run)"
+        )
     if run.regraded:
-        errors.print(f"[yellow]warning[/yellow] {run.db_url}: the gradebook had no grades for "
-                     f"{len(run.regraded)} submission(s) graded before; they were graded again")
+        errors.print(
+            f"[yellow]warning[/yellow] {run.db_url}: the gradebook had no grades for "
+            f"{len(run.regraded)} submission(s) graded before; they were graded again"
+        )
     for page, why in run.feedback_errors.items():
         errors.print(f"[yellow]warning[/yellow] {page}: feedback not written ({why}); the grades are in grades.csv")
     console_table(run.rows, console)
-    console.print(f"graded {len(run.graded)} submission(s), {len(run.skipped)} already graded; "
-                  f"grades: {Path(out) / 'grades.csv'}; summary: {Path(out) / 'summary.html'}; "
-                  f"feedback: {Path(out) / 'feedback'}")
+    console.print(
+        f"graded {len(run.graded)} submission(s), {len(run.skipped)} already graded; "
+        f"grades: {Path(out) / 'grades.csv'}; summary: {Path(out) / 'summary.html'}; "
+        f"feedback: {Path(out) / 'feedback'}"
+    )
     return run
 
 
@@ -93,8 +108,9 @@ def cmd_export(args):
 
     try:
         mapping = dict(item.split("=", 1) for item in args.map or ())
-        result = export(args.out, args.to, args.format, roster=args.roster, key=args.roster_key,
-                        mapping=mapping, db_url=args.db)
+        result = export(
+            args.out, args.to, args.format, roster=args.roster, key=args.roster_key, mapping=mapping, db_url=args.db
+        )
     except ValueError:
         errors.print("[red]error[/red] --map takes ASSIGNMENT=COLUMN (a roster column or the LMS's assignment id)")
         return 2
@@ -104,8 +120,10 @@ def cmd_export(args):
     for warning in result.warnings:
         errors.print(f"[yellow]warning[/yellow] {warning}")
     if result.new_columns:
-        errors.print(f"[yellow]note[/yellow] no roster column for {', '.join(result.new_columns)}: written as new "
-                     "column(s), which the LMS offers to create on import")
+        errors.print(
+            f"[yellow]note[/yellow] no roster column for {', '.join(result.new_columns)}: written as new "
+            "column(s), which the LMS offers to create on import"
+        )
     matched = f", students matched on the roster's {result.key!r}" if result.key else ""
     console.print(f"exported {args.format} grades to {args.to}{matched}")
 
@@ -115,8 +133,10 @@ def cmd_gradescope(args):
 
     course = _course(args)
     target = build(args.assignment, args.out, course=course, hidden_visibility=args.hidden_visibility)
-    console.print(f"wrote {target}: upload it as the assignment's autograder on Gradescope (it holds the course "
-                  "secret: keep it private)")
+    console.print(
+        f"wrote {target}: upload it as the assignment's autograder on Gradescope (it holds the course "
+        "secret: keep it private)"
+    )
 
 
 def cmd_lab(args):
@@ -128,8 +148,9 @@ def cmd_lab(args):
         if fetched.new:
             console.print(f"fetched {assignment_id} into {fetched.path}")
         elif fetched.copied:
-            console.print(f"{assignment_id}: restored the missing {', '.join(fetched.copied)}; your other files "
-                          "are unchanged")
+            console.print(
+                f"{assignment_id}: restored the missing {', '.join(fetched.copied)}; your other files are unchanged"
+            )
     console.print(f"your workspace: {workspace} (your files there are never overwritten)")
     if args.fetch_only:
         return 0
@@ -150,20 +171,31 @@ def parser():
         sub.add_argument("--scheduler", help="Dask scheduler address (tcp://host:port) to execute on a cluster")
         sub.add_argument("--db", help="SQLAlchemy URL of the gradebook (default: sqlite in the output folder)")
         sub.add_argument("--cell-timeout", type=float, default=sandbox.Limits.cell_timeout, help="seconds per cell")
-        sub.add_argument("--notebook-timeout", type=float, default=sandbox.Limits.notebook_timeout,
-                         help="seconds per notebook")
-        sub.add_argument("--memory-mb", type=int, default=sandbox.Limits.memory_bytes // 2**20,
-                         help="address-space limit per notebook run, MiB")
+        sub.add_argument(
+            "--notebook-timeout", type=float, default=sandbox.Limits.notebook_timeout, help="seconds per notebook"
+        )
+        sub.add_argument(
+            "--memory-mb",
+            type=int,
+            default=sandbox.Limits.memory_bytes // 2**20,
+            help="address-space limit per notebook run, MiB",
+        )
 
     autograde = commands.add_parser("autograde", help="grade a folder or zip of submissions")
-    autograde.add_argument("submissions", type=Path,
-                           help="folder or zip laid out <student_id>/<assignment_id>/<notebook>.ipynb")
+    autograde.add_argument(
+        "submissions", type=Path, help="folder or zip laid out <student_id>/<assignment_id>/<notebook>.ipynb"
+    )
     autograde.add_argument("--out", type=Path, default=Path("grading-report"), help="output folder")
-    autograde.add_argument("--assignment", help="SUBMISSIONS is an LMS download of this assignment, with the "
-                                                "student id in each file name (see --collector-regex)")
-    autograde.add_argument("--collector-regex", default=CANVAS_REGEX,
-                           help="nbgrader zip-collect pattern with groups student_id and file_id "
-                                "(default: Canvas download names)")
+    autograde.add_argument(
+        "--assignment",
+        help="SUBMISSIONS is an LMS download of this assignment, with the "
+        "student id in each file name (see --collector-regex)",
+    )
+    autograde.add_argument(
+        "--collector-regex",
+        default=CANVAS_REGEX,
+        help="nbgrader zip-collect pattern with groups student_id and file_id (default: Canvas download names)",
+    )
     grading_options(autograde)
     autograde.set_defaults(func=cmd_autograde)
 
@@ -177,37 +209,61 @@ def parser():
     feedback.add_argument("--db", help="gradebook URL if not the output folder's")
     feedback.set_defaults(func=cmd_feedback)
 
-    export = commands.add_parser("export", help="export grades for an LMS (Canvas, Moodle), per question, or "
-                                                "nbgrader's totals")
+    export = commands.add_parser(
+        "export", help="export grades for an LMS (Canvas, Moodle), per question, or nbgrader's totals"
+    )
     export.add_argument("out", type=Path, help="output folder of an autograde run")
     export.add_argument("--to", type=Path, default=Path("totals.csv"))
-    export.add_argument("--format", choices=("nbgrader", "canvas", "moodle", "per-question"), default="nbgrader",
-                        help="nbgrader: its totals CSV (default); canvas, moodle: the LMS's gradebook import CSV; "
-                             "per-question: one row per student, one column per graded cell")
-    export.add_argument("--roster", type=Path, help="the gradebook CSV the LMS exports (students, their ids and the "
-                                                    "assignment columns); needed for canvas and moodle")
-    export.add_argument("--roster-key", help="the roster column that holds the report's student ids "
-                                             "(default: the one that matches most)")
-    export.add_argument("--map", action="append", metavar="ASSIGNMENT=COLUMN",
-                        help="the roster column (or LMS assignment id) of an assignment whose LMS title differs")
+    export.add_argument(
+        "--format",
+        choices=("nbgrader", "canvas", "moodle", "per-question"),
+        default="nbgrader",
+        help="nbgrader: its totals CSV (default); canvas, moodle: the LMS's gradebook import CSV; "
+        "per-question: one row per student, one column per graded cell",
+    )
+    export.add_argument(
+        "--roster",
+        type=Path,
+        help="the gradebook CSV the LMS exports (students, their ids and the "
+        "assignment columns); needed for canvas and moodle",
+    )
+    export.add_argument(
+        "--roster-key",
+        help="the roster column that holds the report's student ids (default: the one that matches most)",
+    )
+    export.add_argument(
+        "--map",
+        action="append",
+        metavar="ASSIGNMENT=COLUMN",
+        help="the roster column (or LMS assignment id) of an assignment whose LMS title differs",
+    )
     export.add_argument("--db", help="gradebook URL if not the output folder's (nbgrader format)")
     export.set_defaults(func=cmd_export)
 
     gradescope = commands.add_parser("gradescope", help="grade on Gradescope with this pipeline")
     gradescope_commands = gradescope.add_subparsers(dest="gradescope_command", required=True)
     gradescope_build = gradescope_commands.add_parser(
-        "build", help="write the autograder zip (setup.sh, run_autograder, the grader, the course) of an assignment")
+        "build", help="write the autograder zip (setup.sh, run_autograder, the grader, the course) of an assignment"
+    )
     gradescope_build.add_argument("assignment", help="assignment id")
     gradescope_build.add_argument("--out", type=Path, default=Path("autograder.zip"))
-    gradescope_build.add_argument("--hidden-visibility", choices=("after_due_date", "after_published", "visible"),
-                                  default="after_due_date",
-                                  help="when students see the tests on hidden inputs, which carry the points, and "
-                                       "so their total (default: after the due date)")
+    gradescope_build.add_argument(
+        "--hidden-visibility",
+        choices=("after_due_date", "after_published", "visible"),
+        default="after_due_date",
+        help="when students see the tests on hidden inputs, which carry the points, and "
+        "so their total (default: after the due date)",
+    )
     gradescope_build.set_defaults(func=cmd_gradescope)
 
-    lab = commands.add_parser("lab", help="copy the release into your workspace (first start) and open JupyterLab there")
-    lab.add_argument("--workspace", type=Path,
-                     help="your folder for the notebooks (default: nbgrader's Exchange.assignment_dir, ~/gmm-em)")
+    lab = commands.add_parser(
+        "lab", help="copy the release into your workspace (first start) and open JupyterLab there"
+    )
+    lab.add_argument(
+        "--workspace",
+        type=Path,
+        help="your folder for the notebooks (default: nbgrader's Exchange.assignment_dir, ~/gmm-em)",
+    )
     lab.add_argument("--port", type=int)
     lab.add_argument("--no-browser", action="store_true")
     lab.add_argument("--fetch-only", action="store_true", help="copy what is missing into the workspace, no JupyterLab")

@@ -91,8 +91,10 @@ class Course:
 
     def require(self, assignment_id):
         if assignment_id not in self.assignments:
-            raise CourseError(f"assignment {assignment_id!r} is not in {self.solutions} "
-                              f"(the course has: {', '.join(self.assignments)})")
+            raise CourseError(
+                f"assignment {assignment_id!r} is not in {self.solutions} "
+                f"(the course has: {', '.join(self.assignments)})"
+            )
 
     def config(self, **sections):
         """The course's nbgrader config, with ``sections`` merged on top.

@@ -25,395 +25,585 @@ class Misconception:
 #: Notebooks 01 and 02: the E-step and M-step of EM in 1D and 2D.
 EM_STEPS = [
     Misconception(
-        "sigma-is-variance", "sigma",
-        "sigma[k] holds a variance: the M-step (eq. 9.25) gives sigma_k squared, so take its square root."),
+        "sigma-is-variance",
+        "sigma",
+        "sigma[k] holds a variance: the M-step (eq. 9.25) gives sigma_k squared, so take its square root.",
+    ),
     Misconception(
-        "variance-as-scale", "gamma",
+        "variance-as-scale",
+        "gamma",
         "the E-step passes a variance where the density expects a standard deviation: "
-        "norm.pdf's `scale` is sigma_k, not sigma_k**2 (eq. 9.23)."),
+        "norm.pdf's `scale` is sigma_k, not sigma_k**2 (eq. 9.23).",
+    ),
     Misconception(
-        "responsibilities-unnormalised", "gamma",
+        "responsibilities-unnormalised",
+        "gamma",
         "each row of gamma must be divided by its own sum over the components k (eq. 9.23), "
-        "so that every data point's responsibilities add up to 1."),
+        "so that every data point's responsibilities add up to 1.",
+    ),
     Misconception(
-        "weights-missing-in-estep", "gamma",
-        "the E-step numerator is pi_k times the Gaussian density (eq. 9.23): the mixing weight is missing."),
+        "weights-missing-in-estep",
+        "gamma",
+        "the E-step numerator is pi_k times the Gaussian density (eq. 9.23): the mixing weight is missing.",
+    ),
     Misconception(
-        "mean-divided-by-n", "mu",
+        "mean-divided-by-n",
+        "mu",
         "the new mean divides by N_k, the effective number of points of component k (eq. 9.24), "
-        "not by the total number of points N."),
+        "not by the total number of points N.",
+    ),
     Misconception(
-        "variance-divided-by-n", "sigma",
-        "the new variance divides by N_k (eq. 9.25), not by the total number of points N."),
+        "variance-divided-by-n",
+        "sigma",
+        "the new variance divides by N_k (eq. 9.25), not by the total number of points N.",
+    ),
     Misconception(
-        "variance-unweighted", "sigma",
-        "every squared deviation in the variance update is weighted by its responsibility gamma[n, k] (eq. 9.25)."),
+        "variance-unweighted",
+        "sigma",
+        "every squared deviation in the variance update is weighted by its responsibility gamma[n, k] (eq. 9.25).",
+    ),
     Misconception(
-        "old-mean-in-variance", "sigma",
+        "old-mean-in-variance",
+        "sigma",
         "the variance update uses the new mean mu_k computed in this M-step (eq. 9.25), "
-        "so update mu[k] before sigma[k]."),
+        "so update mu[k] before sigma[k].",
+    ),
     Misconception(
-        "variance-bessel-corrected", "sigma",
+        "variance-bessel-corrected",
+        "sigma",
         "the M-step variance divides by N_k (eq. 9.25), not N_k - 1: it is the maximum-likelihood estimate, "
-        "not the unbiased sample variance."),
+        "not the unbiased sample variance.",
+    ),
     Misconception(
-        "sigma-mean-absolute-deviation", "sigma",
+        "sigma-mean-absolute-deviation",
+        "sigma",
         "sigma_k is the square root of the weighted mean of squared deviations (eq. 9.25), "
-        "not the weighted mean of absolute deviations |x_n - mu_k|."),
+        "not the weighted mean of absolute deviations |x_n - mu_k|.",
+    ),
     Misconception(
-        "covariance-divided-by-n", "cov",
-        "the new covariance divides by N_k (eq. 9.25), not by the total number of points N."),
+        "covariance-divided-by-n",
+        "cov",
+        "the new covariance divides by N_k (eq. 9.25), not by the total number of points N.",
+    ),
     Misconception(
-        "covariance-unweighted", "cov",
-        "each outer product (x_n - mu_k)(x_n - mu_k)^T in the covariance update is weighted by gamma[n, k] (eq. 9.25)."),
+        "covariance-unweighted",
+        "cov",
+        "each outer product (x_n - mu_k)(x_n - mu_k)^T in the covariance update is weighted by gamma[n, k] (eq. 9.25).",
+    ),
     Misconception(
-        "covariance-old-mean", "cov",
-        "the covariance update uses the new mean mu_k from this M-step (eq. 9.25): update mu[k] first."),
+        "covariance-old-mean",
+        "cov",
+        "the covariance update uses the new mean mu_k from this M-step (eq. 9.25): update mu[k] first.",
+    ),
     Misconception(
-        "covariance-bessel-corrected", "cov",
+        "covariance-bessel-corrected",
+        "cov",
         "the M-step covariance divides by N_k (eq. 9.25), not N_k - 1: it is the maximum-likelihood estimate, "
-        "not the unbiased sample covariance."),
+        "not the unbiased sample covariance.",
+    ),
     Misconception(
-        "weights-not-updated", "pi",
-        "the mixing weights must be re-estimated in every M-step: pi_k = N_k / N (eq. 9.26)."),
+        "weights-not-updated",
+        "pi",
+        "the mixing weights must be re-estimated in every M-step: pi_k = N_k / N (eq. 9.26).",
+    ),
     Misconception(
-        "weights-summed-over-components", "pi",
+        "weights-summed-over-components",
+        "pi",
         "N_k sums component k's responsibilities over the points n (eq. 9.27), gamma.sum(axis=0); "
-        "a sum over the components (axis=1) is 1 for every point."),
+        "a sum over the components (axis=1) is 1 for every point.",
+    ),
     Misconception(
-        "weights-not-normalised", "pi",
-        "pi_k is N_k divided by the number of points N (eq. 9.26), so the weights sum to 1."),
+        "weights-not-normalised",
+        "pi",
+        "pi_k is N_k divided by the number of points N (eq. 9.26), so the weights sum to 1.",
+    ),
     Misconception(
-        "loglik-wrong", "log_likelihoods",
+        "loglik-wrong",
+        "log_likelihoods",
         "the log-likelihood (eq. 9.14) is the sum over points n of log( sum over k of pi_k N(x_n | mu_k, ...) ): "
-        "check the log, the axis of the inner sum and the weights."),
+        "check the log, the axis of the inner sum and the weights.",
+    ),
     Misconception(
-        "history-aliased", "responsibilities_over_time",
+        "history-aliased",
+        "responsibilities_over_time",
         "the entries of responsibilities_over_time are all one and the same array: append gamma.copy(), not gamma, "
-        "or the list only remembers the last iteration."),
+        "or the list only remembers the last iteration.",
+    ),
 ]
 
 #: One list per topic of the later notebooks; each is written next to the checks that detect its entries.
 #: Notebook 03: the E-step and the log-likelihood in log space (logsumexp).
 LOG_SPACE = [
     Misconception(
-        "log-weight-missing", "log_weighted",
+        "log-weight-missing",
+        "log_weighted",
         "a[n, k] is the log of the whole E-step numerator pi_k N(x_n | mu_k, sigma_k^2) (eq. 9.23): "
-        "the term ln pi_k is missing."),
+        "the term ln pi_k is missing.",
+    ),
     Misconception(
-        "log-weight-not-logged", "log_weighted",
+        "log-weight-not-logged",
+        "log_weighted",
         "the log of pi_k N(x_n | mu_k, sigma_k^2) is ln pi_k + ln N(...) (eq. 9.23 in logs): "
-        "add the log of the weight, not the weight itself."),
+        "add the log of the weight, not the weight itself.",
+    ),
     Misconception(
-        "logpdf-variance-as-scale", "log_weighted",
-        "norm.logpdf's `scale` is the standard deviation sigma_k, not the variance sigma_k**2 (eq. 9.23)."),
+        "logpdf-variance-as-scale",
+        "log_weighted",
+        "norm.logpdf's `scale` is the standard deviation sigma_k, not the variance sigma_k**2 (eq. 9.23).",
+    ),
     Misconception(
-        "log-of-underflowed-density", "log_weighted",
+        "log-of-underflowed-density",
+        "log_weighted",
         "np.log(norm.pdf(...)) is -inf wherever the density has already underflowed to 0, far from every "
-        "component: compute ln N(x_n | mu_k, sigma_k^2) directly, with norm.logpdf (eq. 9.23 in logs)."),
+        "component: compute ln N(x_n | mu_k, sigma_k^2) directly, with norm.logpdf (eq. 9.23 in logs).",
+    ),
     Misconception(
-        "logsumexp-keepdims-missing", "log_norm",
+        "logsumexp-keepdims-missing",
+        "log_norm",
         "logsumexp(..., axis=1) returns one value per point, shape (N,), which does not line up with the rows "
-        "of the (N, K) array it is subtracted from: keepdims=True keeps it (N, 1) (eq. 9.23 in logs)."),
+        "of the (N, K) array it is subtracted from: keepdims=True keeps it (N, 1) (eq. 9.23 in logs).",
+    ),
     Misconception(
-        "logsumexp-wrong-axis", "log_norm",
+        "logsumexp-wrong-axis",
+        "log_norm",
         "the normaliser of eq. (9.23) sums over the components k of each point: take the log-sum-exp along "
-        "axis=1, not over the points (axis=0) or over the whole array."),
+        "axis=1, not over the points (axis=0) or over the whole array.",
+    ),
     Misconception(
-        "exp-before-logsumexp", "log_gamma",
+        "exp-before-logsumexp",
+        "log_gamma",
         "exponentiating a[n, k] before summing underflows to 0 for a point far from every component, whose log "
-        "is then -inf: the log-sum-exp of eq. (9.23) must never leave log space, so use logsumexp."),
+        "is then -inf: the log-sum-exp of eq. (9.23) must never leave log space, so use logsumexp.",
+    ),
     Misconception(
-        "log-gamma-divided", "log_gamma",
+        "log-gamma-divided",
+        "log_gamma",
         "eq. (9.23) divides the numerator by the denominator, and in logs a division becomes a subtraction: "
-        "ln gamma(z_nk) is a[n, k] minus the point's log-normaliser, not their quotient."),
+        "ln gamma(z_nk) is a[n, k] minus the point's log-normaliser, not their quotient.",
+    ),
     Misconception(
-        "loglik-exp-before-log", "log_likelihood",
+        "loglik-exp-before-log",
+        "log_likelihood",
         "summing np.exp(a[n, k]) before the log underflows to 0 for a far point, whose log is -inf: compute the "
-        "inner ln sum_k of eq. (9.14) with logsumexp."),
+        "inner ln sum_k of eq. (9.14) with logsumexp.",
+    ),
     Misconception(
-        "loglik-logsumexp-axis", "log_likelihood",
+        "loglik-logsumexp-axis",
+        "log_likelihood",
         "eq. (9.14) takes each point's log-sum-exp over its components k (axis=1), then sums those over the "
-        "points n: not over the points first, nor over the whole array at once."),
+        "points n: not over the points first, nor over the whole array at once.",
+    ),
     Misconception(
-        "loglik-sum-of-logs", "log_likelihood",
+        "loglik-sum-of-logs",
+        "log_likelihood",
         "eq. (9.14) is a sum over n of the log of a sum over k: adding up the log numerators a[n, k] over both "
-        "indices takes the log inside the inner sum."),
+        "indices takes the log inside the inner sum.",
+    ),
     Misconception(
-        "loglik-weights-missing", "log_likelihood",
+        "loglik-weights-missing",
+        "log_likelihood",
         "the mixture in eq. (9.14) weights each component by pi_k: the log-sum-exp runs over "
-        "ln pi_k + ln N(x_n | mu_k, sigma_k^2), with ln pi_k."),
+        "ln pi_k + ln N(x_n | mu_k, sigma_k^2), with ln pi_k.",
+    ),
 ]
 #: Notebook 04: k-means++ seeding, a stopping rule with patience, the best of several restarts.
 INITIALISATION = [
     Misconception(
-        "kmeanspp-distance-not-squared", "squared_distances",
+        "kmeanspp-distance-not-squared",
+        "squared_distances",
         "k-means++ draws each next centre with probability proportional to D(x)^2, the squared distance to the "
-        "nearest centre so far (the squared distance of eq. 9.1): do not take its square root."),
+        "nearest centre so far (the squared distance of eq. 9.1): do not take its square root.",
+    ),
     Misconception(
-        "kmeanspp-distance-to-last-centre", "squared_distances",
+        "kmeanspp-distance-to-last-centre",
+        "squared_distances",
         "D(x) is the distance to the nearest of all the centres chosen so far (the min over j in eq. 9.2), "
-        "not to the last one chosen: take the min over the centres."),
+        "not to the last one chosen: take the min over the centres.",
+    ),
     Misconception(
-        "kmeanspp-distance-summed-over-centres", "squared_distances",
+        "kmeanspp-distance-summed-over-centres",
+        "squared_distances",
         "D(x) is the distance to the nearest centre chosen so far (the min over j in eq. 9.2), "
-        "not a sum over the centres: take the min over the centres."),
+        "not a sum over the centres: take the min over the centres.",
+    ),
     Misconception(
-        "kmeanspp-uniform-draws", "probabilities",
+        "kmeanspp-uniform-draws",
+        "probabilities",
         "k-means++ draws the next centre with probability D(x)^2 / sum of D^2 over the points (eq. 9.1's squared "
-        "distances), not uniformly: divide squared_distances by their sum."),
+        "distances), not uniformly: divide squared_distances by their sum.",
+    ),
     Misconception(
-        "kmeanspp-farthest-point", "probabilities",
+        "kmeanspp-farthest-point",
+        "probabilities",
         "k-means++ draws the next centre at random with probability D(x)^2 / sum of D^2 (eq. 9.1's squared "
-        "distances); always taking the farthest point is deterministic and picks outliers: keep rng.choice."),
+        "distances); always taking the farthest point is deterministic and picks outliers: keep rng.choice.",
+    ),
     Misconception(
-        "gain-not-per-sample", "gains",
+        "gain-not-per-sample",
+        "gains",
         "tol is a tolerance per sample: divide each gain of the log-likelihood (eq. 9.28) by n_samples, "
-        "g_t = (l_t - l_(t-1)) / N."),
+        "g_t = (l_t - l_(t-1)) / N.",
+    ),
     Misconception(
-        "convergence-without-patience", "converged",
+        "convergence-without-patience",
+        "converged",
         "the rule stops at the first small gain of the log-likelihood (eq. 9.28), which a plateau also has: "
-        "the last `patience` per-sample gains must all be below tol."),
+        "the last `patience` per-sample gains must all be below tol.",
+    ),
     Misconception(
-        "patience-any-gain", "converged",
+        "patience-any-gain",
+        "converged",
         "it is not enough that some of the last gains of the log-likelihood (eq. 9.28) are small: "
-        "all of the last `patience` per-sample gains must be below tol (np.all, not np.any)."),
+        "all of the last `patience` per-sample gains must be below tol (np.all, not np.any).",
+    ),
     Misconception(
-        "patience-window-off-by-one", "converged",
+        "patience-window-off-by-one",
+        "converged",
         "the window holds one gain too many or too few: the rule looks at exactly the last `patience` per-sample "
-        "gains of the log-likelihood (eq. 9.28), gains[-patience:], and needs at least `patience` of them."),
+        "gains of the log-likelihood (eq. 9.28), gains[-patience:], and needs at least `patience` of them.",
+    ),
     Misconception(
-        "patience-too-few-gains", "converged",
+        "patience-too-few-gains",
+        "converged",
         "the rule declares convergence before there are `patience` gains of the log-likelihood (eq. 9.28) "
-        "(np.all of an empty or short window is True): also require len(gains) >= patience."),
+        "(np.all of an empty or short window is True): also require len(gains) >= patience.",
+    ),
     Misconception(
-        "best-run-lowest", "best",
+        "best-run-lowest",
+        "best",
         "EM maximises the log-likelihood (eq. 9.28), so the best restart is the one with the highest final "
-        "value (np.argmax), not the lowest."),
+        "value (np.argmax), not the lowest.",
+    ),
     Misconception(
-        "best-run-first-value", "final_log_likelihoods",
+        "best-run-first-value",
+        "final_log_likelihoods",
         "compare the restarts where they end, by their last log-likelihood (eq. 9.28), "
-        "run['log_likelihoods'][-1], not by their first value."),
+        "run['log_likelihoods'][-1], not by their first value.",
+    ),
     Misconception(
-        "best-run-most-iterations", "final_log_likelihoods",
+        "best-run-most-iterations",
+        "final_log_likelihoods",
         "compare the restarts by their final log-likelihood (eq. 9.28), run['log_likelihoods'][-1], "
-        "not by how many iterations they ran."),
+        "not by how many iterations they ran.",
+    ),
     Misconception(
-        "best-run-index", "best",
+        "best-run-index",
+        "best",
         "best_run returns the run itself, runs[index], not its index: the caller reads best['log_likelihoods'] "
-        "(eq. 9.28's values)."),
+        "(eq. 9.28's values).",
+    ),
 ]
 #: Notebook 05: the M-step with the ridge reg_covar * I (eqs. 9.24-9.26 plus the ridge).
 SINGULARITIES = [
     Misconception(
-        "ridge-mean-not-broadcast", "mu",
+        "ridge-mean-not-broadcast",
+        "mu",
         "N_k has shape (K,) and gamma.T @ X shape (K, D): divide by N_k[:, None], so that row k is divided by "
-        "N_k (eq. 9.24); without [:, None] NumPy lines N_k up with the D columns, or cannot broadcast at all."),
+        "N_k (eq. 9.24); without [:, None] NumPy lines N_k up with the D columns, or cannot broadcast at all.",
+    ),
     Misconception(
-        "ridge-mean-divided-by-n", "mu",
-        "the new mean divides by N_k, the effective number of points of component k (eq. 9.24), "
-        "not by n_samples."),
+        "ridge-mean-divided-by-n",
+        "mu",
+        "the new mean divides by N_k, the effective number of points of component k (eq. 9.24), not by n_samples.",
+    ),
     Misconception(
-        "scatter-unweighted", "weighted_scatter",
+        "scatter-unweighted",
+        "weighted_scatter",
         "weighted_scatter weights each outer product (x_n - mu_k)(x_n - mu_k)^T by gamma[n, k] "
-        "(the sum in eq. 9.25): multiply diff by gamma[:, k, None]."),
+        "(the sum in eq. 9.25): multiply diff by gamma[:, k, None].",
+    ),
     Misconception(
-        "scatter-weighted-twice", "weighted_scatter",
+        "scatter-weighted-twice",
+        "weighted_scatter",
         "gamma[n, k] multiplies each outer product once (eq. 9.25): weighting both factors, diff and diff^T, "
-        "squares the responsibilities."),
+        "squares the responsibilities.",
+    ),
     Misconception(
-        "ridge-covariance-divided-by-n", "covariances[k]",
-        "the covariance divides the weighted scatter by N_k (eq. 9.25), not by n_samples."),
+        "ridge-covariance-divided-by-n",
+        "covariances[k]",
+        "the covariance divides the weighted scatter by N_k (eq. 9.25), not by n_samples.",
+    ),
     Misconception(
-        "ridge-covariance-bessel", "covariances[k]",
+        "ridge-covariance-bessel",
+        "covariances[k]",
         "the M-step covariance divides by N_k (eq. 9.25), not N_k - 1: it is the maximum-likelihood estimate, "
-        "and a component holding a single point would divide by zero."),
+        "and a component holding a single point would divide by zero.",
+    ),
     Misconception(
-        "ridge-missing", "covariances[k]",
+        "ridge-missing",
+        "covariances[k]",
         "add the ridge reg_covar * np.eye(n_features) to every covariance after eq. (9.25): without it a "
-        "component on a single point gets a singular covariance."),
+        "component on a single point gets a singular covariance.",
+    ),
     Misconception(
-        "ridge-off-diagonal", "covariances[k]",
+        "ridge-off-diagonal",
+        "covariances[k]",
         "the ridge goes on the diagonal only: add reg_covar * np.eye(n_features) after eq. (9.25), "
-        "not reg_covar to every entry."),
+        "not reg_covar to every entry.",
+    ),
     Misconception(
-        "ridge-scaled-by-n-k", "covariances[k]",
+        "ridge-scaled-by-n-k",
+        "covariances[k]",
         "the ridge is exactly reg_covar * I, added after dividing the scatter by N_k (eq. 9.25): "
         "weighted_scatter / N_k + reg_covar * I, not (weighted_scatter + reg_covar * I) / N_k "
-        "nor N_k * reg_covar * I."),
+        "nor N_k * reg_covar * I.",
+    ),
     Misconception(
-        "ridge-in-denominator", "covariances[k]",
+        "ridge-in-denominator",
+        "covariances[k]",
         "reg_covar goes on the covariance's diagonal, not into the denominator: divide the scatter by N_k "
-        "(eq. 9.25), then add reg_covar * np.eye(n_features)."),
+        "(eq. 9.25), then add reg_covar * np.eye(n_features).",
+    ),
     Misconception(
-        "ridge-weights-not-normalised", "pi",
-        "pi_k is N_k divided by the number of points n_samples (eq. 9.26), so the weights sum to 1."),
+        "ridge-weights-not-normalised",
+        "pi",
+        "pi_k is N_k divided by the number of points n_samples (eq. 9.26), so the weights sum to 1.",
+    ),
 ]
 #: Notebook 06: free-parameter counts of the four covariance types, the BIC and the AIC.
 MODEL_SELECTION = [
     Misconception(
-        "covariance-entries-not-symmetric", "n_cov_full, n_cov_tied",
+        "covariance-entries-not-symmetric",
+        "n_cov_full, n_cov_tied",
         "a covariance matrix is symmetric (eq. 9.7's Sigma_k): a D x D one has D(D+1)/2 free entries, "
-        "its diagonal and the entries above it, not D^2."),
+        "its diagonal and the entries above it, not D^2.",
+    ),
     Misconception(
-        "covariance-diagonal-missing", "n_cov_full, n_cov_tied",
+        "covariance-diagonal-missing",
+        "n_cov_full, n_cov_tied",
         "D(D-1)/2 counts only the entries above the diagonal: the D variances on the diagonal of Sigma_k "
-        "(eq. 9.7) are free too, D(D+1)/2 in all."),
+        "(eq. 9.7) are free too, D(D+1)/2 in all.",
+    ),
     Misconception(
-        "covariance-not-per-component", "n_cov_full, n_cov_diag, n_cov_spherical",
+        "covariance-not-per-component",
+        "n_cov_full, n_cov_diag, n_cov_spherical",
         "every component k has its own covariance Sigma_k (eq. 9.7) in the full, diagonal and spherical types: "
-        "count one per component, K times; only the tied type shares one."),
+        "count one per component, K times; only the tied type shares one.",
+    ),
     Misconception(
-        "diagonal-counted-as-full", "n_cov_diag",
-        "a diagonal Sigma_k (eq. 9.7) has only the D variances on its diagonal free: K D in all, "
-        "not K D(D+1)/2."),
+        "diagonal-counted-as-full",
+        "n_cov_diag",
+        "a diagonal Sigma_k (eq. 9.7) has only the D variances on its diagonal free: K D in all, not K D(D+1)/2.",
+    ),
     Misconception(
-        "tied-counted-per-component", "n_cov_tied",
+        "tied-counted-per-component",
+        "n_cov_tied",
         "a tied covariance is one matrix Sigma shared by all K components (Sigma_k = Sigma in eq. 9.7): "
-        "D(D+1)/2 free entries, not K times that."),
+        "D(D+1)/2 free entries, not K times that.",
+    ),
     Misconception(
-        "spherical-counted-as-diagonal", "n_cov_spherical",
-        "a spherical Sigma_k = sigma_k^2 I (eq. 9.7) has one free variance per component: K in all, not K D."),
+        "spherical-counted-as-diagonal",
+        "n_cov_spherical",
+        "a spherical Sigma_k = sigma_k^2 I (eq. 9.7) has one free variance per component: K in all, not K D.",
+    ),
     Misconception(
-        "means-missing-from-count", "n_means",
-        "the K means mu_k of eq. 9.7 are free parameters too: K D entries."),
+        "means-missing-from-count", "n_means", "the K means mu_k of eq. 9.7 are free parameters too: K D entries."
+    ),
     Misconception(
-        "means-one-entry-each", "n_means",
-        "each mean mu_k (eq. 9.7) is a vector of D entries: K D in all, not K."),
+        "means-one-entry-each", "n_means", "each mean mu_k (eq. 9.7) is a vector of D entries: K D in all, not K."
+    ),
     Misconception(
-        "weights-all-counted", "n_weights",
-        "the K mixing weights sum to 1 (eq. 9.9), so the last is fixed by the others: K - 1 are free, not K."),
+        "weights-all-counted",
+        "n_weights",
+        "the K mixing weights sum to 1 (eq. 9.9), so the last is fixed by the others: K - 1 are free, not K.",
+    ),
     Misconception(
-        "weights-missing-from-count", "n_weights",
-        "the mixing weights pi_k are free parameters too: K of them summing to 1 (eq. 9.9), so K - 1."),
+        "weights-missing-from-count",
+        "n_weights",
+        "the mixing weights pi_k are free parameters too: K of them summing to 1 (eq. 9.9), so K - 1.",
+    ),
     Misconception(
-        "criterion-halved", "bic_value, aic_value",
+        "criterion-halved",
+        "bic_value, aic_value",
         "scikit-learn's criteria are -2 times PRML's (BIC eq. 4.139, AIC eq. 1.73): multiply the "
-        "log-likelihood of eq. 9.14 and the penalty both by 2, -2 ln p + M ln N and -2 ln p + 2M."),
+        "log-likelihood of eq. 9.14 and the penalty both by 2, -2 ln p + M ln N and -2 ln p + 2M.",
+    ),
     Misconception(
-        "criterion-prml-sign", "bic_value, aic_value",
+        "criterion-prml-sign",
+        "bic_value, aic_value",
         "this is PRML's form (BIC eq. 4.139, AIC eq. 1.73), where higher is better; scikit-learn's criteria are "
-        "that times -2, so that lower is better: -2 ln p + M ln N and -2 ln p + 2M."),
+        "that times -2, so that lower is better: -2 ln p + M ln N and -2 ln p + 2M.",
+    ),
     Misconception(
-        "criterion-loglik-sign", "bic_value, aic_value",
-        "the log-likelihood (eq. 9.14) enters with -2: -2 ln p(X | theta), so that a better fit lowers the "
-        "criterion."),
+        "criterion-loglik-sign",
+        "bic_value, aic_value",
+        "the log-likelihood (eq. 9.14) enters with -2: -2 ln p(X | theta), so that a better fit lowers the criterion.",
+    ),
     Misconception(
-        "criterion-loglik-not-doubled", "bic_value, aic_value",
-        "the factor -2 multiplies the log-likelihood (eq. 9.14) too: -2 ln p(X | theta), not -ln p(X | theta)."),
+        "criterion-loglik-not-doubled",
+        "bic_value, aic_value",
+        "the factor -2 multiplies the log-likelihood (eq. 9.14) too: -2 ln p(X | theta), not -ln p(X | theta).",
+    ),
     Misconception(
-        "criterion-penalty-factor", "bic_value, aic_value",
+        "criterion-penalty-factor",
+        "bic_value, aic_value",
         "the factor -2 multiplies the penalty too: PRML's (1/2) M ln N (eq. 4.139) becomes M ln N, and the AIC's "
-        "M (eq. 1.73) becomes 2M."),
+        "M (eq. 1.73) becomes 2M.",
+    ),
     Misconception(
-        "criterion-penalty-sign", "bic_value, aic_value",
+        "criterion-penalty-sign",
+        "bic_value, aic_value",
         "the penalty is added, so that more parameters cost more: -2 ln p + M ln N (eq. 4.139 times -2) "
-        "and -2 ln p + 2M (eq. 1.73 times -2)."),
+        "and -2 ln p + 2M (eq. 1.73 times -2).",
+    ),
     Misconception(
-        "bic-penalty-of-aic", "bic_value",
-        "2M is the AIC's penalty (eq. 1.73 times -2); the BIC's is M ln N (eq. 4.139 times -2)."),
+        "bic-penalty-of-aic",
+        "bic_value",
+        "2M is the AIC's penalty (eq. 1.73 times -2); the BIC's is M ln N (eq. 4.139 times -2).",
+    ),
     Misconception(
-        "bic-log10", "bic_value",
-        "ln N in the BIC's penalty (eq. 4.139) is the natural logarithm: np.log, not np.log10."),
+        "bic-log10",
+        "bic_value",
+        "ln N in the BIC's penalty (eq. 4.139) is the natural logarithm: np.log, not np.log10.",
+    ),
     Misconception(
-        "bic-penalty-without-log", "bic_value",
-        "the BIC's penalty is M ln N (eq. 4.139 times -2), the logarithm of the number of points, not M N."),
+        "bic-penalty-without-log",
+        "bic_value",
+        "the BIC's penalty is M ln N (eq. 4.139 times -2), the logarithm of the number of points, not M N.",
+    ),
 ]
 #: Notebook 07: the evidence lower bound and the KL gap (eqs. 9.70-9.72); it also meets two entries of LOG_SPACE.
 LOWER_BOUND = [
     Misconception(
-        "elbo-entropy-missing", "elbo",
+        "elbo-entropy-missing",
+        "elbo",
         "L(q, theta) (eq. 9.71) is the expected complete-data log-likelihood sum q ln p(x, z | theta) (eq. 9.74) "
-        "plus the entropy of q, - sum q ln q: the entropy term is missing."),
+        "plus the entropy of q, - sum q ln q: the entropy term is missing.",
+    ),
     Misconception(
-        "elbo-entropy-sign", "elbo",
-        "L(q, theta) = sum q ln p(x, z | theta) - sum q ln q (eq. 9.71): the q ln q term enters with a minus sign."),
+        "elbo-entropy-sign",
+        "elbo",
+        "L(q, theta) = sum q ln p(x, z | theta) - sum q ln q (eq. 9.71): the q ln q term enters with a minus sign.",
+    ),
     Misconception(
-        "elbo-uses-posterior", "elbo",
+        "elbo-uses-posterior",
+        "elbo",
         "eq. (9.71) divides the joint p(x_n, z_n = k | theta) by q, not the posterior p(z_n = k | x_n, theta): "
-        "with the posterior you get minus the KL divergence of eq. (9.72)."),
+        "with the posterior you get minus the KL divergence of eq. (9.72).",
+    ),
     Misconception(
-        "elbo-log-weight-missing", "elbo",
+        "elbo-log-weight-missing",
+        "elbo",
         "ln p(x_n, z_n = k | theta) = ln pi_k + ln N(x_n | mu_k, sigma_k^2) includes the mixing weight "
-        "(eq. 9.71): use the log joint, not the log density alone."),
+        "(eq. 9.71): use the log joint, not the log density alone.",
+    ),
     Misconception(
-        "q-log-q-without-xlogy", "q ln q",
+        "q-log-q-without-xlogy",
+        "q ln q",
         "q * np.log(q) is NaN where q is exactly 0 (0 times -inf), but 0 ln 0 counts as 0, its limit "
-        "(eq. 9.71 and eq. 9.72): compute q ln q with xlogy(q, q)."),
+        "(eq. 9.71 and eq. 9.72): compute q ln q with xlogy(q, q).",
+    ),
     Misconception(
-        "mean-instead-of-sum", "elbo, kl",
+        "mean-instead-of-sum",
+        "elbo, kl",
         "the sums over Z in eq. (9.71) and eq. (9.72) run over every point n and component k: take their sum, "
-        "not their mean."),
+        "not their mean.",
+    ),
     Misconception(
-        "posterior-is-joint", "log_posterior",
+        "posterior-is-joint",
+        "log_posterior",
         "the KL gap (eq. 9.72) compares q with the posterior p(z_n = k | x_n, theta), not with the joint: "
-        "the log posterior is the log joint minus each point's log-normaliser (eq. 9.23 in logs)."),
+        "the log posterior is the log joint minus each point's log-normaliser (eq. 9.23 in logs).",
+    ),
     Misconception(
-        "kl-sign", "kl",
+        "kl-sign",
+        "kl",
         "KL(q || p) = sum q (ln q - ln p(z | x, theta)) (eq. 9.72), which is never negative: "
-        "your difference is the other way round."),
+        "your difference is the other way round.",
+    ),
     Misconception(
-        "kl-weighted-by-posterior", "kl",
+        "kl-weighted-by-posterior",
+        "kl",
         "eq. (9.72) is KL(q || p(Z | X, theta)): the log ratio is weighted by q, not by the posterior "
-        "(the divergence is not symmetric)."),
+        "(the divergence is not symmetric).",
+    ),
 ]
 #: Notebook 08: the shared-variance E-step (eq. 9.42), k-means' hard assignment (eq. 9.2), the centroid (eq. 9.4).
 KMEANS_LIMIT = [
     Misconception(
-        "soft-half-missing", "log_weighted",
+        "soft-half-missing",
+        "log_weighted",
         "the exponent of eq. (9.42) is -(x_n - mu_k)^2 / (2 sigma^2): divide by 2 * variance, "
-        "the factor 1/2 is missing."),
+        "the factor 1/2 is missing.",
+    ),
     Misconception(
-        "soft-variance-squared", "log_weighted",
-        "`variance` is sigma^2 already (eq. 9.42): divide by 2 * variance, do not square it again."),
+        "soft-variance-squared",
+        "log_weighted",
+        "`variance` is sigma^2 already (eq. 9.42): divide by 2 * variance, do not square it again.",
+    ),
     Misconception(
-        "soft-variance-as-std", "log_weighted",
-        "`variance` is sigma^2, not sigma (eq. 9.42): divide by 2 * variance, not by 2 * np.sqrt(variance)."),
+        "soft-variance-as-std",
+        "log_weighted",
+        "`variance` is sigma^2, not sigma (eq. 9.42): divide by 2 * variance, not by 2 * np.sqrt(variance).",
+    ),
     Misconception(
-        "soft-variance-multiplied", "log_weighted",
+        "soft-variance-multiplied",
+        "log_weighted",
         "`/ 2 * variance` multiplies by the variance (Python works left to right): eq. (9.42) divides by "
-        "2 sigma^2, so write / (2 * variance)."),
+        "2 sigma^2, so write / (2 * variance).",
+    ),
     Misconception(
-        "soft-log-weight-missing", "log_weighted",
+        "soft-log-weight-missing",
+        "log_weighted",
         "the log of the numerator of eq. (9.42) is ln pi_k - (x_n - mu_k)^2 / (2 sigma^2): "
-        "add np.log(pi), neither leave it out nor add pi itself."),
+        "add np.log(pi), neither leave it out nor add pi itself.",
+    ),
     Misconception(
-        "soft-exponent-sign", "log_weighted",
+        "soft-exponent-sign",
+        "log_weighted",
         "points should favour NEAR means: the squared distance enters eq. (9.42) with a minus sign, "
-        "ln pi_k - (x_n - mu_k)^2 / (2 variance)."),
+        "ln pi_k - (x_n - mu_k)^2 / (2 variance).",
+    ),
     Misconception(
-        "soft-distance-not-squared", "log_weighted",
-        "eq. (9.42) uses the squared distance (x_n - mu_k)^2, not the absolute distance |x_n - mu_k|."),
+        "soft-distance-not-squared",
+        "log_weighted",
+        "eq. (9.42) uses the squared distance (x_n - mu_k)^2, not the absolute distance |x_n - mu_k|.",
+    ),
     Misconception(
-        "soft-exp-underflow", "log_weighted",
+        "soft-exp-underflow",
+        "log_weighted",
         "for a small variance np.exp(-(x_n - mu_k)^2 / (2 variance)) underflows to 0, its log is -inf and the "
         "normalisation gives NaN: write log_weighted directly as ln pi_k - (x_n - mu_k)^2 / (2 variance) "
-        "(eq. 9.42 in logs)."),
+        "(eq. 9.42 in logs).",
+    ),
     Misconception(
-        "nearest-argmax", "nearest",
+        "nearest-argmax",
+        "nearest",
         "k-means assigns each point to its NEAREST mean (eq. 9.2): take the argmin over k of the squared "
-        "distance, not the argmax."),
+        "distance, not the argmax.",
+    ),
     Misconception(
-        "nearest-signed-difference", "nearest",
+        "nearest-signed-difference",
+        "nearest",
         "the nearest mean minimises the squared distance (x_n - mu_k)^2 (eq. 9.2): the signed difference "
-        "x_n - mu_k is smallest for the largest mean, not for the nearest one."),
+        "x_n - mu_k is smallest for the largest mean, not for the nearest one.",
+    ),
     Misconception(
-        "one-hot-missing", "r",
+        "one-hot-missing",
+        "r",
         "r is the one-hot (N, K) matrix of eq. (9.2): np.eye(len(mu))[nearest] turns each index into a row with "
-        "a single 1; the indices themselves are not r."),
+        "a single 1; the indices themselves are not r.",
+    ),
     Misconception(
-        "centroid-divided-by-n", "means",
-        "divide by the total weight sum_n w_nk of component k (eq. 9.4), not by the number of points N."),
+        "centroid-divided-by-n",
+        "means",
+        "divide by the total weight sum_n w_nk of component k (eq. 9.4), not by the number of points N.",
+    ),
     Misconception(
-        "centroid-unweighted", "means",
+        "centroid-unweighted",
+        "means",
         "every point x_n is weighted by w_nk in the numerator of eq. (9.4): sum_n w_nk x_n, "
-        "not the plain sum of the data."),
+        "not the plain sum of the data.",
+    ),
 ]
 
-CATALOGUE = {m.id: m for m in [*EM_STEPS, *LOG_SPACE, *INITIALISATION, *SINGULARITIES, *MODEL_SELECTION,
-                                *LOWER_BOUND, *KMEANS_LIMIT]}
-assert len(CATALOGUE) == len(EM_STEPS) + len(LOG_SPACE) + len(INITIALISATION) + len(SINGULARITIES) \
-    + len(MODEL_SELECTION) + len(LOWER_BOUND) + len(KMEANS_LIMIT), "catalogue ids must be unique"
+CATALOGUE = {
+    m.id: m
+    for m in [*EM_STEPS, *LOG_SPACE, *INITIALISATION, *SINGULARITIES, *MODEL_SELECTION, *LOWER_BOUND, *KMEANS_LIMIT]
+}
+assert len(CATALOGUE) == len(EM_STEPS) + len(LOG_SPACE) + len(INITIALISATION) + len(SINGULARITIES) + len(
+    MODEL_SELECTION
+) + len(LOWER_BOUND) + len(KMEANS_LIMIT), "catalogue ids must be unique"
 
 
 def hint(misconception_id):
@@ -450,8 +640,11 @@ def graded_cell_errors(notebook):
         nbgrader = cell.get("metadata", {}).get("nbgrader", {})
         if cell["cell_type"] != "code" or not nbgrader.get("grade"):
             continue
-        texts = [f"{out.get('ename', '')}: {out.get('evalue', '')}" for out in cell.get("outputs", [])
-                 if out.get("output_type") == "error"]
+        texts = [
+            f"{out.get('ename', '')}: {out.get('evalue', '')}"
+            for out in cell.get("outputs", [])
+            if out.get("output_type") == "error"
+        ]
         if texts:
             errors[nbgrader["grade_id"]] = "\n".join(texts)
     return errors

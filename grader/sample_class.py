@@ -26,7 +26,7 @@ BROKEN_STUDENT = "ivan"
 
 
 def _answer(assignment_id, entry):
-    """"seed", "blank" or the Sample a ``sample_class`` entry names."""
+    """ "seed", "blank" or the Sample a ``sample_class`` entry names."""
     if entry in ("seed", "blank"):
         return entry
     key, _, name = (part.strip() for part in entry.partition(":"))
@@ -74,8 +74,11 @@ def build(target=BUNDLED, course=None):
             nbformat.write(submitted, folder / f"{notebook}.ipynb")
     student_id, assignment_id = BROKEN_STUDENT, min(roster[STUDENT_NAMES[0]])
     (notebook,) = course.notebooks(assignment_id)
-    seed_answer = nbformat.writes(fill_blanks(
-        nbformat.read(course.release / assignment_id / f"{notebook}.ipynb", as_version=4), SEED_STYLE[assignment_id]))
+    seed_answer = nbformat.writes(
+        fill_blanks(
+            nbformat.read(course.release / assignment_id / f"{notebook}.ipynb", as_version=4), SEED_STYLE[assignment_id]
+        )
+    )
     folder = target / student_id / assignment_id
     folder.mkdir(parents=True)
     (folder / f"{notebook}.ipynb").write_text(seed_answer[: len(seed_answer) // 2])

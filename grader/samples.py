@@ -11,7 +11,6 @@ import io
 import re
 import warnings
 from dataclasses import dataclass, field
-from typing import Optional
 
 BLANK_LINE = re.compile(r"^(?P<indent>\s*)(?P<target>.+?) = ###\s*$")
 
@@ -27,8 +26,12 @@ def run_until(notebook, cell_id):
     import numpy as np
 
     ns, error = {}, None
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()), \
-            warnings.catch_warnings(), np.errstate(all="ignore"):
+    with (
+        contextlib.redirect_stdout(io.StringIO()),
+        contextlib.redirect_stderr(io.StringIO()),
+        warnings.catch_warnings(),
+        np.errstate(all="ignore"),
+    ):
         warnings.simplefilter("ignore")
         for cell in notebook.cells:
             if cell.cell_type != "code":
@@ -114,9 +117,11 @@ def __getattr__(name):
     if name == "MISTAKES":
         return {(spec.id, mistake): blanks for spec in _specs() for mistake, blanks in spec.samples.mistakes.items()}
     if name == "MUTANTS":
-        return [Sample(spec.id, "blank " + ", ".join(blanks), mistake, blanks)
-                for spec in _specs() for mistake, blanks in spec.samples.mistakes.items()] + \
-            [sample for spec in _specs() for sample in spec.samples.mutants]
+        return [
+            Sample(spec.id, "blank " + ", ".join(blanks), mistake, blanks)
+            for spec in _specs()
+            for mistake, blanks in spec.samples.mistakes.items()
+        ] + [sample for spec in _specs() for sample in spec.samples.mutants]
     if name == "ALTERNATIVES":
         return [sample for spec in _specs() for sample in spec.samples.alternatives]
     raise AttributeError(name)
@@ -157,7 +162,7 @@ class Sample:
 
     assignment_id: str
     name: str
-    misconception: Optional[str] = None
+    misconception: str | None = None
     blanks: dict = field(default_factory=dict)
     edits: tuple = ()
     #: The cell (grade_id) the edits apply to.
@@ -174,5 +179,3 @@ class Sample:
             (cell,) = [c for c in filled.cells if c.get("id") == self.cell]
             cell.source = edit_source(cell.source, self.edits)
         return filled
-
-

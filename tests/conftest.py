@@ -1,7 +1,6 @@
 """Shared fixtures: a throwaway copy of the course with its own gradebook."""
 
 import shutil
-from pathlib import Path
 
 import nbformat
 import pytest

@@ -15,25 +15,34 @@ import nbformat
 import numpy as np
 import pytest
 
+from grader.assignments import draws
+from grader.course import Course
 from grader.em import multivariate, univariate
 from grader.pipeline.autograde import autograde
 from grader.runtime import sandbox
 from grader.samples import SEED_STYLE, fill_blanks, variant
-from grader.assignments import draws
-from grader.course import Course
 from tests.conftest import CourseCopy, copy_course
 
 LIMITS = sandbox.Limits(cell_timeout=60, notebook_timeout=180)
 POINTS = {
     "01_em_1d": {"test_estep": 3, "test_mu": 2, "test_sigma": 2, "test_pi": 1, "test_convergence": 2},
-    "02_em_2d": {"test_estep": 3, "test_mu": 2, "test_cov": 2, "test_pi": 1, "test_loglik": 1, "test_history": 1,
-                 "test_convergence": 2},
+    "02_em_2d": {
+        "test_estep": 3,
+        "test_mu": 2,
+        "test_cov": 2,
+        "test_pi": 1,
+        "test_loglik": 1,
+        "test_history": 1,
+        "test_convergence": 2,
+    },
 }
 #: What a student who wrote only the E-step earns: the E-step, and in 2D what the given lines compute.
 EARNED_BY_PARTIAL_WORK = {"01_em_1d": {"test_estep"}, "02_em_2d": {"test_estep", "test_history", "test_loglik"}}
 #: M-step blanks left as "no change": the partial work every cheater starts from.
-UNCHANGED = {"01_em_1d": {"mu[k]": "mu[k]", "sigma[k]": "sigma[k]", "pi[k]": "pi[k]"},
-             "02_em_2d": {"mu[k]": "mu[k]", "cov[k]": "cov[k]", "pi[k]": "pi[k]"}}
+UNCHANGED = {
+    "01_em_1d": {"mu[k]": "mu[k]", "sigma[k]": "sigma[k]", "pi[k]": "pi[k]"},
+    "02_em_2d": {"mu[k]": "mu[k]", "cov[k]": "cov[k]", "pi[k]": "pi[k]"},
+}
 
 PATCH_NUMPY = """
 # comparisons always succeed
@@ -71,12 +80,15 @@ def hard_coded_cell(assignment_id):
     run = em.fit(problem.data, *problem.start, problem.n_iterations)
     gammas = ([initial_gamma] if initial_gamma is not None else []) + run.gammas
     spread = "sigma" if assignment_id == "01_em_1d" else "cov"
-    lines = [f"n_iterations = {problem.n_iterations}",
-             "params_history = [" + ",\n    ".join(f"({', '.join(literal(a) for a in params)})"
-                                                    for params in run.params[:-1]) + "]",
-             "responsibilities_over_time = [" + ",\n    ".join(literal(g) for g in gammas) + "]",
-             f"log_likelihoods = {[float(v) for v in run.log_likelihoods]!r}",
-             "gamma = responsibilities_over_time[-1]"]
+    lines = [
+        f"n_iterations = {problem.n_iterations}",
+        "params_history = ["
+        + ",\n    ".join(f"({', '.join(literal(a) for a in params)})" for params in run.params[:-1])
+        + "]",
+        "responsibilities_over_time = [" + ",\n    ".join(literal(g) for g in gammas) + "]",
+        f"log_likelihoods = {[float(v) for v in run.log_likelihoods]!r}",
+        "gamma = responsibilities_over_time[-1]",
+    ]
     lines += [f"{name} = {literal(value)}" for name, value in zip(("mu", spread, "pi"), run.final)]
     return "\n".join(lines) + "\n"
 
@@ -161,7 +173,11 @@ def graded(tmp_path_factory):
             for row in csv.DictReader(handle):
                 if row["grade_id"]:
                     results.setdefault(assignment_id, {}).setdefault(row["student_id"], {})[row["grade_id"]] = (
-                        float(row["score"]), float(row["max_score"]), row["diagnosis"], row["note"])
+                        float(row["score"]),
+                        float(row["max_score"]),
+                        row["diagnosis"],
+                        row["note"],
+                    )
     return results
 
 
@@ -185,9 +201,11 @@ def test_honest_students_keep_their_grades(graded, assignment_id):
     assert notes(graded, assignment_id, "partial") == {""}
 
 
-@pytest.mark.parametrize("assignment_id,student_id",
-                         [("01_em_1d", s) for s in sorted(FOOLS_THE_KERNEL)]
-                         + [("02_em_2d", s) for s in CHEATERS_2D if s in FOOLS_THE_KERNEL])
+@pytest.mark.parametrize(
+    "assignment_id,student_id",
+    [("01_em_1d", s) for s in sorted(FOOLS_THE_KERNEL)]
+    + [("02_em_2d", s) for s in CHEATERS_2D if s in FOOLS_THE_KERNEL],
+)
 def test_disarming_the_tests_earns_only_the_real_work_and_is_noted(graded, assignment_id, student_id):
     assert scores(graded, assignment_id, student_id) == partial_credit(assignment_id)
     assert notes(graded, assignment_id, student_id) == {"tampered"}
@@ -212,7 +230,8 @@ def test_edited_test_cells_and_points_change_nothing_and_are_noted(graded):
         assert scores(graded, "01_em_1d", student_id) == earned
         assert {g: maximum for g, (_, maximum, _, _) in rows.items()} == POINTS["01_em_1d"]
     assert notes(graded, "01_em_1d", "edits_tests") == {
-        "tampered (test_estep, test_mu, test_sigma, test_pi, test_convergence edited)"}
+        "tampered (test_estep, test_mu, test_sigma, test_pi, test_convergence edited)"
+    }
     assert notes(graded, "01_em_1d", "raises_points") == {"tampered (test_estep edited)"}
 
 

@@ -34,8 +34,10 @@ PROTECTIONS = sandbox.capabilities()
 
 def requires(*protections):
     missing = [p for p in protections if not PROTECTIONS.get(p)]
-    return pytest.mark.skipif(bool(missing), reason=f"sandbox cannot apply {', '.join(missing)} on this machine "
-                                                    "(needs root and Linux namespaces)")
+    return pytest.mark.skipif(
+        bool(missing),
+        reason=f"sandbox cannot apply {', '.join(missing)} on this machine (needs root and Linux namespaces)",
+    )
 
 
 def prefixed(release, code):
@@ -50,8 +52,13 @@ def attempts(**targets):
     """Code that tries each ``name: statement`` and prints ``name: ok`` or ``name: <error>``."""
     lines = []
     for name, statement in targets.items():
-        lines += ["try:", f"    {statement}", f"    print('{name}: ok')",
-                  "except Exception as error:", f"    print('{name}:', type(error).__name__)"]
+        lines += [
+            "try:",
+            f"    {statement}",
+            f"    print('{name}: ok')",
+            "except Exception as error:",
+            f"    print('{name}:', type(error).__name__)",
+        ]
     return "\n".join(lines)
 
 
@@ -62,26 +69,28 @@ def attacks(paths, port):
         "loops": "while True:\n    pass",
         # SIGALRM blocked: the in-process cell timeout cannot fire, only the parent's kill ends it
         "sleeps_in_c": "import signal, time\nsignal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})\n"
-                       "time.sleep(10**6)",
+        "time.sleep(10**6)",
         "allocates": "import numpy\nhog = numpy.ones(10**11)",
         "floods": "import os, sys\nfrom IPython.display import display, HTML\n"
-                  "for _ in range(3000):\n    print('x' * 1000)\n"
-                  "for _ in range(3000):\n    sys.__stdout__.write('y' * 1000)\n    os.write(1, b'z' * 1000)\n"
-                  "for _ in range(3000):\n    display(HTML('<b>' + 'w' * 1000 + '</b>'))",
+        "for _ in range(3000):\n    print('x' * 1000)\n"
+        "for _ in range(3000):\n    sys.__stdout__.write('y' * 1000)\n    os.write(1, b'z' * 1000)\n"
+        "for _ in range(3000):\n    display(HTML('<b>' + 'w' * 1000 + '</b>'))",
         "writes": attempts(
             next_to_gradebook=f"open({str(paths['out'] / 'pwned.txt')!r}, 'w').write('x')",
             gradebook=f"open({str(paths['out'] / 'gradebook.db')!r}, 'a').write('x')",
             solutions=f"open({str(paths['solutions'] / 'pwned.txt')!r}, 'w').write('x')",
             other_student=f"open({str(paths['out'] / 'submitted' / HONEST[0] / ASSIGNMENT / 'pwned.txt')!r}, "
-                          "'w').write('x')",
+            "'w').write('x')",
             course_root=f"open({str(paths['course'] / 'pwned.txt')!r}, 'w').write('x')",
-            working_dir="open('scratch.txt', 'w').write('x')"),
+            working_dir="open('scratch.txt', 'w').write('x')",
+        ),
         "reads": attempts(
             staged=f"print(len(open({str(paths['out'] / 'submitted' / HONEST[0] / ASSIGNMENT / ASSIGNMENT)!r}"
-                   " + '.ipynb').read()))",
+            " + '.ipynb').read()))",
             submitted=f"print(len(open({str(paths['submissions'] / HONEST[0] / ASSIGNMENT / ASSIGNMENT)!r}"
-                      " + '.ipynb').read()))",
-            solution=f"print(len(open({str(paths['solutions'] / ASSIGNMENT / ASSIGNMENT)!r} + '.ipynb').read()))"),
+            " + '.ipynb').read()))",
+            solution=f"print(len(open({str(paths['solutions'] / ASSIGNMENT / ASSIGNMENT)!r} + '.ipynb').read()))",
+        ),
         "connects": attempts(network=f"__import__('socket').create_connection(('127.0.0.1', {port}), timeout=3)"),
     }
 
@@ -120,8 +129,12 @@ def course(tmp_path_factory):
 def graded(course, tmp_path_factory):
     """The hostile class graded once; returns (rows by student, paths, listener, autograded folder)."""
     base = tmp_path_factory.mktemp("class")
-    paths = {"submissions": base / "submissions", "out": base / "out", "solutions": course.solutions,
-             "course": course.root}
+    paths = {
+        "submissions": base / "submissions",
+        "out": base / "out",
+        "solutions": course.solutions,
+        "course": course.root,
+    }
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen()
@@ -168,8 +181,13 @@ def cell_text(autograded, student, cell_id):
 
 def test_every_submission_has_a_row_per_graded_cell(graded):
     rows, *_ = graded
-    expected = {*HONEST, *attacks({"out": Path(), "solutions": Path(), "course": Path(), "submissions": Path()}, 0),
-                *STRUCTURAL, "renames", "breaks_json"}
+    expected = {
+        *HONEST,
+        *attacks({"out": Path(), "solutions": Path(), "course": Path(), "submissions": Path()}, 0),
+        *STRUCTURAL,
+        "renames",
+        "breaks_json",
+    }
     assert set(rows) == expected
     for student, student_rows in rows.items():
         assert {r["grade_id"] for r in student_rows} == GRADED_CELLS, student
@@ -182,13 +200,16 @@ def test_honest_students_keep_full_marks(graded):
         assert notes(rows[student]) == {""}, student
 
 
-@pytest.mark.parametrize("student, note", [
-    ("exits", "kernel-died"),
-    ("loops", "timeout"),
-    ("sleeps_in_c", "timeout"),
-    ("allocates", "memory"),
-    ("breaks_json", "invalid-notebook"),
-])
+@pytest.mark.parametrize(
+    "student, note",
+    [
+        ("exits", "kernel-died"),
+        ("loops", "timeout"),
+        ("sleeps_in_c", "timeout"),
+        ("allocates", "memory"),
+        ("breaks_json", "invalid-notebook"),
+    ],
+)
 def test_crash_hang_and_memory_score_zero_with_their_reason(graded, student, note):
     rows, *_ = graded
     assert set(scores(rows[student]).values()) == {0.0}, rows[student]
@@ -199,8 +220,9 @@ def test_deleted_or_relabelled_grading_cells_are_noted(graded):
     rows, *_ = graded
     # whether the deleted test still scores is the verifier's call (it recomputes EM cells out of the kernel)
     kept = {grade_id: score for grade_id, score in scores(rows["deletes_test_cell"]).items() if grade_id != "test_pi"}
-    assert kept == {grade_id: score for grade_id, score in full_marks(rows["deletes_test_cell"]).items()
-                    if grade_id != "test_pi"}
+    assert kept == {
+        grade_id: score for grade_id, score in full_marks(rows["deletes_test_cell"]).items() if grade_id != "test_pi"
+    }
     assert notes(rows["deletes_test_cell"]) == {"missing-cell (test_pi)"}
     assert set(scores(rows["deletes_answer_cell"]).values()) == {0.0}
     assert notes(rows["deletes_answer_cell"]) == {"missing-cell (em_loop)"}
@@ -276,8 +298,21 @@ def test_killed_grader_leaves_a_consistent_gradebook_and_a_rerun_completes_it(co
     for student in students:
         write_notebook(honest, tmp_path / "class" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
     out = tmp_path / "out"
-    command = [sys.executable, "-m", "grader", "--course", str(course.root), "autograde", str(tmp_path / "class"),
-               "--out", str(out), "--workers", "1", "--cell-timeout", "60"]
+    command = [
+        sys.executable,
+        "-m",
+        "grader",
+        "--course",
+        str(course.root),
+        "autograde",
+        str(tmp_path / "class"),
+        "--out",
+        str(out),
+        "--workers",
+        "1",
+        "--cell-timeout",
+        "60",
+    ]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 600
     while not ledgers(out) and process.poll() is None and time.monotonic() < deadline:

@@ -14,8 +14,9 @@ def test_solution_full_marks_and_blank_release_zero(course, assignment_id):
     students = {"solution", "blank"}
     if assignment_id in SEED_STYLE:
         students.add("seed_style")
-        course.submit("seed_style", assignment_id,
-                      fill_blanks(course.release_notebook(assignment_id), SEED_STYLE[assignment_id]))
+        course.submit(
+            "seed_style", assignment_id, fill_blanks(course.release_notebook(assignment_id), SEED_STYLE[assignment_id])
+        )
 
     grades = course.plain_autograde(assignment_id)
 

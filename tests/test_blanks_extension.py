@@ -20,8 +20,9 @@ def release_notebook(assignment_id):
 
 
 def execute(nb, cwd):
-    NotebookClient(nb, timeout=300, kernel_name="python3", allow_errors=True,
-                   resources={"metadata": {"path": str(cwd)}}).execute()
+    NotebookClient(
+        nb, timeout=300, kernel_name="python3", allow_errors=True, resources={"metadata": {"path": str(cwd)}}
+    ).execute()
     return {cell.id: cell for cell in nb.cells if cell.cell_type == "code"}
 
 
@@ -37,8 +38,11 @@ def stdout(cell):
 def test_unfilled_em_cell_says_in_one_line_which_blank_and_what_it_computes(assignment_id, tmp_path):
     nb = release_notebook(assignment_id)
     em_source = next(c.source for c in nb.cells if c.get("id") == "em_loop")
-    first_blank = next((number, line.strip()) for number, line in enumerate(em_source.split("\n"), start=1)
-                       if line.rstrip().endswith("= ###"))
+    first_blank = next(
+        (number, line.strip())
+        for number, line in enumerate(em_source.split("\n"), start=1)
+        if line.rstrip().endswith("= ###")
+    )
 
     cells = execute(nb, tmp_path)
 
@@ -60,10 +64,13 @@ def test_filled_em_cell_runs_unchanged(assignment_id, tmp_path):
     nb = fill_blanks(release_notebook(assignment_id), SEED_STYLE[assignment_id])
     filled_em = next(c.source for c in nb.cells if c.get("id") == "em_loop")
     # Compare the kernel's transformation with IPython's own, extension-free one.
-    nb.cells.append(new_code_cell(
-        "from IPython.core.inputtransformer2 import TransformerManager\n"
-        f"source = {filled_em!r}\n"
-        "print(get_ipython().transform_cell(source) == TransformerManager().transform_cell(source))"))
+    nb.cells.append(
+        new_code_cell(
+            "from IPython.core.inputtransformer2 import TransformerManager\n"
+            f"source = {filled_em!r}\n"
+            "print(get_ipython().transform_cell(source) == TransformerManager().transform_cell(source))"
+        )
+    )
 
     cells = execute(nb, tmp_path)
 
@@ -128,9 +135,18 @@ class LabKernel:
 
     def run(self, source, cell_id):
         """The outputs of one cell: [(output type, text)]."""
-        request = self.client.session.msg("execute_request", {
-            "code": source, "silent": False, "store_history": True, "user_expressions": {},
-            "allow_stdin": False, "stop_on_error": False}, metadata={"cellId": cell_id})
+        request = self.client.session.msg(
+            "execute_request",
+            {
+                "code": source,
+                "silent": False,
+                "store_history": True,
+                "user_expressions": {},
+                "allow_stdin": False,
+                "stop_on_error": False,
+            },
+            metadata={"cellId": cell_id},
+        )
         self.client.shell_channel.send(request)
         outputs = []
         while True:
@@ -167,7 +183,7 @@ def test_a_figure_below_a_failed_cell_says_in_one_line_which_cell_to_fix(lab_ker
     nb = release_notebook("02_em_2d")
     outputs = {cell.id: lab_kernel.run(cell.source, cell.id) for cell in nb.cells if cell.cell_type == "code"}
     spec = default_registry()["02_em_2d"]
-    below = list(outputs)[list(outputs).index("em_loop"):]
+    below = list(outputs)[list(outputs).index("em_loop") :]
     figures = [cell_id for cell_id in below if not spec.runs_cell(cell_id)]
     assert len(figures) >= 5
 
@@ -176,12 +192,18 @@ def test_a_figure_below_a_failed_cell_says_in_one_line_which_cell_to_fix(lab_ker
     em_count = list(outputs).index("em_loop") + 1  # the prompt number: every code cell ran once, in order
     for cell_id in figures:
         (error,) = kernel_errors(outputs[cell_id])
-        assert error[2] == [f"This figure needs cell [{em_count}] (`# EM algorithm`) to run without an error: "
-                            "fix that cell first."], (cell_id, error)
+        assert error[2] == [
+            f"This figure needs cell [{em_count}] (`# EM algorithm`) to run without an error: fix that cell first."
+        ], (cell_id, error)
         assert not [output for output in outputs[cell_id] if output[0] == "display_data"], cell_id  # no half figure
     # The self-check and the graded cells keep their own errors, whole, and write nothing to stderr.
-    assert not any("This figure" in line for cell_id in outputs if cell_id not in figures
-                   for error in kernel_errors(outputs[cell_id]) for line in error[2])
+    assert not any(
+        "This figure" in line
+        for cell_id in outputs
+        if cell_id not in figures
+        for error in kernel_errors(outputs[cell_id])
+        for line in error[2]
+    )
     tests = [cell_id for cell_id in outputs if cell_id.startswith("test_")]
     assert tests and all(kernel_errors(outputs[cell_id])[0][1] == "CheckFailed" for cell_id in tests)
     assert not [output for cell_id in tests for output in outputs[cell_id] if output[0] == "stderr"]

@@ -82,8 +82,9 @@ def selected_assignments():
         return available
     unknown = [name for name in wanted if name not in available]
     if unknown:
-        raise pytest.UsageError(f"{ENVIRONMENT} names {', '.join(unknown)}, not in the course "
-                                f"(it has: {', '.join(available)})")
+        raise pytest.UsageError(
+            f"{ENVIRONMENT} names {', '.join(unknown)}, not in the course (it has: {', '.join(available)})"
+        )
     return wanted
 
 
@@ -178,8 +179,9 @@ def cell_by_grade_id(nb, grade_id, where):
 
 def grade_cells(nb):
     """{grade_id: points} of the notebook's autograded cells."""
-    return {meta["grade_id"]: float(meta.get("points", 0))
-            for meta in map(nbgrader_meta, nb.cells) if meta.get("grade")}
+    return {
+        meta["grade_id"]: float(meta.get("points", 0)) for meta in map(nbgrader_meta, nb.cells) if meta.get("grade")
+    }
 
 
 def check_module(nb, where):
@@ -269,8 +271,13 @@ def reference_outputs(honest, folder, where):
     """
     answer = answer_cell(honest, where)
     ns, calls, values = {"__name__": "__main__"}, {}, {}
-    with contextlib.chdir(folder), contextlib.redirect_stdout(io.StringIO()), \
-            contextlib.redirect_stderr(io.StringIO()), warnings.catch_warnings(), np.errstate(all="ignore"):
+    with (
+        contextlib.chdir(folder),
+        contextlib.redirect_stdout(io.StringIO()),
+        contextlib.redirect_stderr(io.StringIO()),
+        warnings.catch_warnings(),
+        np.errstate(all="ignore"),
+    ):
         warnings.simplefilter("ignore")
         for cell in honest.cells:
             if cell.cell_type != "code":
@@ -335,17 +342,24 @@ def students_for(release, solution, where, folder):
     """{student_id: notebook} for one notebook of one assignment."""
     module = check_module(release, where)
     honest = with_reference_answers(release, solution, where)
-    students = {"honest": honest,
-                "blank": without_outputs(copy(release)),
-                "system-exit": with_extra_cell(release, SYSTEM_EXIT, where)}
+    students = {
+        "honest": honest,
+        "blank": without_outputs(copy(release)),
+        "system-exit": with_extra_cell(release, SYSTEM_EXIT, where),
+    }
     for student_id, template in CHEATS.items():
         students[student_id] = with_extra_cell(release, template.format(module=module), where)
     values, calls = reference_outputs(honest, folder, where)
-    encode = lambda value: base64.b64encode(pickle.dumps(value)).decode()
+
+    def encode(value):
+        return base64.b64encode(pickle.dumps(value)).decode()
+
     students["cheat-hard-coded"] = with_cell_after_answers(
-        release, HARD_CODED.format(values=encode(values), calls=encode(calls)), where)
+        release, HARD_CODED.format(values=encode(values), calls=encode(calls)), where
+    )
     students["cheat-always-equal"] = with_cell_after_answers(
-        release, ALWAYS_EQUAL.format(names=sorted({*values, *calls})), where)
+        release, ALWAYS_EQUAL.format(names=sorted({*values, *calls})), where
+    )
     return students
 
 
@@ -374,24 +388,31 @@ class Graded:
     def context(self, student_id, assignment_id):
         """Everything else the run said about the submission, for assertion messages."""
         key = (student_id, assignment_id)
-        other = [{k: row[k] for k in ("notebook_id", "note")} for row in self.rows
-                 if row["student_id"] == student_id and row["assignment_id"] == assignment_id and not row["grade_id"]]
-        problems = [p.message for p in self.run.problems
-                    if p.student_id == student_id and p.assignment_id == assignment_id]
-        return (f"[run failure: {self.run.failures.get(key)!r}; rows without grade_id: {other}; "
-                f"problems: {problems}]")
+        other = [
+            {k: row[k] for k in ("notebook_id", "note")}
+            for row in self.rows
+            if row["student_id"] == student_id and row["assignment_id"] == assignment_id and not row["grade_id"]
+        ]
+        problems = [
+            p.message for p in self.run.problems if p.student_id == student_id and p.assignment_id == assignment_id
+        ]
+        return f"[run failure: {self.run.failures.get(key)!r}; rows without grade_id: {other}; problems: {problems}]"
 
     def cells(self, student_id, assignment_id):
         """[(notebook, grade_id, points, row or None)] over every grade cell the assignment has."""
         graded = self.notebook_rows(student_id, assignment_id)
-        return [(notebook, grade_id, points, graded.get(notebook, {}).get(grade_id))
-                for notebook, cells in sorted(self.expected[assignment_id].items())
-                for grade_id, points in cells.items()]
+        return [
+            (notebook, grade_id, points, graded.get(notebook, {}).get(grade_id))
+            for notebook, cells in sorted(self.expected[assignment_id].items())
+            for grade_id, points in cells.items()
+        ]
 
     def notes(self, student_id, assignment_id):
         """{notebook: set of notes on its rows}."""
-        return {notebook: {row["note"] for row in rows.values()}
-                for notebook, rows in self.notebook_rows(student_id, assignment_id).items()}
+        return {
+            notebook: {row["note"] for row in rows.values()}
+            for notebook, rows in self.notebook_rows(student_id, assignment_id).items()
+        }
 
 
 @pytest.fixture(scope="module")
@@ -408,8 +429,7 @@ def graded(tmp_path_factory):
             release = nbformat.read(course.release / assignment_id / f"{notebook}.ipynb", as_version=4)
             expected.setdefault(assignment_id, {})[notebook] = grade_cells(solution)
             assert expected[assignment_id][notebook], f"{where}: the solution has no grade cells"
-            for student_id, nb in students_for(release, solution, where,
-                                               course.release / assignment_id).items():
+            for student_id, nb in students_for(release, solution, where, course.release / assignment_id).items():
                 target = submissions / student_id / assignment_id
                 target.mkdir(parents=True, exist_ok=True)
                 nbformat.write(nb, target / f"{notebook}.ipynb")
@@ -432,9 +452,13 @@ def assert_scores(graded, student_id, assignment_id, full_marks):
         want = points if full_marks else 0.0
         if row is None or float(row["score"]) != want or float(row["max_score"]) != points:
             wrong.append(f"  {notebook} {grade_id}: expected {want:g}/{points:g}, got {describe(row)}")
-    assert not wrong, (f"{assignment_id}, student {student_id!r}: "
-                       f"{'full marks' if full_marks else '0'} expected on every grade cell\n"
-                       + "\n".join(wrong) + "\n" + graded.context(student_id, assignment_id))
+    assert not wrong, (
+        f"{assignment_id}, student {student_id!r}: "
+        f"{'full marks' if full_marks else '0'} expected on every grade cell\n"
+        + "\n".join(wrong)
+        + "\n"
+        + graded.context(student_id, assignment_id)
+    )
 
 
 @pytest.mark.parametrize("assignment_id", ASSIGNMENTS)
@@ -443,7 +467,8 @@ def test_honest_reference_solution_earns_full_marks_without_note(graded, assignm
     notes = graded.notes("honest", assignment_id)
     assert all(found == {""} for found in notes.values()), (
         f"{assignment_id}, student 'honest': an honest submission must carry no note, got {notes} "
-        + graded.context("honest", assignment_id))
+        + graded.context("honest", assignment_id)
+    )
 
 
 @pytest.mark.parametrize("assignment_id", ASSIGNMENTS)
@@ -452,7 +477,8 @@ def test_untouched_release_scores_zero_without_note(graded, assignment_id):
     notes = graded.notes("blank", assignment_id)
     assert all(found == {""} for found in notes.values()), (
         f"{assignment_id}, student 'blank': honest blank work must not be accused, got notes {notes} "
-        + graded.context("blank", assignment_id))
+        + graded.context("blank", assignment_id)
+    )
 
 
 #: Cheats whose kernel verdict on blank work is already a failure: nothing to accuse them of there.
@@ -471,16 +497,19 @@ def test_cheat_scores_zero_and_is_noted(graded, assignment_id, student_id):
         assert notes.get(notebook) and not unnoted, (
             f"{assignment_id}/{notebook}, student {student_id!r}: the cheat must be noted (e.g. 'tampered') "
             f"on every row; notes {sorted(notes.get(notebook, ()))}, no note on {unnoted} "
-            + graded.context(student_id, assignment_id))
+            + graded.context(student_id, assignment_id)
+        )
 
 
 @pytest.mark.parametrize("assignment_id", ASSIGNMENTS)
 def test_system_exit_scores_zero_and_is_graded(graded, assignment_id):
     key = ("system-exit", assignment_id)
-    assert key in graded.run.graded, (
-        f"{assignment_id}, student 'system-exit': not graded by the run " + graded.context(*key))
+    assert key in graded.run.graded, f"{assignment_id}, student 'system-exit': not graded by the run " + graded.context(
+        *key
+    )
     assert key not in graded.run.failures, (
-        f"{assignment_id}, student 'system-exit': grading failed: {graded.run.failures[key]}")
+        f"{assignment_id}, student 'system-exit': grading failed: {graded.run.failures[key]}"
+    )
     assert_scores(graded, "system-exit", assignment_id, full_marks=False)
 
 
@@ -494,4 +523,6 @@ def test_typed_in_answers_earn_nothing(graded, assignment_id, student_id):
         assert accused <= {"hard-coded", "tampered", "other-inputs"}, (notebook, accused)
         if student_id == "cheat-hard-coded":  # the typed-in answers pass a plain kernel's tests on this data
             assert accused & {"hard-coded", "tampered"}, (
-                f"{assignment_id}/{notebook}: typed-in answers must be noted " + graded.context(student_id, assignment_id))
+                f"{assignment_id}/{notebook}: typed-in answers must be noted "
+                + graded.context(student_id, assignment_id)
+            )

@@ -17,12 +17,9 @@ def run_until_em(nb):
     return run_cells(nb, "em_loop")
 
 
-
-
-
 def failures(module, ns):
     out = {}
-    for label, check in module.CHECKS:
+    for _label, check in module.CHECKS:
         try:
             check(ns)
         except CheckFailed as failure:
@@ -34,8 +31,16 @@ def test_reference_em_matches_scikit_learn_1d():
     problem = seed.problem_1d()
     run = univariate.fit(problem.data, *problem.start, problem.n_iterations)
     mu, sigma, pi = problem.start
-    gm = GaussianMixture(2, covariance_type="spherical", max_iter=problem.n_iterations, tol=0, reg_covar=0,
-                         weights_init=pi, means_init=mu[:, None], precisions_init=1 / sigma**2)
+    gm = GaussianMixture(
+        2,
+        covariance_type="spherical",
+        max_iter=problem.n_iterations,
+        tol=0,
+        reg_covar=0,
+        weights_init=pi,
+        means_init=mu[:, None],
+        precisions_init=1 / sigma**2,
+    )
     with np.errstate(all="ignore"), pytest.warns(Warning):  # ConvergenceWarning: 20 iterations by design
         gm.fit(problem.data[:, None])
     np.testing.assert_allclose(run.final[0], gm.means_[:, 0], rtol=1e-10)
@@ -50,8 +55,16 @@ def test_reference_em_matches_scikit_learn_2d():
     problem = seed.problem_2d()
     run = multivariate.fit(problem.data, *problem.start, problem.n_iterations)
     mu, cov, pi = problem.start
-    gm = GaussianMixture(2, covariance_type="full", max_iter=problem.n_iterations, tol=0, reg_covar=0,
-                         weights_init=pi, means_init=mu, precisions_init=np.linalg.inv(cov))
+    gm = GaussianMixture(
+        2,
+        covariance_type="full",
+        max_iter=problem.n_iterations,
+        tol=0,
+        reg_covar=0,
+        weights_init=pi,
+        means_init=mu,
+        precisions_init=np.linalg.inv(cov),
+    )
     with pytest.warns(Warning):
         gm.fit(problem.data)
     np.testing.assert_allclose(run.final[0], gm.means_, rtol=1e-10)
@@ -139,7 +152,9 @@ def test_a_diagnosis_at_a_later_iteration_beats_an_unexplained_first_one():
 def test_a_loop_broken_by_one_update_costs_that_update_and_the_run_only():
     failed = sample_failures("02_em_2d-covariance-divided-by-n-blank cov[k]")
     assert {name: f.diagnosis for name, f in failed.items()} == {
-        "check_spread": ("covariance-divided-by-n",), "check_convergence": ("covariance-divided-by-n",)}
+        "check_spread": ("covariance-divided-by-n",),
+        "check_convergence": ("covariance-divided-by-n",),
+    }
     assert "stopped after" in str(failed["check_convergence"]) and "Likely cause" in str(failed["check_convergence"])
 
 
@@ -148,16 +163,18 @@ def test_a_loop_that_stopped_with_valid_parameters_fails_every_step_check():
     # What a loop that raised at iteration 6 for a reason unrelated to the parameters leaves behind.
     del ns["params_history"][6:], ns["responsibilities_over_time"][7:], ns["log_likelihoods"][5:]
     failed = failures(em2d, ns)
-    assert set(failed) == {name for name in (check.__name__ for _, check in em2d.CHECKS)}
+    assert set(failed) == {check.__name__ for _, check in em2d.CHECKS}
     assert all("stopped after" in str(f) or "should hold" in str(f) for f in failed.values())
     assert not any(f.diagnosis for f in failed.values())
 
 
 def test_an_aliased_history_costs_only_the_record():
-    assert {name: f.diagnosis for name, f in sample_failures("02_em_2d-history-aliased-gamma reused in place").items()
-            } == {"check_history": ("history-aliased",)}
-    assert {name: f.diagnosis for name, f in sample_failures("01_em_1d-history-aliased-gamma allocated once").items()
-            } == {"check_estep": ("history-aliased",)}
+    assert {
+        name: f.diagnosis for name, f in sample_failures("02_em_2d-history-aliased-gamma reused in place").items()
+    } == {"check_history": ("history-aliased",)}
+    assert {
+        name: f.diagnosis for name, f in sample_failures("01_em_1d-history-aliased-gamma allocated once").items()
+    } == {"check_estep": ("history-aliased",)}
 
 
 def test_1d_log_likelihood_lines_are_graded_with_the_convergence():

@@ -27,44 +27,59 @@ CORRECT = {
 WRONG = {
     "distance not squared": (
         {"squared_distances": "np.sqrt(np.min([((X - c) ** 2).sum(axis=1) for c in centers], axis=0))"},
-        {"check_kmeans_plus_plus": "kmeanspp-distance-not-squared"}),
+        {"check_kmeans_plus_plus": "kmeanspp-distance-not-squared"},
+    ),
     "distance to the last centre": (
         {"squared_distances": "((X - centers[-1]) ** 2).sum(axis=1)"},
-        {"check_kmeans_plus_plus": "kmeanspp-distance-to-last-centre"}),
+        {"check_kmeans_plus_plus": "kmeanspp-distance-to-last-centre"},
+    ),
     "distances summed over the centres": (
         {"squared_distances": "np.sum([((X - c) ** 2).sum(axis=1) for c in centers], axis=0)"},
-        {"check_kmeans_plus_plus": "kmeanspp-distance-summed-over-centres"}),
+        {"check_kmeans_plus_plus": "kmeanspp-distance-summed-over-centres"},
+    ),
     "uniform draws": (
         {"probabilities": "np.full(len(X), 1 / len(X))"},
-        {"check_kmeans_plus_plus": "kmeanspp-uniform-draws"}),
+        {"check_kmeans_plus_plus": "kmeanspp-uniform-draws"},
+    ),
     "gains not per sample": (
         {"gains": "np.diff(log_likelihoods)"},
-        {"check_has_converged": "gain-not-per-sample", "check_runs": "gain-not-per-sample"}),
+        {"check_has_converged": "gain-not-per-sample", "check_runs": "gain-not-per-sample"},
+    ),
     "no patience": (
         {"converged": "len(gains) >= 1 and gains[-1] < tol"},
-        {"check_has_converged": "convergence-without-patience", "check_runs": "convergence-without-patience"}),
+        {"check_has_converged": "convergence-without-patience", "check_runs": "convergence-without-patience"},
+    ),
     "any instead of all": (
         {"converged": "len(gains) >= patience and bool(np.any(gains[-patience:] < tol))"},
-        {"check_has_converged": "patience-any-gain", "check_runs": "patience-any-gain"}),
+        {"check_has_converged": "patience-any-gain", "check_runs": "patience-any-gain"},
+    ),
     "one gain too many": (
         {"converged": "len(gains) > patience and bool(np.all(gains[-patience - 1:] < tol))"},
-        {"check_has_converged": "patience-window-off-by-one"}),
+        {"check_has_converged": "patience-window-off-by-one"},
+    ),
     "no length check": (
         {"converged": "bool(np.all(gains[-patience:] < tol))"},
-        {"check_has_converged": "patience-too-few-gains", "check_runs": "patience-too-few-gains"}),
+        {"check_has_converged": "patience-too-few-gains", "check_runs": "patience-too-few-gains"},
+    ),
     "lowest run": (
         {"best": "runs[int(np.argmin(final_log_likelihoods))]"},
-        {"check_best_run": "best-run-lowest", "check_restarts": "best-run-lowest"}),
+        {"check_best_run": "best-run-lowest", "check_restarts": "best-run-lowest"},
+    ),
     "first values": (
-        {"final_log_likelihoods": "[run['log_likelihoods'][0] for run in runs]",
-         "best": "runs[int(np.argmax(final_log_likelihoods))]"},
-        {"check_best_run": "best-run-first-value"}),
+        {
+            "final_log_likelihoods": "[run['log_likelihoods'][0] for run in runs]",
+            "best": "runs[int(np.argmax(final_log_likelihoods))]",
+        },
+        {"check_best_run": "best-run-first-value"},
+    ),
     "most iterations": (
         {"best": "max(runs, key=lambda run: len(run['log_likelihoods']))"},
-        {"check_best_run": "best-run-most-iterations"}),
+        {"check_best_run": "best-run-most-iterations"},
+    ),
     "an index": (
         {"best": "int(np.argmax(final_log_likelihoods))"},
-        {"check_best_run": "best-run-index", "check_restarts": "best-run-index"}),
+        {"check_best_run": "best-run-index", "check_restarts": "best-run-index"},
+    ),
 }
 
 
@@ -82,8 +97,16 @@ def test_the_seed_start_has_a_plateau_that_stops_a_rule_without_patience():
 def test_scikit_learn_default_tolerance_stops_the_seed_start_on_the_plateau():
     problem = seed.problem_2d()
     mu, cov, pi = problem.start
-    gm = GaussianMixture(2, covariance_type="full", tol=1e-3, reg_covar=0, max_iter=500, weights_init=pi,
-                         means_init=mu, precisions_init=np.linalg.inv(cov)).fit(problem.data)
+    gm = GaussianMixture(
+        2,
+        covariance_type="full",
+        tol=1e-3,
+        reg_covar=0,
+        max_iter=500,
+        weights_init=pi,
+        means_init=mu,
+        precisions_init=np.linalg.inv(cov),
+    ).fit(problem.data)
     converged = initialisation.fit_until_converged(problem.data, problem.start, 1e-6, 5, 500)
     assert gm.n_iter_ < 5
     assert gm.score(problem.data) < converged.log_likelihoods[-1] / len(problem.data) - 0.3
@@ -138,8 +161,10 @@ def test_a_wrong_seeding_keeps_the_credit_of_the_runs():
 
 # --- every catalogued mistake as a function: its own id and no other, on the notebook's and on other inputs ---
 
+
 def _seeding(distances, draw=None):
     """A kmeans_plus_plus whose D(x)^2 is ``distances(X, centers)`` and whose next centre is ``draw(rng, X, p)``."""
+
     def kmeans_plus_plus(X, K, rng):
         centers = [X[rng.integers(len(X))]]
         for _ in range(1, K):
@@ -147,6 +172,7 @@ def _seeding(distances, draw=None):
             probabilities = squared / squared.sum()
             centers.append(X[rng.choice(len(X), p=probabilities)] if draw is None else draw(X, squared))
         return np.array(centers)
+
     return kmeans_plus_plus
 
 
@@ -160,8 +186,9 @@ SEEDINGS = {
     "kmeanspp-distance-to-last-centre": _seeding(lambda X, c: _pairwise(X, c)[:, -1]),
     "kmeanspp-distance-summed-over-centres": _seeding(lambda X, c: _pairwise(X, c).sum(axis=1)),
     "kmeanspp-uniform-draws": _seeding(lambda X, c: np.ones(len(X))),
-    "kmeanspp-farthest-point": _seeding(lambda X, c: _pairwise(X, c).min(axis=1),
-                                        draw=lambda X, squared: X[np.argmax(squared)]),
+    "kmeanspp-farthest-point": _seeding(
+        lambda X, c: _pairwise(X, c).min(axis=1), draw=lambda X, squared: X[np.argmax(squared)]
+    ),
 }
 
 
@@ -169,6 +196,7 @@ def _rule(gains_of, converged_of):
     def has_converged(log_likelihoods, n_samples, tol, patience):
         gains = gains_of(np.asarray(log_likelihoods, dtype=float), n_samples)
         return bool(converged_of(gains, tol, patience))
+
     return has_converged
 
 
@@ -181,12 +209,12 @@ RULES = {
     "gain-not-per-sample": _rule(lambda ll, n: np.diff(ll), lambda g, tol, p: len(g) >= p and np.all(g[-p:] < tol)),
     "convergence-without-patience": _rule(_per_sample, lambda g, tol, p: len(g) >= 1 and g[-1] < tol),
     "patience-any-gain": _rule(_per_sample, lambda g, tol, p: len(g) >= p and np.any(g[-p:] < tol)),
-    "patience-window-off-by-one": _rule(_per_sample, lambda g, tol, p: len(g) > p and np.all(g[-p - 1:] < tol)),
+    "patience-window-off-by-one": _rule(_per_sample, lambda g, tol, p: len(g) > p and np.all(g[-p - 1 :] < tol)),
     "patience-too-few-gains": _rule(_per_sample, lambda g, tol, p: np.all(g[-p:] < tol)),
 }
 #: Further ways of writing some of them (the window of patience - 1 gains; at least one gain).
 MORE_RULES = [
-    ("patience-window-off-by-one", _rule(_per_sample, lambda g, tol, p: len(g) >= p and np.all(g[-(p - 1):] < tol))),
+    ("patience-window-off-by-one", _rule(_per_sample, lambda g, tol, p: len(g) >= p and np.all(g[-(p - 1) :] < tol))),
     ("patience-window-off-by-one", _rule(_per_sample, lambda g, tol, p: len(g) > p and np.all(g[-p:] < tol))),
     ("patience-too-few-gains", _rule(_per_sample, lambda g, tol, p: len(g) > 0 and np.all(g[-p:] < tol))),
 ]
@@ -230,14 +258,17 @@ def diagnosis(check, name, function, problem):
     return None
 
 
-CASES = ([(init_convergence.check_kmeans_plus_plus, "kmeans_plus_plus", m, f) for m, f in SEEDINGS.items()]
-         + [(init_convergence.check_has_converged, "has_converged", m, f) for m, f in [*RULES.items(), *MORE_RULES]]
-         + [(init_convergence.check_best_run, "best_run", m, f) for m, f in CHOICES.items()])
+CASES = (
+    [(init_convergence.check_kmeans_plus_plus, "kmeans_plus_plus", m, f) for m, f in SEEDINGS.items()]
+    + [(init_convergence.check_has_converged, "has_converged", m, f) for m, f in [*RULES.items(), *MORE_RULES]]
+    + [(init_convergence.check_best_run, "best_run", m, f) for m, f in CHOICES.items()]
+)
 
 
 @pytest.mark.parametrize("problem", range(len(PROBLEMS)), ids=["notebook", "other1", "other2", "other3"])
-@pytest.mark.parametrize("check, name, misconception, function", CASES,
-                         ids=[f"{c[1]}-{c[2] or 'correct'}-{i}" for i, c in enumerate(CASES)])
+@pytest.mark.parametrize(
+    "check, name, misconception, function", CASES, ids=[f"{c[1]}-{c[2] or 'correct'}-{i}" for i, c in enumerate(CASES)]
+)
 def test_each_mistake_is_named_by_its_own_id_only(check, name, misconception, function, problem):
     expected = None if misconception is None else (misconception,)
     assert diagnosis(check, name, function, PROBLEMS[problem]) == expected
@@ -249,8 +280,12 @@ def test_every_initialisation_id_is_tested_here():
 
 def _answers(function, problem):
     """has_converged's answers on every case the check tries."""
-    return [bool(function(list(h[:t]), n, tol, p)) for h in init_convergence._sequences(problem.sequences_seed)
-            for n, tol, p in init_convergence._rule_cases() for t in range(1, len(h) + 1)]
+    return [
+        bool(function(list(h[:t]), n, tol, p))
+        for h in init_convergence._sequences(problem.sequences_seed)
+        for n, tol, p in init_convergence._rule_cases()
+        for t in range(1, len(h) + 1)
+    ]
 
 
 def test_rules_that_agree_on_one_case_are_still_told_apart():
@@ -260,8 +295,8 @@ def test_rules_that_agree_on_one_case_are_still_told_apart():
     assert MORE_RULES[0][1](ll, 300, 1e-3, 2) == RULES["convergence-without-patience"](ll, 300, 1e-3, 2)
     # ... yet over all the check's cases no two catalogued rules (nor a rule and the right one) answer alike.
     answers = {(m, i): _answers(f, PROBLEMS[0]) for i, (m, f) in enumerate([*RULES.items(), *MORE_RULES])}
-    for (m1, i1), a1 in answers.items():
-        for (m2, i2), a2 in answers.items():
+    for (m1, _i1), a1 in answers.items():
+        for (m2, _i2), a2 in answers.items():
             if m1 != m2:
                 assert a1 != a2, (m1, m2)
 
@@ -272,8 +307,9 @@ def test_seedings_that_agree_with_k_2_are_told_apart_by_k_3_and_5():
     assert np.array_equal(draw[None], draw["kmeanspp-distance-to-last-centre"])
     assert np.array_equal(draw[None], draw["kmeanspp-distance-summed-over-centres"])
     for misconception in ("kmeanspp-distance-to-last-centre", "kmeanspp-distance-summed-over-centres"):
-        assert diagnosis(init_convergence.check_kmeans_plus_plus, "kmeans_plus_plus", SEEDINGS[misconception],
-                         PROBLEMS[0]) == (misconception,)
+        assert diagnosis(
+            init_convergence.check_kmeans_plus_plus, "kmeans_plus_plus", SEEDINGS[misconception], PROBLEMS[0]
+        ) == (misconception,)
 
 
 def test_two_mistakes_at_once_match_no_known_mistake():
@@ -292,7 +328,7 @@ def test_messages_show_no_decimal_numbers():
 
     from grader.checks.core import INPUTS
 
-    for check, name, misconception, function in CASES:
+    for check, name, _misconception, function in CASES:
         try:
             check({name: function, INPUTS: PROBLEMS[0]})
         except CheckFailed as failure:

@@ -66,19 +66,31 @@ def test_typed_right_answers_pass_every_check():
     assert output.getvalue().strip().split("\n")[-1].startswith("All checks passed")
 
 
-@pytest.mark.parametrize("changes, failing, explanation", [
-    ({"log_weighted": "np.log(pi) - (x[:, None] - mu[None, :]) ** 2 / variance"}, {SOFT}, "factor 1/2"),
-    ({"log_weighted": "np.log(pi) - (x[:, None] - mu[None, :]) ** 2 / (2 * variance ** 2)"}, {SOFT},
-     "do not square it again"),
-    ({"log_weighted": "-(x[:, None] - mu[None, :]) ** 2 / (2 * variance)"}, {SOFT}, "np.log(pi)"),
-    ({"log_weighted": "np.log(pi) + (x[:, None] - mu[None, :]) ** 2 / (2 * variance)"}, {SOFT, LIMIT},
-     "minus sign"),
-    ({"log_weighted": "np.log(pi * np.exp(-(x[:, None] - mu[None, :]) ** 2 / (2 * variance)))"}, {SOFT, LIMIT},
-     "underflows"),
-    ({"nearest": "np.argmax((x[:, None] - mu[None, :]) ** 2, axis=1)"}, {HARD, LIMIT}, "argmax"),
-    ({"r": "nearest"}, {HARD, LIMIT}, "should have shape"),
-    ({"means": "weights.T @ x / len(x)"}, {MEANS, LIMIT}, "not by the number of points N"),
-])
+@pytest.mark.parametrize(
+    "changes, failing, explanation",
+    [
+        ({"log_weighted": "np.log(pi) - (x[:, None] - mu[None, :]) ** 2 / variance"}, {SOFT}, "factor 1/2"),
+        (
+            {"log_weighted": "np.log(pi) - (x[:, None] - mu[None, :]) ** 2 / (2 * variance ** 2)"},
+            {SOFT},
+            "do not square it again",
+        ),
+        ({"log_weighted": "-(x[:, None] - mu[None, :]) ** 2 / (2 * variance)"}, {SOFT}, "np.log(pi)"),
+        (
+            {"log_weighted": "np.log(pi) + (x[:, None] - mu[None, :]) ** 2 / (2 * variance)"},
+            {SOFT, LIMIT},
+            "minus sign",
+        ),
+        (
+            {"log_weighted": "np.log(pi * np.exp(-(x[:, None] - mu[None, :]) ** 2 / (2 * variance)))"},
+            {SOFT, LIMIT},
+            "underflows",
+        ),
+        ({"nearest": "np.argmax((x[:, None] - mu[None, :]) ** 2, axis=1)"}, {HARD, LIMIT}, "argmax"),
+        ({"r": "nearest"}, {HARD, LIMIT}, "should have shape"),
+        ({"means": "weights.T @ x / len(x)"}, {MEANS, LIMIT}, "not by the number of points N"),
+    ],
+)
 def test_typical_mistakes_fail_their_checks_and_are_explained(changes, failing, explanation):
     failed = failures(run_release({**CORRECT, **changes}))
     assert set(failed) == failing
@@ -157,6 +169,7 @@ def _soft_of(log_weighted):
         d = x[:, None] - mu[None, :]
         value = log_weighted(d, variance, pi)
         return np.exp(value - logsumexp(value, axis=1, keepdims=True))
+
     return soft_assign
 
 
@@ -183,11 +196,15 @@ def test_missing_half_and_std_for_variance_coincide_at_variance_four_and_are_tol
 
 def test_squared_variance_and_multiplied_variance_coincide_with_correct_at_variance_one_and_are_told_apart():
     problem = kmeans_limit.notebook_problem()
-    for log_weighted, named in [(lambda d, v, pi: np.log(pi) - d**2 / (2 * v**2), "soft-variance-squared"),
-                                (lambda d, v, pi: np.log(pi) - d**2 / 2 * v, "soft-variance-multiplied")]:
+    for log_weighted, named in [
+        (lambda d, v, pi: np.log(pi) - d**2 / (2 * v**2), "soft-variance-squared"),
+        (lambda d, v, pi: np.log(pi) - d**2 / 2 * v, "soft-variance-multiplied"),
+    ]:
         function = _soft_of(log_weighted)
         mu, pi = np.array([0.0, 5.0]), np.array([0.3, 0.7])
-        np.testing.assert_allclose(function(problem.data, mu, 1.0, pi), reference.soft_assign(problem.data, mu, 1.0, pi))
+        np.testing.assert_allclose(
+            function(problem.data, mu, 1.0, pi), reference.soft_assign(problem.data, mu, 1.0, pi)
+        )
         with pytest.raises(kmeans_limit.CheckFailed) as failed:
             kmeans_limit.check_soft_assign({"data": problem.data, "soft_assign": function})
         assert failed.value.diagnosis == (named,)

@@ -21,8 +21,9 @@ STUDENT_CELL = "logspace_em"
 
 #: Correct, written differently from the solution.
 CORRECT = {
-    "log_weighted[:, k]": ("np.log(pi[k]) - np.log(sigma[k]) - 0.5 * np.log(2 * np.pi)"
-                           " - (data - mu[k]) ** 2 / (2 * sigma[k] ** 2)"),
+    "log_weighted[:, k]": (
+        "np.log(pi[k]) - np.log(sigma[k]) - 0.5 * np.log(2 * np.pi) - (data - mu[k]) ** 2 / (2 * sigma[k] ** 2)"
+    ),
     "log_norm": "logsumexp(log_weighted, axis=1)[:, None]",
     "log_gamma": "log_weighted - log_norm",
     "log_likelihood": "np.sum(logsumexp(log_weighted_densities(data, mu, sigma, pi), axis=1))",
@@ -32,33 +33,45 @@ CORRECT = {
 WRONG = {
     "log of the density": (
         {"log_weighted[:, k]": "np.log(pi[k]) + np.log(norm.pdf(data, mu[k], sigma[k]))"},
-        {"check_log_weighted": "[log-of-underflowed-density]",
-         "check_log_responsibilities": "fix log_weighted_densities first",
-         "check_log_likelihood": "fix log_weighted_densities first", "check_outlier_run": "NaN"}),
+        {
+            "check_log_weighted": "[log-of-underflowed-density]",
+            "check_log_responsibilities": "fix log_weighted_densities first",
+            "check_log_likelihood": "fix log_weighted_densities first",
+            "check_outlier_run": "NaN",
+        },
+    ),
     "weights missing": (
         {"log_weighted[:, k]": "norm.logpdf(data, mu[k], sigma[k])"},
-        {"check_log_weighted": "[log-weight-missing]", "check_seed_agreement": "differ"}),
+        {"check_log_weighted": "[log-weight-missing]", "check_seed_agreement": "differ"},
+    ),
     "pi instead of log pi": (
         {"log_weighted[:, k]": "pi[k] + norm.logpdf(data, mu[k], sigma[k])"},
-        {"check_log_weighted": "[log-weight-not-logged]"}),
+        {"check_log_weighted": "[log-weight-not-logged]"},
+    ),
     "exponentiated before summing": (
         {"log_norm": "np.log(np.exp(log_weighted).sum(axis=1, keepdims=True))"},
-        {"check_log_responsibilities": "[exp-before-logsumexp]", "check_outlier_run": "NaN"}),
+        {"check_log_responsibilities": "[exp-before-logsumexp]", "check_outlier_run": "NaN"},
+    ),
     "normalised over points": (
         {"log_norm": "logsumexp(log_weighted, axis=0, keepdims=True)"},
-        {"check_log_responsibilities": "[logsumexp-wrong-axis]"}),
+        {"check_log_responsibilities": "[logsumexp-wrong-axis]"},
+    ),
     "keepdims forgotten": (
         {"log_norm": "logsumexp(log_weighted, axis=1)"},
-        {"check_log_responsibilities": "ValueError", "check_seed_agreement": "[logsumexp-keepdims-missing]"}),
+        {"check_log_responsibilities": "ValueError", "check_seed_agreement": "[logsumexp-keepdims-missing]"},
+    ),
     "divided in log space": (
         {"log_gamma": "log_weighted / log_norm"},
-        {"check_log_responsibilities": "[log-gamma-divided]"}),
+        {"check_log_responsibilities": "[log-gamma-divided]"},
+    ),
     "naive log-likelihood": (
         {"log_likelihood": "np.sum(np.log(np.sum(np.exp(log_weighted_densities(data, mu, sigma, pi)), axis=1)))"},
-        {"check_log_likelihood": "[loglik-exp-before-log]"}),
+        {"check_log_likelihood": "[loglik-exp-before-log]"},
+    ),
     "log-likelihood over the components": (
         {"log_likelihood": "logsumexp(log_weighted_densities(data, mu, sigma, pi), axis=0).sum()"},
-        {"check_log_likelihood": "[loglik-logsumexp-axis]", "check_seed_agreement": "log-likelihoods"}),
+        {"check_log_likelihood": "[loglik-logsumexp-axis]", "check_seed_agreement": "log-likelihoods"},
+    ),
 }
 
 
@@ -148,19 +161,26 @@ def hidden_problems(count=3):
 
 
 def own_cases(problem):
-    return [logspace.OwnCase(c.label, c.data, c.params, c.judged, logspace._numerators(c), True)
-            for c in logspace._cases({INPUTS: problem})]
+    return [
+        logspace.OwnCase(c.label, c.data, c.params, c.judged, logspace._numerators(c), True)
+        for c in logspace._cases({INPUTS: problem})
+    ]
 
 
-@pytest.mark.parametrize("candidates, own", [(logspace.NUMERATOR_CANDIDATES, False),
-                                              (logspace.RESPONSIBILITY_CANDIDATES, True),
-                                              (logspace.LOG_LIKELIHOOD_CANDIDATES, True)],
-                         ids=["numerators", "responsibilities", "log-likelihood"])
+@pytest.mark.parametrize(
+    "candidates, own",
+    [
+        (logspace.NUMERATOR_CANDIDATES, False),
+        (logspace.RESPONSIBILITY_CANDIDATES, True),
+        (logspace.LOG_LIKELIHOOD_CANDIDATES, True),
+    ],
+    ids=["numerators", "responsibilities", "log-likelihood"],
+)
 def test_two_catalogued_mistakes_never_coincide_on_every_input(candidates, own):
     for problem in [logspace.notebook_problem(), *hidden_problems()]:
         cases = own_cases(problem) if own else logspace._cases({INPUTS: problem})
         for i, (ids, compute) in enumerate(candidates):
-            for other, other_compute in candidates[i + 1:]:
+            for other, other_compute in candidates[i + 1 :]:
                 if other == ids:
                     continue
                 same = [reproduces(attempt(compute, c), attempt(other_compute, c), logspace._agree(c)) for c in cases]
@@ -174,8 +194,11 @@ def test_mistakes_that_coincide_on_the_seed_data_are_told_apart_by_the_outlier()
     correct = next(f for ids, f in logspace.RESPONSIBILITY_CANDIDATES if ids == ())
     same = [reproduces(attempt(naive, c), attempt(correct, c), all_close) for c in cases]
     assert same[:2] == [True, True] and not all(same)
-    ids, _, _ = diagnosed(run_until_student_cell(fill_blanks(release(), {
-        **CORRECT, "log_norm": "np.log(np.exp(log_weighted).sum(axis=1, keepdims=True))"})))
+    ids, _, _ = diagnosed(
+        run_until_student_cell(
+            fill_blanks(release(), {**CORRECT, "log_norm": "np.log(np.exp(log_weighted).sum(axis=1, keepdims=True))"})
+        )
+    )
     assert ids == {"exp-before-logsumexp"}
 
 

@@ -75,22 +75,28 @@ def test_typed_right_answers_pass_every_check():
     assert output.getvalue().strip().split("\n")[-1].startswith("All checks passed")
 
 
-@pytest.mark.parametrize("changes, failing, explanation", [
-    ({"elbo_value": "np.sum(q * log_joint(x, mu, sigma, pi))"},
-     {"elbo", "tight", "sum"}, "[elbo-entropy-missing]"),
-    ({"elbo_value": "np.sum(q * log_joint(x, mu, sigma, pi)) + np.sum(xlogy(q, q))"},
-     {"elbo", "tight", "sum"}, "[elbo-entropy-sign]"),
-    ({"elbo_value": "np.mean(np.sum(q * log_joint(x, mu, sigma, pi) - xlogy(q, q), axis=1))"},
-     {"elbo", "tight", "sum"}, "[mean-instead-of-sum]"),
-    ({"kl": "np.sum(q * log_posterior) - np.sum(xlogy(q, q))"},
-     {"kl", "sum"}, "[kl-sign]"),
-    ({"log_posterior": "joint - logsumexp(joint, axis=0, keepdims=True)"},
-     {"kl", "sum"}, "[logsumexp-wrong-axis]"),
-    ({"log_posterior": "joint"}, {"kl", "sum"}, "[posterior-is-joint]"),
-    ({"log_posterior": "joint - logsumexp(joint, axis=1)"}, {"kl", "sum"}, "[logsumexp-keepdims-missing]"),
-    ({"kl": "np.sum(q * (np.log(q) - log_posterior))"}, {"sum"}, "[q-log-q-without-xlogy]"),
-    ({"elbo_value": "np.sum(q * (log_joint(x, mu, sigma, pi) - np.log(q)))"}, {"sum"}, "[q-log-q-without-xlogy]"),
-])
+@pytest.mark.parametrize(
+    "changes, failing, explanation",
+    [
+        ({"elbo_value": "np.sum(q * log_joint(x, mu, sigma, pi))"}, {"elbo", "tight", "sum"}, "[elbo-entropy-missing]"),
+        (
+            {"elbo_value": "np.sum(q * log_joint(x, mu, sigma, pi)) + np.sum(xlogy(q, q))"},
+            {"elbo", "tight", "sum"},
+            "[elbo-entropy-sign]",
+        ),
+        (
+            {"elbo_value": "np.mean(np.sum(q * log_joint(x, mu, sigma, pi) - xlogy(q, q), axis=1))"},
+            {"elbo", "tight", "sum"},
+            "[mean-instead-of-sum]",
+        ),
+        ({"kl": "np.sum(q * log_posterior) - np.sum(xlogy(q, q))"}, {"kl", "sum"}, "[kl-sign]"),
+        ({"log_posterior": "joint - logsumexp(joint, axis=0, keepdims=True)"}, {"kl", "sum"}, "[logsumexp-wrong-axis]"),
+        ({"log_posterior": "joint"}, {"kl", "sum"}, "[posterior-is-joint]"),
+        ({"log_posterior": "joint - logsumexp(joint, axis=1)"}, {"kl", "sum"}, "[logsumexp-keepdims-missing]"),
+        ({"kl": "np.sum(q * (np.log(q) - log_posterior))"}, {"sum"}, "[q-log-q-without-xlogy]"),
+        ({"elbo_value": "np.sum(q * (log_joint(x, mu, sigma, pi) - np.log(q)))"}, {"sum"}, "[q-log-q-without-xlogy]"),
+    ],
+)
 def test_typical_mistakes_fail_their_checks_and_are_named(changes, failing, explanation):
     failed = failures(run_release({**CORRECT, **changes}))
     assert set(failed) == failing
@@ -167,21 +173,28 @@ def test_two_catalogued_mistakes_never_coincide_on_every_input(name):
     for problem in problems():
         cases = lower_bound._diagnostic_cases(problem)
         for i, (ids, compute) in enumerate(candidates):
-            for other, other_compute in candidates[i + 1:]:
+            for other, other_compute in candidates[i + 1 :]:
                 if other != ids:
-                    assert not all(reproduces(attempt(compute, c), attempt(other_compute, c), lower_bound._agreement(c))
-                                   for c in cases), (ids, other)
+                    assert not all(
+                        reproduces(attempt(compute, c), attempt(other_compute, c), lower_bound._agreement(c))
+                        for c in cases
+                    ), (ids, other)
 
 
 def test_mistakes_that_coincide_at_the_posterior_are_told_apart_by_an_arbitrary_q():
     # at q = posterior a reversed sign, a mean and the right KL are all 0; an arbitrary q separates them
     cases = lower_bound._diagnostic_cases(lower_bound.notebook_problem())
     at_posterior = cases[1]
-    values = {ids: attempt(f, at_posterior) for ids, f in lower_bound.KL_CANDIDATES
-              if ids in {(), ("kl-sign",), ("mean-instead-of-sum",)}}
+    values = {
+        ids: attempt(f, at_posterior)
+        for ids, f in lower_bound.KL_CANDIDATES
+        if ids in {(), ("kl-sign",), ("mean-instead-of-sum",)}
+    }
     assert all(abs(v) < 1e-9 for v in values.values())
-    for kl, named in [("np.sum(q * log_posterior) - np.sum(xlogy(q, q))", "kl-sign"),
-                      ("np.mean(xlogy(q, q) - q * log_posterior)", "mean-instead-of-sum")]:
+    for kl, named in [
+        ("np.sum(q * log_posterior) - np.sum(xlogy(q, q))", "kl-sign"),
+        ("np.mean(xlogy(q, q) - q * log_posterior)", "mean-instead-of-sum"),
+    ]:
         ids, failed, _ = diagnosed(run_release({**CORRECT, "kl": kl}))
         assert ids == {named}, failed
 

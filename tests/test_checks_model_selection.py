@@ -65,7 +65,7 @@ def test_reference_counts_and_criteria_match_scikit_learn(covariance_type):
         for K in (1, 2, 3):
             model = GaussianMixture(K, covariance_type=covariance_type, random_state=0).fit(X)
             M = reference.n_parameters(covariance_type, K, D)
-            assert M == model._n_parameters()
+            assert model._n_parameters() == M
             log_likelihood = model.score(X) * len(X)
             assert reference.bic(log_likelihood, M, len(X)) == pytest.approx(model.bic(X), rel=1e-12)
             assert reference.aic(log_likelihood, M) == pytest.approx(model.aic(X), rel=1e-12)
@@ -119,8 +119,9 @@ MISTAKES = [
 
 
 @pytest.mark.parametrize("changes, failing, misconception", MISTAKES)
-def test_typical_mistakes_fail_only_their_own_check_and_are_named_by_their_id(monkeypatch, changes, failing,
-                                                                              misconception):
+def test_typical_mistakes_fail_only_their_own_check_and_are_named_by_their_id(
+    monkeypatch, changes, failing, misconception
+):
     ns = run_release(monkeypatch, {**CORRECT, **changes})
     failed = diagnoses(ns)
     assert set(failed) == failing
@@ -140,8 +141,11 @@ def test_a_covariance_missing_its_diagonal_is_not_called_missing_means(monkeypat
     # Both give the same "full" count (K D fewer); only the other types' counts tell them apart.
     diagonal = run_release(monkeypatch, {**CORRECT, "n_cov_full": "K * (D * (D - 1) // 2)"})
     means = run_release(monkeypatch, {**CORRECT, "n_means": "0"})
-    assert all(diagonal["n_parameters"]("full", K, D) == means["n_parameters"]("full", K, D)
-               for K in range(1, 7) for D in range(1, 6))
+    assert all(
+        diagonal["n_parameters"]("full", K, D) == means["n_parameters"]("full", K, D)
+        for K in range(1, 7)
+        for D in range(1, 6)
+    )
     assert diagnoses(diagonal)[FULL_DIAG][1] == ("covariance-diagonal-missing",)
     assert diagnoses(means)[FULL_DIAG][1] == ("means-missing-from-count",)
 
@@ -187,16 +191,20 @@ def test_every_mistake_is_named_on_hidden_inputs_too(seed_):
     for name, (_, _, mistakes) in model_selection.CRITERIA.items():
         for misconception, wrong in mistakes:
             if name == "bic":
+
                 def function(ll, M, N, wrong=wrong):
                     return wrong(ll, M, N)
             else:
+
                 def function(ll, M, wrong=wrong):
                     return wrong(ll, M, None)
+
             with pytest.raises(model_selection.CheckFailed) as raised:
                 model_selection.check_criterion({name: function, "faithful": problem.data, INPUTS: problem}, name)
             assert raised.value.diagnosis == (misconception,), str(raised.value)
     for covariance_type, options in model_selection.COVARIANCES.items():
         for misconception, wrong in options[1:]:
+
             def n_parameters(t, K, D, covariance_type=covariance_type, wrong=wrong):
                 cov = wrong(K, D) if t == covariance_type else reference.n_covariance_parameters(t, K, D)
                 return K * D + K - 1 + cov

@@ -24,14 +24,22 @@ CORRECT = {
 
 #: Typical wrong answers: blanks that differ from CORRECT -> {check that must fail: the ids it names}.
 WRONG = {
-    "no ridge": ({"covariances[k]": "weighted_scatter / N_k[k]"},
-                 {"check_cov": ("ridge-missing",), "check_run": ("ridge-missing",)}),
-    "ridge on every entry": ({"covariances[k]": "weighted_scatter / N_k[k] + reg_covar"},
-                             {"check_cov": ("ridge-off-diagonal",)}),
-    "ridge before dividing": ({"covariances[k]": "(weighted_scatter + reg_covar * np.eye(n_features)) / N_k[k]"},
-                              {"check_cov": ("ridge-scaled-by-n-k",), "check_run": ("ridge-scaled-by-n-k",)}),
-    "divided by N": ({"covariances[k]": "weighted_scatter / n_samples + reg_covar * np.eye(n_features)"},
-                     {"check_cov": ("ridge-covariance-divided-by-n",)}),
+    "no ridge": (
+        {"covariances[k]": "weighted_scatter / N_k[k]"},
+        {"check_cov": ("ridge-missing",), "check_run": ("ridge-missing",)},
+    ),
+    "ridge on every entry": (
+        {"covariances[k]": "weighted_scatter / N_k[k] + reg_covar"},
+        {"check_cov": ("ridge-off-diagonal",)},
+    ),
+    "ridge before dividing": (
+        {"covariances[k]": "(weighted_scatter + reg_covar * np.eye(n_features)) / N_k[k]"},
+        {"check_cov": ("ridge-scaled-by-n-k",), "check_run": ("ridge-scaled-by-n-k",)},
+    ),
+    "divided by N": (
+        {"covariances[k]": "weighted_scatter / n_samples + reg_covar * np.eye(n_features)"},
+        {"check_cov": ("ridge-covariance-divided-by-n",)},
+    ),
     "mean divided by N": ({"mu": "gamma.T @ X / n_samples"}, {"check_mu": ("ridge-mean-divided-by-n",)}),
     "weights not normalised": ({"pi": "N_k"}, {"check_pi": ("ridge-weights-not-normalised",)}),
 }
@@ -47,8 +55,16 @@ def run_until_student_cell(nb):
 
 def scikit_learn_fit(X, start, n_iterations, reg_covar):
     mu, cov, pi = start
-    gm = GaussianMixture(len(pi), covariance_type="full", reg_covar=reg_covar, max_iter=n_iterations, tol=0,
-                         weights_init=pi, means_init=mu, precisions_init=np.linalg.inv(cov))
+    gm = GaussianMixture(
+        len(pi),
+        covariance_type="full",
+        reg_covar=reg_covar,
+        max_iter=n_iterations,
+        tol=0,
+        weights_init=pi,
+        means_init=mu,
+        precisions_init=np.linalg.inv(cov),
+    )
     with pytest.warns(Warning):  # ConvergenceWarning: tol=0 never converges, by design
         gm.fit(X)
     return gm
@@ -161,6 +177,7 @@ def test_correct_alternatives_pass(sample):
 
 def m_step(covariance):
     """A vectorised M-step whose covariance is ``covariance(scatter, N_k, reg_covar, eye, N)``."""
+
     def m_step_regularised(X, gamma, reg_covar):
         N_k = gamma.sum(axis=0)
         mu = gamma.T @ X / N_k[:, None]
@@ -168,6 +185,7 @@ def m_step(covariance):
         scatter = np.einsum("nk,kni,knj->kij", gamma, diffs, diffs)
         eye = np.eye(X.shape[1])
         return mu, covariance(scatter, N_k[:, None, None], reg_covar, eye, len(X)), N_k / len(X)
+
     return m_step_regularised
 
 
@@ -179,8 +197,11 @@ RIDGE_IN_DENOMINATOR = m_step(lambda s, n, r, eye, N: s / (n + r))
 def test_ridge_mistakes_are_invisible_at_the_notebooks_tiny_ridge_and_named_from_the_larger_ones(monkeypatch):
     """With reg_covar = 1e-6 and N_k in the hundreds, S / N_k, (S + lambda I) / N_k and S / (N_k + lambda) all
     equal S / N_k + lambda I to rounding: that case alone passes them; the cases with larger ridges name each."""
-    for function, named in [(RIDGE_MISSING, "ridge-missing"), (RIDGE_SCALED, "ridge-scaled-by-n-k"),
-                            (RIDGE_IN_DENOMINATOR, "ridge-in-denominator")]:
+    for function, named in [
+        (RIDGE_MISSING, "ridge-missing"),
+        (RIDGE_SCALED, "ridge-scaled-by-n-k"),
+        (RIDGE_IN_DENOMINATOR, "ridge-in-denominator"),
+    ]:
         with pytest.raises(singularities.CheckFailed) as failed:
             singularities.check_cov({"m_step_regularised": function})
         assert failed.value.diagnosis == (named,)
@@ -202,8 +223,11 @@ def test_missing_ridge_and_ridge_in_the_denominator_coincide_on_one_case_and_are
 
     def one_point_tiny_ridge(problem):
         one_point = original(problem)[1]
-        return [singularities.Case("a component holding a single point, reg_covar = 1e-6", one_point.X,
-                                   one_point.gamma, 1e-6)]
+        return [
+            singularities.Case(
+                "a component holding a single point, reg_covar = 1e-6", one_point.X, one_point.gamma, 1e-6
+            )
+        ]
 
     monkeypatch.setattr(singularities, "_cases", one_point_tiny_ridge)
     for function in (RIDGE_MISSING, RIDGE_IN_DENOMINATOR):
@@ -214,10 +238,12 @@ def test_missing_ridge_and_ridge_in_the_denominator_coincide_on_one_case_and_are
 
 def test_a_mean_without_newaxis_is_named_from_the_cases_where_K_equals_D():
     """gamma.T @ X / N_k raises where K != D and silently divides column j by N_j where K = D."""
+
     def m_step_regularised(X, gamma, reg_covar):
         N_k = gamma.sum(axis=0)
         mu = gamma.T @ X / N_k
         return mu, np.array([np.eye(X.shape[1])] * len(N_k)), N_k / len(X)
+
     for problem in [singularities.notebook_problem(), *HIDDEN]:
         failed = diagnoses({"m_step_regularised": m_step_regularised, INPUTS: problem}, [singularities.check_mu])
         assert failed == {"check_mu": ("ridge-mean-not-broadcast",)}

@@ -87,11 +87,22 @@ def setup(template, root):
     the zip's package (Gradescope's image has none, so setup.sh installs them).
     """
     shutil.copytree(template, root / "source", symlinks=True)
-    env = {**os.environ, "GRADESCOPE_AUTOGRADER_ROOT": str(root), "GRADER_VENV_OPTIONS": "--system-site-packages",
-           "GRADER_PIP_OPTIONS": "--no-deps"}
+    env = {
+        **os.environ,
+        "GRADESCOPE_AUTOGRADER_ROOT": str(root),
+        "GRADER_VENV_OPTIONS": "--system-site-packages",
+        "GRADER_PIP_OPTIONS": "--no-deps",
+    }
     env.pop("PYTHONPATH", None)
-    done = subprocess.run(["bash", str(root / "source" / "setup.sh")], cwd=root, env=env, capture_output=True,
-                          text=True, timeout=600, check=False)
+    done = subprocess.run(
+        ["bash", str(root / "source" / "setup.sh")],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -119,8 +130,15 @@ def run_autograder(template, root, notebooks, links=(), installed=False):
         env["GRADER_PYTHON"] = sys.executable
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(gradescope.DEFAULT_ROOT), os.environ.get("PYTHONPATH")]))
     env.pop("GRADER_SECRET", None)
-    done = subprocess.run([str(root / "source" / "run_autograder")], cwd=root, env=env, capture_output=True,
-                          text=True, timeout=600, check=False)
+    done = subprocess.run(
+        [str(root / "source" / "run_autograder")],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     text = (root / "results" / "results.json").read_text()
     return json.loads(text), text, done.stdout
@@ -145,22 +163,30 @@ def graded(tmp_path_factory):
 
     mistake = next(s for s in MUTANTS if s.assignment_id == ASSIGNMENT and s.misconception == "sigma-is-variance")
     roots = {name: base / name for name in ("correct", "wrong", "other", "hostile", "empty")}
-    hostile_paths = [str(roots["hostile"] / "source" / "course" / SECRET_FILE),
-                     str(roots["hostile"] / "source" / "course" / "solutions" / ASSIGNMENT / NOTEBOOK)]
+    hostile_paths = [
+        str(roots["hostile"] / "source" / "course" / SECRET_FILE),
+        str(roots["hostile"] / "source" / "course" / "solutions" / ASSIGNMENT / NOTEBOOK),
+    ]
     hostile_targets = [str(roots["hostile"] / "results" / "results.json"), "/autograder/results/results.json"]
     notebooks = {
         "correct": fill_blanks(release, SEED_STYLE[ASSIGNMENT]),
         "wrong": mistake.notebook(release),
         "other": fill_blanks(release, variant(ASSIGNMENT, **{"pi[k]": f"N_k[k] / {len(seed.problem_1d().data)}"})),
-        "hostile": insert_after_imports(mistake.notebook(release),
-                                        HOSTILE.format(paths=hostile_paths, targets=hostile_targets)),
+        "hostile": insert_after_imports(
+            mistake.notebook(release), HOSTILE.format(paths=hostile_paths, targets=hostile_targets)
+        ),
     }
     link = ("secret.ipynb", str(roots["hostile"] / "source" / "course" / SECRET_FILE))
     results = {}
     setup(template, roots["correct"])  # this one as on Gradescope: setup.sh's venv, the zip's own package
     for name, nb in notebooks.items():
-        results[name] = run_autograder(template, roots[name], {NOTEBOOK: nb},
-                                       links=[link] if name == "hostile" else (), installed=name == "correct")
+        results[name] = run_autograder(
+            template,
+            roots[name],
+            {NOTEBOOK: nb},
+            links=[link] if name == "hostile" else (),
+            installed=name == "correct",
+        )
     results["empty"] = run_autograder(template, roots["empty"], {"answers.py": "print('EM')\n"})
 
     # the same notebooks through `grader autograde`
@@ -172,8 +198,15 @@ def graded(tmp_path_factory):
     autograde(base / "class", base / "report", course=course, workers=2)
     with open(base / "report" / "grades.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
-    return {"zip": zip_path, "results": results, "rows": rows, "secret": secret, "course": course, "roots": roots,
-            "report": base / "report"}
+    return {
+        "zip": zip_path,
+        "results": results,
+        "rows": rows,
+        "secret": secret,
+        "course": course,
+        "roots": roots,
+        "report": base / "report",
+    }
 
 
 def cell_scores(graded, student):
@@ -189,9 +222,14 @@ def test_zip_has_gradescope_layout(graded):
     assert names[:2] == ["setup.sh", "run_autograder"]  # at the root, not in a folder
     assert modes["setup.sh"] & 0o111 and modes["run_autograder"] & 0o111
     assert config == {"assignment": ASSIGNMENT, "notebooks": [ASSIGNMENT], "hidden_visibility": "after_due_date"}
-    for needed in ("package/pyproject.toml", "package/grader/lms/gradescope.py", "package/grader/checks/em1d.py",
-                   "course/nbgrader_config.py", f"course/solutions/{ASSIGNMENT}/{NOTEBOOK}",
-                   f"course/notebooks/{ASSIGNMENT}/{NOTEBOOK}"):
+    for needed in (
+        "package/pyproject.toml",
+        "package/grader/lms/gradescope.py",
+        "package/grader/checks/em1d.py",
+        "course/nbgrader_config.py",
+        f"course/solutions/{ASSIGNMENT}/{NOTEBOOK}",
+        f"course/notebooks/{ASSIGNMENT}/{NOTEBOOK}",
+    ):
         assert needed in names
     assert not any("__pycache__" in name or name.startswith("course/solutions/02") for name in names)
     assert secret == graded["secret"] and modes[f"course/{SECRET_FILE}"] == 0o600
@@ -204,9 +242,14 @@ def test_zip_has_gradescope_layout(graded):
 
 def test_setup_installs_the_zips_package_which_run_autograder_uses(graded):
     venv_python = graded["roots"]["correct"] / "venv" / "bin" / "python"
-    where = subprocess.run([str(venv_python), "-c", "import grader; print(grader.__file__)"], capture_output=True,
-                           text=True, cwd=graded["roots"]["correct"], check=False,
-                           env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
+    where = subprocess.run(
+        [str(venv_python), "-c", "import grader; print(grader.__file__)"],
+        capture_output=True,
+        text=True,
+        cwd=graded["roots"]["correct"],
+        check=False,
+        env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
+    )
     assert where.stdout.startswith(str(graded["roots"]["correct"] / "venv" / "lib")), where.stdout + where.stderr
     assert graded["results"]["correct"][0]["score"] == POINTS
 
@@ -216,8 +259,16 @@ def test_results_json_follows_the_spec(graded, name):
     data, _text, _stdout = graded["results"][name]
     assert isinstance(data["score"], float) and isinstance(data["output"], str)
     assert isinstance(data["execution_time"], int) and isinstance(data["tests"], list) and data["tests"]
-    assert set(data) <= {"score", "execution_time", "output", "visibility", "stdout_visibility", "extra_data",
-                         "tests", "leaderboard"}
+    assert set(data) <= {
+        "score",
+        "execution_time",
+        "output",
+        "visibility",
+        "stdout_visibility",
+        "extra_data",
+        "tests",
+        "leaderboard",
+    }
     for test in data["tests"]:
         assert set(test) == {"name", "score", "max_score", "status", "output", "visibility"}
         assert isinstance(test["name"], str) and isinstance(test["output"], str)
@@ -290,22 +341,41 @@ def test_submission_without_notebook(graded):
 def test_hidden_input_tests_can_be_shown_when_published(graded, tmp_path):
     """--hidden-visibility after_published: the same results, the hidden-input tests shown on publishing."""
     zip_path = tmp_path / "published.zip"
-    assert cli.main(["--course", str(graded["course"].root), "gradescope", "build", ASSIGNMENT, "--out",
-                     str(zip_path), "--hidden-visibility", "after_published"]) == 0
+    assert (
+        cli.main(
+            [
+                "--course",
+                str(graded["course"].root),
+                "gradescope",
+                "build",
+                ASSIGNMENT,
+                "--out",
+                str(zip_path),
+                "--hidden-visibility",
+                "after_published",
+            ]
+        )
+        == 0
+    )
     with zipfile.ZipFile(zip_path) as archive:
         assert json.loads(archive.read(gradescope.CONFIG))["hidden_visibility"] == "after_published"
     # results() on the "other" student's grading in the `grader autograde` report, as the class of one
     shutil.copytree(graded["report"] / "autograded" / "other", tmp_path / "autograded" / gradescope.STUDENT)
-    rows = [Row(**{**r, "student_id": gradescope.STUDENT, "score": float(r["score"]),
-                   "max_score": float(r["max_score"])}) for r in graded["rows"] if r["student_id"] == "other"]
+    rows = [
+        Row(**{**r, "student_id": gradescope.STUDENT, "score": float(r["score"]), "max_score": float(r["max_score"])})
+        for r in graded["rows"]
+        if r["student_id"] == "other"
+    ]
     run = SimpleNamespace(rows=rows, out=tmp_path, problems=[])
     published = gradescope.results(run, graded["course"], ASSIGNMENT, hidden_visibility="after_published")
     on_gradescope = graded["results"]["other"][0]
     assert published["score"] == on_gradescope["score"]
     assert [t["visibility"] for t in published["tests"]] == [
-        "after_published" if t["visibility"] == "after_due_date" else t["visibility"] for t in on_gradescope["tests"]]
-    assert [(t["name"], t["score"], t["status"]) for t in published["tests"]] == \
-        [(t["name"], t["score"], t["status"]) for t in on_gradescope["tests"]]
+        "after_published" if t["visibility"] == "after_due_date" else t["visibility"] for t in on_gradescope["tests"]
+    ]
+    assert [(t["name"], t["score"], t["status"]) for t in published["tests"]] == [
+        (t["name"], t["score"], t["status"]) for t in on_gradescope["tests"]
+    ]
     assert "when the grades are published" in published["output"]
     with pytest.raises(CourseError, match="not 'hidden'"):
         gradescope.build(ASSIGNMENT, tmp_path / "x.zip", course=graded["course"], hidden_visibility="hidden")

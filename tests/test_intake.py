@@ -56,8 +56,9 @@ def full_marks(rows):
 
 def zeros_noted(rows, note):
     """Every graded cell of the student is scored 0 and carries ``note`` (first of its "; "-separated notes)."""
-    return bool(rows) and all(r["grade_id"] and float(r["score"]) == 0 and r["note"].split(" ")[0] == note
-                              for r in rows)
+    return bool(rows) and all(
+        r["grade_id"] and float(r["score"]) == 0 and r["note"].split(" ")[0] == note for r in rows
+    )
 
 
 @contextlib.contextmanager
@@ -147,7 +148,9 @@ def zip_run(course, correct, tmp_path_factory):
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as handle:
         handle.writestr(f"download/alice/{ASSIGNMENT}/{NOTEBOOK}", nbformat.writes(correct))
         repeated_member(handle, f"download/alice/{ASSIGNMENT}/recording.bin", 64 * MIB, b"\0")
-        link_member(handle, f"download/mallory/{ASSIGNMENT}/{NOTEBOOK}", f"../../../../solutions/{ASSIGNMENT}/{NOTEBOOK}")
+        link_member(
+            handle, f"download/mallory/{ASSIGNMENT}/{NOTEBOOK}", f"../../../../solutions/{ASSIGNMENT}/{NOTEBOOK}"
+        )
         link_member(handle, "download/bob", "alice")
         repeated_member(handle, f"download/bomb/{ASSIGNMENT}/{NOTEBOOK}", 2**30)
         repeated_member(handle, f"download/squeezed/{ASSIGNMENT}/{NOTEBOOK}", 8 * MIB)
@@ -159,11 +162,15 @@ def zip_run(course, correct, tmp_path_factory):
 
 # --- item 5: layout detection ------------------------------------------------------------------------------------
 
+
 def test_a_stray_file_beside_the_class_folder_changes_nothing(folder_run, course, tmp_path):
     top, out, first, _students = folder_run
     assert first.failures == {}
     again, copy = tmp_path / "class", tmp_path / "out"
-    pipes = lambda folder, names: [n for n in names if stat.S_ISFIFO(os.lstat(os.path.join(folder, n)).st_mode)]
+
+    def pipes(folder, names):
+        return [n for n in names if stat.S_ISFIFO(os.lstat(os.path.join(folder, n)).st_mode)]
+
     shutil.copytree(top, again, symlinks=True, ignore=pipes)
     os.mkfifo(again / "download" / "piper" / ASSIGNMENT / NOTEBOOK)
     shutil.copytree(out, copy)
@@ -180,10 +187,11 @@ def test_a_stray_file_beside_the_class_folder_changes_nothing(folder_run, course
 
 # --- item 3: symlinks ----------------------------------------------------------------------------------------------
 
+
 def test_a_notebook_linked_to_the_solution_is_refused_with_a_row(folder_run, course):
     _top, _out, run, students = folder_run
     assert zeros_noted(students["mallory"], "symlink"), students["mallory"]
-    problem, = [p for p in run.problems if p.student_id == "mallory"]
+    (problem,) = [p for p in run.problems if p.student_id == "mallory"]
     assert problem.note == "symlink" and str(course.solutions / ASSIGNMENT / NOTEBOOK) in problem.message
 
 
@@ -214,11 +222,12 @@ def test_symlink_members_of_a_zip_are_refused_with_rows(zip_run):
 
 # --- item 4: zip bombs and size limits --------------------------------------------------------------------------
 
+
 def test_a_zip_bomb_named_as_a_notebook_is_refused_unread_and_nothing_is_extracted(zip_run):
     archive, out, run, students, grown = zip_run
     assert archive.stat().st_size < 4 * MIB  # the bomb: 1 GiB in about 1 MB
     assert zeros_noted(students["bomb"], "too-large"), students["bomb"]
-    message, = [p.message for p in run.problems if p.student_id == "bomb"]
+    (message,) = [p.message for p in run.problems if p.student_id == "bomb"]
     assert "1024.0 MiB" in message and "c.Intake.max_notebook_mb" in message
     assert grown < 512 * MIB, f"peak RSS grew by {grown / MIB:.0f} MiB"
     assert not (out / ".scratch").exists()
@@ -229,18 +238,19 @@ def test_a_zip_bomb_named_as_a_notebook_is_refused_unread_and_nothing_is_extract
 def test_a_member_compressed_beyond_the_ratio_is_refused(zip_run):
     _archive, _out, run, students, _grown = zip_run
     assert zeros_noted(students["squeezed"], "compression-ratio"), students["squeezed"]
-    message, = [p.message for p in run.problems if p.student_id == "squeezed"]
+    (message,) = [p.message for p in run.problems if p.student_id == "squeezed"]
     assert "c.Intake.max_zip_ratio" in message
 
 
 def test_a_notebook_above_the_configured_limit_is_refused_before_it_is_read(folder_run):
     _top, _out, run, students = folder_run
     assert zeros_noted(students["big"], "too-large"), students["big"]
-    message, = [p.message for p in run.problems if p.student_id == "big"]
+    (message,) = [p.message for p in run.problems if p.student_id == "big"]
     assert f"more than the {FOLDER_LIMIT_MB} MiB" in message
 
 
 # --- item 9: stripped nbgrader metadata ----------------------------------------------------------------------------
+
 
 def test_cells_with_stripped_metadata_are_matched_by_id_and_graded(folder_run):
     _top, _out, _run, students = folder_run
@@ -251,14 +261,20 @@ def test_cells_with_stripped_metadata_are_matched_by_id_and_graded(folder_run):
 
 # --- item 8: empty input -----------------------------------------------------------------------------------------
 
+
 def test_an_assignment_folder_without_a_notebook_is_graded_missing(folder_run):
     _top, _out, _run, students = folder_run
     assert zeros_noted(students["nobook"], "missing-notebook"), students["nobook"]
 
 
 def grader_cli(course_root, *args):
-    return subprocess.run([sys.executable, "-m", "grader", "--course", str(course_root), "autograde",
-                           *map(str, args)], capture_output=True, text=True, timeout=300, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "grader", "--course", str(course_root), "autograde", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
 
 
 def one_error_line(result, *words):
@@ -297,21 +313,32 @@ def test_whole_input_errors_are_one_line_exit_2_before_anything_is_created(cours
     flat.mkdir()
     (flat / NOTEBOOK).write_text(nbformat.writes(nbformat.v4.new_notebook()))
     (flat / "README.txt").write_text("x")
-    one_error_line(grader_cli(course.root, flat, "--out", out), str(flat),
-                   "<student_id>/<assignment_id>/<notebook>.ipynb", f"'{NOTEBOOK}'", "'README.txt'", "--assignment")
+    one_error_line(
+        grader_cli(course.root, flat, "--out", out),
+        str(flat),
+        "<student_id>/<assignment_id>/<notebook>.ipynb",
+        f"'{NOTEBOOK}'",
+        "'README.txt'",
+        "--assignment",
+    )
 
     lms = tmp_path / "lms"  # an LMS download whose names the collector cannot read
     lms.mkdir()
     (lms / "alice-final.ipynb").write_text(nbformat.writes(nbformat.v4.new_notebook()))
-    one_error_line(grader_cli(course.root, lms, "--out", out, "--assignment", ASSIGNMENT), str(lms),
-                   "collector pattern", "alice-final.ipynb")
+    one_error_line(
+        grader_cli(course.root, lms, "--out", out, "--assignment", ASSIGNMENT),
+        str(lms),
+        "collector pattern",
+        "alice-final.ipynb",
+    )
 
     many = tmp_path / "many.zip"
     with zipfile.ZipFile(many, "w") as handle:
         for student in ("a", "b", "c", "d"):
             handle.writestr(f"{student}/{ASSIGNMENT}/{NOTEBOOK}", "{}")
-    one_error_line(grader_cli(small_zip_course.root, many, "--out", out), str(many), "4 members",
-                   "c.Intake.max_zip_members")
+    one_error_line(
+        grader_cli(small_zip_course.root, many, "--out", out), str(many), "4 members", "c.Intake.max_zip_members"
+    )
 
     large = tmp_path / "large.zip"
     with zipfile.ZipFile(large, "w", zipfile.ZIP_DEFLATED) as handle:

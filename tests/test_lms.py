@@ -55,8 +55,11 @@ def report(tmp_path_factory):
     course = CourseCopy(copy_course(root / "course"))
     release = course.release_notebook(ASSIGNMENT)
     mistake = next(s for s in MUTANTS if s.assignment_id == ASSIGNMENT and s.misconception == "sigma-is-variance")
-    notebooks = {"s1001": fill_blanks(release, SEED_STYLE[ASSIGNMENT]), "s1002": mistake.notebook(release),
-                 "s1003": release}
+    notebooks = {
+        "s1001": fill_blanks(release, SEED_STYLE[ASSIGNMENT]),
+        "s1002": mistake.notebook(release),
+        "s1003": release,
+    }
     for student_id, nb in notebooks.items():
         folder = root / "class" / student_id / ASSIGNMENT
         folder.mkdir(parents=True)
@@ -77,9 +80,10 @@ def totals(report):
 
 # --- the LMS importers' reading of a file, after their source --------------------------------------------------
 
+
 def canvas_import(path):
     """{Canvas user id: {assignment id: grade text}} and {assignment id: points}, read as GradebookImporter does."""
-    rows = [row for row in read_csv(path)]
+    rows = list(read_csv(path))
     header = rows[0]
     # header?: row[0] includes "Student", row[1] "ID"; the last student column includes "Section"
     assert "Student" in header[0] and "ID" in header[1]
@@ -89,8 +93,10 @@ def canvas_import(path):
     elif re.search(r"SIS\s+User\s+ID", header[2]) and re.search(r"SIS\s+Login\s+ID", header[3]):
         student_columns += 2
     assert "Section" in header[student_columns - 1]
-    non_assignment = re.compile("Current Score|Current Points|Current Grade|Final Score|Final Points|Final Grade|"
-                                "Override Score|Override Grade|Override Status")
+    non_assignment = re.compile(
+        "Current Score|Current Points|Current Grade|Final Score|Final Points|Final Grade|"
+        "Override Score|Override Grade|Override Status"
+    )
     assignments = {}
     for index, title in enumerate(header[student_columns:], student_columns):
         if non_assignment.search(title):
@@ -124,6 +130,7 @@ def moodle_import(path, key_column=0):
 
 
 # --- tests --------------------------------------------------------------------------------------------------
+
 
 def test_canvas_export_is_canvas_import_layout(report, tmp_path):
     target = tmp_path / "canvas.csv"
@@ -243,14 +250,28 @@ def test_canvas_round_trip_from_a_submissions_download(tmp_path):
     mistake = next(s for s in MUTANTS if s.assignment_id == ASSIGNMENT and s.misconception == "mean-divided-by-n")
     archive = tmp_path / "01-em-1d-submissions.zip"
     with zipfile.ZipFile(archive, "w") as handle:
-        handle.writestr(f"obrienseán_48213_90001_{ASSIGNMENT}.ipynb",
-                        nbformat.writes(fill_blanks(release, SEED_STYLE[ASSIGNMENT])))
+        handle.writestr(
+            f"obrienseán_48213_90001_{ASSIGNMENT}.ipynb", nbformat.writes(fill_blanks(release, SEED_STYLE[ASSIGNMENT]))
+        )
         handle.writestr(f"doejdjane_late_48214_90002_{ASSIGNMENT}.ipynb", nbformat.writes(mistake.notebook(release)))
     run = autograde(archive, tmp_path / "report", course=course, workers=2, lms_assignment=ASSIGNMENT)
     assert sorted(run.graded) == [("doejdjane", ASSIGNMENT), ("obrienseán", ASSIGNMENT)]
     target = tmp_path / "canvas.csv"
-    assert cli.main(["export", str(tmp_path / "report"), "--format", "canvas", "--roster", str(CANVAS_ROSTER),
-                     "--to", str(target)]) == 0
+    assert (
+        cli.main(
+            [
+                "export",
+                str(tmp_path / "report"),
+                "--format",
+                "canvas",
+                "--roster",
+                str(CANVAS_ROSTER),
+                "--to",
+                str(target),
+            ]
+        )
+        == 0
+    )
     grades, _points_possible, _header = canvas_import(target)
     expected = totals(tmp_path / "report")
     assert float(grades["48213"]["4821"]) == expected["obrienseán"] == POINTS
@@ -260,12 +281,14 @@ def test_canvas_round_trip_from_a_submissions_download(tmp_path):
 
 # --- mapping rules on synthetic reports (no grading) ----------------------------------------------------------
 
+
 def synthetic_report(folder, rows):
     folder.mkdir()
     with open(folder / "grades.csv", "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["student_id", "assignment_id", "notebook_id", "grade_id", "score", "max_score", "diagnosis",
-                         "note"])
+        writer.writerow(
+            ["student_id", "assignment_id", "notebook_id", "grade_id", "score", "max_score", "diagnosis", "note"]
+        )
         writer.writerows(rows)
     return folder
 
@@ -276,13 +299,16 @@ def test_canvas_download_names_match_the_students_of_an_lms_download(tmp_path):
     assert lms.canvas_download_name("O'Brien, Seán") == "obrienseán"
     assert lms.canvas_download_name('Doe "JD", Jane') == "doejdjane"
     assert lms.canvas_download_name('="=Formula, Eve"') == "formulaeve"
-    report = synthetic_report(tmp_path / "report", [
-        ["obrienseán", ASSIGNMENT, ASSIGNMENT, "test_mu", "2.0", "2.0", "", ""],
-        ["obrienseán", "02_em_2d", "02_em_2d", "test_cov", "1.5", "3.0", "", ""],
-        ["doejdjane", ASSIGNMENT, ASSIGNMENT, "test_mu", "0.0", "2.0", "sigma-is-variance", ""],
-        ["nguyễnthịminh", ASSIGNMENT, "", "", "", "", "", "not-graded"],
-        ["ghost", "99_unknown", "", "", "", "", "", "unknown-assignment: 99_unknown.ipynb"],
-    ])
+    report = synthetic_report(
+        tmp_path / "report",
+        [
+            ["obrienseán", ASSIGNMENT, ASSIGNMENT, "test_mu", "2.0", "2.0", "", ""],
+            ["obrienseán", "02_em_2d", "02_em_2d", "test_cov", "1.5", "3.0", "", ""],
+            ["doejdjane", ASSIGNMENT, ASSIGNMENT, "test_mu", "0.0", "2.0", "sigma-is-variance", ""],
+            ["nguyễnthịminh", ASSIGNMENT, "", "", "", "", "", "not-graded"],
+            ["ghost", "99_unknown", "", "", "", "", "", "unknown-assignment: 99_unknown.ipynb"],
+        ],
+    )
     result = lms.export(report, tmp_path / "canvas.csv", "canvas", roster=CANVAS_ROSTER)
     assert result.key == "download name"
     assert result.new_columns == ["02_em_2d"]  # no Canvas column: a new assignment on import
@@ -300,8 +326,9 @@ def test_explicit_key_map_and_ambiguity(tmp_path):
     report = synthetic_report(tmp_path / "report", [["jdoe", "hw_one", "hw_one", "q1", "1", "1", "", ""]])
     with pytest.raises(lms.ExportError, match="no column 'Quiz 9'"):
         lms.export(report, tmp_path / "a.csv", "canvas", roster=CANVAS_ROSTER, mapping={"hw_one": "Quiz 9"})
-    result = lms.export(report, tmp_path / "a.csv", "canvas", roster=CANVAS_ROSTER, key="SIS Login ID",
-                        mapping={"hw_one": "4821"})
+    result = lms.export(
+        report, tmp_path / "a.csv", "canvas", roster=CANVAS_ROSTER, key="SIS Login ID", mapping={"hw_one": "4821"}
+    )
     assert canvas_import(tmp_path / "a.csv")[0]["48214"] == {"4821": "1"}
     assert result.key == "SIS Login ID"
     with pytest.raises(lms.ExportError, match="--roster-key 'Email'"):
@@ -323,12 +350,24 @@ def test_semicolon_roster_and_points_format(tmp_path):
     """Canvas and Moodle write ';'-separated files in some locales; scores keep at most two decimals."""
     roster = tmp_path / "roster.csv"
     with open(roster, "w", newline="", encoding="utf-8") as handle:
-        csv.writer(handle, delimiter=";").writerows([
-            ["First name", "Last name", "ID number", "Email address", "Assignment: hw 1 (Real)",
-             "Assignment: hw 1 (Percentage)", "Course total (Real)"],
-            ["Zoë", "Müller", "z1", "z@example.edu", "-", "-", "-"]])
-    report = synthetic_report(tmp_path / "report", [["z1", "hw_1", "hw_1", "a", "0.333", "1", "", ""],
-                                                    ["z1", "hw_1", "hw_1", "b", "7", "9", "", ""]])
+        csv.writer(handle, delimiter=";").writerows(
+            [
+                [
+                    "First name",
+                    "Last name",
+                    "ID number",
+                    "Email address",
+                    "Assignment: hw 1 (Real)",
+                    "Assignment: hw 1 (Percentage)",
+                    "Course total (Real)",
+                ],
+                ["Zoë", "Müller", "z1", "z@example.edu", "-", "-", "-"],
+            ]
+        )
+    report = synthetic_report(
+        tmp_path / "report",
+        [["z1", "hw_1", "hw_1", "a", "0.333", "1", "", ""], ["z1", "hw_1", "hw_1", "b", "7", "9", "", ""]],
+    )
     lms.export(report, tmp_path / "m.csv", "moodle", roster=roster)
     assert read_csv(tmp_path / "m.csv") == [["ID number", "Assignment: hw 1 (Real)"], ["z1", "7.33"]]
     assert [lms.points(v) for v in (8.0, 7.5, 0.333, 10.006, -0.0)] == ["8", "7.5", "0.33", "10.01", "0"]

@@ -65,8 +65,8 @@ ONE_VERDICT = GIVEN + [sample.key for sample in SAMPLES]
 #: Submissions also run through nbgrader's own Validator (a kernel start each): the untouched releases, the
 #: seed-style answers and every third sample of each assignment; the rest are compared through the graded run.
 VALIDATED = GIVEN + [
-    key for assignment_id in ASSIGNMENTS
-    for key in [s.key for s in SAMPLES if s.assignment_id == assignment_id][::3]]
+    key for assignment_id in ASSIGNMENTS for key in [s.key for s in SAMPLES if s.assignment_id == assignment_id][::3]
+]
 
 
 def student_id(key):
@@ -126,8 +126,11 @@ def validate(folder, notebook_name):
         return set(), f"{type(error).__name__}: {error}"
     if result.get("changed") or result.get("type_changed"):
         return set(), f"Validate says locked cells changed: {result}"
-    graded = {c.source.strip(): c.metadata.nbgrader.grade_id
-              for c in nbformat.read(path, as_version=4).cells if c.metadata.get("nbgrader", {}).get("grade")}
+    graded = {
+        c.source.strip(): c.metadata.nbgrader.grade_id
+        for c in nbformat.read(path, as_version=4).cells
+        if c.metadata.get("nbgrader", {}).get("grade")
+    }
     return {graded.get(cell["source"], cell["source"][:40]) for cell in result.get("failed", [])}, ""
 
 
@@ -169,8 +172,11 @@ def graded(tmp_path_factory):
         for message in _verified_messages(out, student, assignment_id):
             results[key].rows.get(message[0], {})["message"] = message[1]
     with ProcessPoolExecutor(max_workers=2) as pool:
-        jobs = {key: pool.submit(validate, validation / student / assignment_id, f"{notebook}.ipynb")
-                for student, (key, assignment_id, notebook) in keys.items() if key in VALIDATED}
+        jobs = {
+            key: pool.submit(validate, validation / student / assignment_id, f"{notebook}.ipynb")
+            for student, (key, assignment_id, notebook) in keys.items()
+            if key in VALIDATED
+        }
         for key, job in jobs.items():
             results[key].validate_failed, results[key].validate_error = job.result()
     results["__run__"] = run
@@ -226,7 +232,8 @@ def test_the_visible_cells_give_the_autograders_verdict_on_every_cell(graded, ke
     result = result_of(graded, key)
     assert result.kernel_failed == result.autograde_failed, (
         f"the visible cells fail {sorted(result.kernel_failed)}, the autograder takes points on "
-        f"{sorted(result.autograde_failed)}")
+        f"{sorted(result.autograde_failed)}"
+    )
 
 
 @pytest.mark.parametrize("key", VALIDATED)
@@ -235,7 +242,8 @@ def test_validate_gives_the_autograders_verdict_on_every_cell(graded, key):
     assert not result.validate_error, result.validate_error
     assert result.validate_failed == result.autograde_failed, (
         f"Validate fails {sorted(result.validate_failed)}, the autograder takes points on "
-        f"{sorted(result.autograde_failed)}")
+        f"{sorted(result.autograde_failed)}"
+    )
 
 
 @pytest.mark.parametrize("sample", SELECTED_MUTANTS, ids=lambda s: s.key)
@@ -248,8 +256,10 @@ def test_no_wrong_answer_passes_the_visible_cells(graded, sample):
 
 def detection_table(graded):
     """Markdown: per notebook and catalogue id, each mutant and whether it was caught and diagnosed."""
-    lines = ["| notebook | misconception | mutants (caught: points lost / total; diagnosed: its id named) |",
-             "|---|---|---|"]
+    lines = [
+        "| notebook | misconception | mutants (caught: points lost / total; diagnosed: its id named) |",
+        "|---|---|---|",
+    ]
     for assignment_id in ASSIGNMENTS:
         for misconception in CATALOGUE:
             entries = []
@@ -260,15 +270,21 @@ def detection_table(graded):
                 if result is None or not result.rows:
                     entries.append(f"{sample.name}: NOT GRADED")
                     continue
-                caught = f"caught (−{result.lost:g}/{result.total:g})" if result.lost else "NOT caught"
+                caught = f"caught (−{result.lost:g}/{result.total:g})"  # noqa: RUF001 (a minus sign in the table) if result.lost else "NOT caught"
                 named = "diagnosed" if result.diagnosed == {misconception} else "NOT diagnosed"
                 entries.append(f"{sample.name.replace('|', '/')}: {caught}, {named}")
             if entries:
                 lines.append(f"| `{assignment_id}` | `{misconception}` | " + "<br>".join(entries) + " |")
-        alternatives = [f"{sample.name}: " + ("full marks, no diagnosis" if graded[sample.key].rows
-                                             and graded[sample.key].lost == 0 and not graded[sample.key].diagnosed
-                                             else "MARKED WRONG or NOT GRADED")
-                        for sample in SELECTED_ALTERNATIVES if sample.assignment_id == assignment_id]
+        alternatives = [
+            f"{sample.name}: "
+            + (
+                "full marks, no diagnosis"
+                if graded[sample.key].rows and graded[sample.key].lost == 0 and not graded[sample.key].diagnosed
+                else "MARKED WRONG or NOT GRADED"
+            )
+            for sample in SELECTED_ALTERNATIVES
+            if sample.assignment_id == assignment_id
+        ]
         if alternatives:
             lines.append(f"| `{assignment_id}` | correct alternatives | " + "<br>".join(alternatives) + " |")
     return "\n".join(lines)
@@ -282,12 +298,14 @@ def test_detection_table_in_docs_matches_the_mutation_tests(graded):
     if os.environ.get("GMM_UPDATE_DOCS"):
         DOC.write_text(doc[:start] + "\n" + table + "\n" + doc[end:])
         doc = DOC.read_text()
-    assert doc[start:doc.index(TABLE_END)].strip() == table, (
+    assert doc[start : doc.index(TABLE_END)].strip() == table, (
         "docs/misconceptions.md's detection table is out of date; regenerate it with "
-        "GMM_UPDATE_DOCS=1 python -m pytest tests/test_misconceptions.py\n\n" + table)
+        "GMM_UPDATE_DOCS=1 python -m pytest tests/test_misconceptions.py\n\n" + table
+    )
 
 
 # --- the documented catalogue -------------------------------------------------------------------
+
 
 def documented():
     """{id: section text} of docs/misconceptions.md's catalogue (one `### \\`id\\`` heading each)."""

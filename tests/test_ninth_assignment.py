@@ -56,8 +56,13 @@ ASSIGNMENT = Assignment(
 
 
 def cell(kind, grade_id, source, **meta):
-    nbgrader = {"grade_id": grade_id, "schema_version": 3, "locked": kind != "solution",
-                "solution": kind == "solution", "grade": kind == "test"}
+    nbgrader = {
+        "grade_id": grade_id,
+        "schema_version": 3,
+        "locked": kind != "solution",
+        "solution": kind == "solution",
+        "grade": kind == "test",
+    }
     if kind == "test":
         nbgrader["points"] = 2
     made = nbformat.v4.new_code_cell(textwrap.dedent(source).strip("\n"), metadata={"nbgrader": nbgrader})
@@ -71,11 +76,15 @@ def solution_notebook():
     nb.cells = [
         cell("given", "imports", "%load_ext grader.blanks\nimport numpy as np"),
         cell("given", "data", "x = np.arange(5.0)"),
-        cell("solution", "answer", """
+        cell(
+            "solution",
+            "answer",
+            """
             def double(v):
                 doubled = 2 * v  ### BLANK
                 return doubled
-            """),
+            """,
+        ),
         cell("test", "test_double", "assert np.allclose(double(x), 2 * x)"),
     ]
     return nb
@@ -104,8 +113,10 @@ def graded(tmp_path_factory):
         "honest": with_answer("def double(v):\n    return v + v\n"),
         "blank": release,
         "typed-in": with_answer("def double(v):\n    return np.array([0.0, 2.0, 4.0, 6.0, 8.0])\n"),
-        "cheat": with_answer("def double(v):\n    return v\n",
-                             extra='get_ipython().input_transformers_post.append(lambda lines: ["pass\\n"])'),
+        "cheat": with_answer(
+            "def double(v):\n    return v\n",
+            extra='get_ipython().input_transformers_post.append(lambda lines: ["pass\\n"])',
+        ),
     }
     submissions = tmp_path_factory.mktemp("submissions")
     for student, nb in students.items():
@@ -113,8 +124,7 @@ def graded(tmp_path_factory):
         folder.mkdir(parents=True)
         nbformat.write(nb, folder / f"{ASSIGNMENT}.ipynb")
     out = tmp_path_factory.mktemp("out")
-    autograde(submissions, out, course=course, workers=2,
-              limits=sandbox.Limits(cell_timeout=60, notebook_timeout=120))
+    autograde(submissions, out, course=course, workers=2, limits=sandbox.Limits(cell_timeout=60, notebook_timeout=120))
     with open(out / "grades.csv", newline="") as handle:
         return {row["student_id"]: row for row in csv.DictReader(handle)}, release
 
@@ -125,8 +135,10 @@ def test_the_release_blanks_the_answer(graded):
     assert "doubled = ###" in answer.source and "2 * v" not in answer.source
 
 
-@pytest.mark.parametrize("student, score, note", [
-    ("honest", 2.0, ""), ("blank", 0.0, ""), ("typed-in", 0.0, "hard-coded"), ("cheat", 0.0, "tampered")])
+@pytest.mark.parametrize(
+    "student, score, note",
+    [("honest", 2.0, ""), ("blank", 0.0, ""), ("typed-in", 0.0, "hard-coded"), ("cheat", 0.0, "tampered")],
+)
 def test_the_ninth_assignment_is_verified_out_of_kernel(graded, student, score, note):
     rows, _ = graded
     row = rows[student]

@@ -45,8 +45,10 @@ def write_class(course, folder):
     for student_id, (assignment_id, misconception) in MISTAKEN.items():
         target = folder / student_id / assignment_id
         target.mkdir(parents=True)
-        nbformat.write(_mutant(assignment_id, misconception).notebook(course.release_notebook(assignment_id)),
-                       target / f"{assignment_id}.ipynb")
+        nbformat.write(
+            _mutant(assignment_id, misconception).notebook(course.release_notebook(assignment_id)),
+            target / f"{assignment_id}.ipynb",
+        )
     return folder
 
 
@@ -62,8 +64,7 @@ def graded(tmp_path_factory):
     course = CourseCopy(copy_course(root / "course"))
     submissions = write_class(course, root / "class")
     shutil.copytree(submissions, course.root / "submitted")
-    plain = {aid: read_grades(course.db_url(), aid) for aid in ASSIGNMENTS
-             if course.plain_autograde(aid) is not None}
+    plain = {aid: read_grades(course.db_url(), aid) for aid in ASSIGNMENTS if course.plain_autograde(aid) is not None}
     run = autograde(submissions, root / "out", course=course, workers=2)
     return course, submissions, root / "out", run, plain
 
@@ -71,8 +72,9 @@ def graded(tmp_path_factory):
 def test_scores_equal_plain_nbgrader(graded):
     _course, _submissions, out, run, plain = graded
     rows = read_csv(out / "grades.csv")
-    ours = {(r["student_id"], r["notebook_id"], r["grade_id"]): (float(r["score"]), float(r["max_score"]))
-            for r in rows}
+    ours = {
+        (r["student_id"], r["notebook_id"], r["grade_id"]): (float(r["score"]), float(r["max_score"])) for r in rows
+    }
     theirs = {key: value for grades in plain.values() for key, value in grades.items()}
     assert ours == theirs
     assert run.failures == {}
@@ -169,8 +171,9 @@ def test_interrupted_run_resumes_with_only_the_missing_work(graded, tmp_path):
 def test_dask_local_cluster_gives_the_same_grades(graded, tmp_path):
     distributed = pytest.importorskip("distributed")
     course, submissions, out, _run, _plain = graded
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                  dashboard_address=None) as cluster:
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    ) as cluster:
         autograde(submissions, tmp_path / "dask", course=course, scheduler=cluster.scheduler_address)
     assert read_csv(tmp_path / "dask" / "grades.csv") == read_csv(out / "grades.csv")
 
@@ -197,8 +200,11 @@ def test_lms_download_is_collected_by_file_name(graded, tmp_path):
     run = autograde(archive, tmp_path / "lms", course=course, workers=2, lms_assignment="01_em_1d")
     assert [str(p.path.name) for p in run.problems] == ["notes.ipynb"]
     lms = {(r["student_id"], r["grade_id"]): r["score"] for r in read_csv(tmp_path / "lms" / "grades.csv")}
-    folder = {(r["student_id"].replace("_", ""), r["grade_id"]): r["score"] for r in read_csv(out / "grades.csv")
-              if r["assignment_id"] == "01_em_1d"}
+    folder = {
+        (r["student_id"].replace("_", ""), r["grade_id"]): r["score"]
+        for r in read_csv(out / "grades.csv")
+        if r["assignment_id"] == "01_em_1d"
+    }
     assert lms == folder
 
 
@@ -223,8 +229,9 @@ def test_bad_input_is_named_and_does_not_stop_the_class(graded, tmp_path):
 
     run = autograde(folder, tmp_path / "out", course=course, workers=2)
 
-    messages = {str(p.path.relative_to(folder)) if p.path.is_absolute() else str(p.path): p.message
-                for p in run.problems}
+    messages = {
+        str(p.path.relative_to(folder)) if p.path.is_absolute() else str(p.path): p.message for p in run.problems
+    }
     assert "not valid JSON" in messages["broken/01_em_1d/01_em_1d.ipynb"]
     assert "not a notebook" in messages["notanotebook/01_em_1d/01_em_1d.ipynb"]
     assert "graded it as that notebook" in messages["renamed/01_em_1d/Copy of 01_em_1d.ipynb"]
@@ -240,8 +247,11 @@ def test_bad_input_is_named_and_does_not_stop_the_class(graded, tmp_path):
     for student in ("good", "renamed", "Dup"):
         assert all(r["score"] == r["max_score"] for r in by_student[student]), student
     assert {r["note"] for r in by_student["renamed"]} == {"renamed-notebook (submitted as Copy of 01_em_1d.ipynb)"}
-    for student, note in (("broken", "invalid-notebook"), ("notanotebook", "invalid-notebook"),
-                          ("twofiles", "missing-notebook")):
+    for student, note in (
+        ("broken", "invalid-notebook"),
+        ("notanotebook", "invalid-notebook"),
+        ("twofiles", "missing-notebook"),
+    ):
         assert {r["note"] for r in by_student[student]} == {note}
         assert all(float(r["score"]) == 0 for r in by_student[student])
     assert [r["note"] for r in by_student["lost"]] == ["unknown-assignment: x.ipynb"]
@@ -253,8 +263,10 @@ def test_a_feedback_page_that_cannot_be_written_is_named_and_holds_nothing_up(gr
     folder = tmp_path / "class"
     for student in ("kept", "blocked"):
         (folder / student / "01_em_1d").mkdir(parents=True)
-        nbformat.write(fill_blanks(course.release_notebook("01_em_1d"), SEED_STYLE["01_em_1d"]),
-                       folder / student / "01_em_1d" / "01_em_1d.ipynb")
+        nbformat.write(
+            fill_blanks(course.release_notebook("01_em_1d"), SEED_STYLE["01_em_1d"]),
+            folder / student / "01_em_1d" / "01_em_1d.ipynb",
+        )
     out = tmp_path / "out"
     blocked = out / "feedback" / "blocked" / "01_em_1d" / "01_em_1d.html"
     blocked.mkdir(parents=True)  # a directory where the page should go: the renderer cannot write it
@@ -273,14 +285,18 @@ def test_a_feedback_page_that_cannot_be_written_is_named_and_holds_nothing_up(gr
 def test_cli_exit_status(graded, tmp_path):
     course, submissions, _out, _run, _plain = graded
     command = [sys.executable, "-m", "grader", "--course", str(course.root)]
-    ok = subprocess.run(command + ["autograde", str(submissions), "--out", str(tmp_path / "out"), "--workers", "2"],
-                        capture_output=True, text=True)
+    ok = subprocess.run(
+        [*command, "autograde", str(submissions), "--out", str(tmp_path / "out"), "--workers", "2"],
+        capture_output=True,
+        text=True,
+    )
     assert ok.returncode == 0, ok.stderr
     assert "grades.csv" in ok.stdout
-    missing = subprocess.run(command + ["autograde", str(tmp_path / "nowhere")], capture_output=True, text=True)
+    missing = subprocess.run([*command, "autograde", str(tmp_path / "nowhere")], capture_output=True, text=True)
     assert missing.returncode == 2 and "no such file or folder" in missing.stderr
-    no_course = subprocess.run([sys.executable, "-m", "grader", "--course", str(tmp_path), "release"],
-                               capture_output=True, text=True)
+    no_course = subprocess.run(
+        [sys.executable, "-m", "grader", "--course", str(tmp_path), "release"], capture_output=True, text=True
+    )
     assert no_course.returncode == 2 and "not a course" in no_course.stderr
 
 
@@ -292,7 +308,8 @@ def test_bundled_sample_class_is_in_sync_with_the_release(tmp_path):
     assert bundled == sorted(p.relative_to(fresh) for p in fresh.rglob("*.ipynb"))
     for relative in bundled:
         assert filecmp.cmp(BUNDLED / relative, fresh / relative, shallow=False), (
-            f"{relative} is stale: run `python -m grader.sample_class`")
+            f"{relative} is stale: run `python -m grader.sample_class`"
+        )
 
 
 def test_gradebooks_share_one_engine_per_database_only_within_a_run(tmp_path):

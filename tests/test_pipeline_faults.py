@@ -20,7 +20,6 @@ from pathlib import Path
 import filelock
 import nbformat
 import pytest
-
 from nbgrader.api import Gradebook
 
 from grader.pipeline.autograde import autograde, gradebook_url
@@ -49,9 +48,11 @@ def first_run(tmp_path_factory):
     release = course.release_notebook(ASSIGNMENT)
     mistake = next(s for s in MUTANTS if s.assignment_id == ASSIGNMENT and s.misconception == "sigma-is-variance")
     submissions = root / "class"
-    for student_id, nb in (("alice", fill_blanks(release, SEED_STYLE[ASSIGNMENT])),
-                           ("bob", mistake.notebook(release)),
-                           (UNSCORABLE, fill_blanks(release, SEED_STYLE[ASSIGNMENT]))):
+    for student_id, nb in (
+        ("alice", fill_blanks(release, SEED_STYLE[ASSIGNMENT])),
+        ("bob", mistake.notebook(release)),
+        (UNSCORABLE, fill_blanks(release, SEED_STYLE[ASSIGNMENT])),
+    ):
         (submissions / student_id / ASSIGNMENT).mkdir(parents=True)
         nbformat.write(nb, submissions / student_id / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
     out = root / "out"
@@ -82,13 +83,19 @@ def test_an_emptied_gradebook_is_regraded_not_reported_as_not_graded(first_run):
     assert {("alice", ASSIGNMENT), ("bob", ASSIGNMENT)} <= set(run.regraded)
     after = read_csv(out / "grades.csv")
     assert not [r for r in after if r["note"] == "not-graded"]
-    assert {k: v for k, v in scores(after).items() if k[0] != UNSCORABLE} == \
-        {k: v for k, v in before.items() if k[0] != UNSCORABLE}
+    assert {k: v for k, v in scores(after).items() if k[0] != UNSCORABLE} == {
+        k: v for k, v in before.items() if k[0] != UNSCORABLE
+    }
 
 
 def grader_cli(course, *args):
-    return subprocess.run([sys.executable, "-m", "grader", "--course", str(course.root), *map(str, args)],
-                          cwd=course.root, capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "grader", "--course", str(course.root), *map(str, args)],
+        cwd=course.root,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 def test_a_second_run_on_the_same_output_is_refused_with_a_clear_message(first_run):
@@ -105,7 +112,7 @@ def test_a_second_run_on_the_same_output_is_refused_with_a_clear_message(first_r
 
 
 def test_a_corrupted_gradebook_is_one_line_naming_the_file_and_nothing_is_changed(first_run, tmp_path):
-    course, submissions, out, _run, _rows = first_run
+    course, submissions, _out, _run, _rows = first_run
     broken = tmp_path / "out"
     broken.mkdir()
     (broken / "gradebook.db").write_bytes(b"this is not a database, it was overwritten by a sync tool" * 100)
@@ -151,10 +158,25 @@ def postgres():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    subprocess.run([*as_user, tools / "initdb", "-D", data / "db", "-U", "grader", "--auth=trust"],
-                   check=True, capture_output=True)
-    subprocess.run([*as_user, tools / "pg_ctl", "-D", data / "db", "-l", data / "log", "-w", "start",
-                    "-o", f"-p {port} -k {data} -c listen_addresses=127.0.0.1"], check=True, capture_output=True)
+    subprocess.run(
+        [*as_user, tools / "initdb", "-D", data / "db", "-U", "grader", "--auth=trust"], check=True, capture_output=True
+    )
+    subprocess.run(
+        [
+            *as_user,
+            tools / "pg_ctl",
+            "-D",
+            data / "db",
+            "-l",
+            data / "log",
+            "-w",
+            "start",
+            "-o",
+            f"-p {port} -k {data} -c listen_addresses=127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+    )
     try:
         yield f"postgresql://grader@127.0.0.1:{port}/postgres", port
     finally:
@@ -168,8 +190,9 @@ def test_a_real_postgresql_gradebook_gives_the_sqlite_grades(first_run, postgres
     run = autograde(submissions, tmp_path / "out", course=course, workers=2, db_url=url)
     assert set(run.failures) <= {(UNSCORABLE, ASSIGNMENT)}
     with_postgres = read_csv(tmp_path / "out" / "grades.csv")
-    assert {k: v for k, v in scores(with_postgres).items() if k[0] != UNSCORABLE} == \
-        {k: v for k, v in scores(rows).items() if k[0] != UNSCORABLE}
+    assert {k: v for k, v in scores(with_postgres).items() if k[0] != UNSCORABLE} == {
+        k: v for k, v in scores(rows).items() if k[0] != UNSCORABLE
+    }
     with Gradebook(gradebook_url(url)) as gradebook:  # the grades are in the server, not in a file
         assert gradebook.find_submission(ASSIGNMENT, "alice").score > 0
 
@@ -180,8 +203,15 @@ def test_an_unreachable_database_is_one_line_naming_the_url(first_run, postgres,
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         closed = probe.getsockname()[1]
-    result = grader_cli(course, "autograde", submissions, "--out", tmp_path / "out",
-                        "--db", f"postgresql://grader:secret@127.0.0.1:{closed}/postgres")
+    result = grader_cli(
+        course,
+        "autograde",
+        submissions,
+        "--out",
+        tmp_path / "out",
+        "--db",
+        f"postgresql://grader:secret@127.0.0.1:{closed}/postgres",
+    )
     assert result.returncode == 2, result.stderr
     message = " ".join(result.stderr.split())
     assert f"127.0.0.1:{closed}" in message and "secret" not in message and "Traceback" not in message, message
@@ -189,6 +219,7 @@ def test_an_unreachable_database_is_one_line_naming_the_url(first_run, postgres,
 
 
 # --- a full disk, a killed grader ---------------------------------------------------------------------------
+
 
 @pytest.fixture
 def small_disk(tmp_path):
@@ -218,16 +249,32 @@ def test_a_full_disk_is_one_line_and_a_rerun_with_space_completes_the_grades(fir
     subprocess.run(["mount", "-o", "remount,size=64m", small_disk], check=True)
     result = grader_cli(course, "autograde", submissions, "--out", out)
     assert result.returncode == 0, result.stderr
-    assert {k: v for k, v in scores(read_csv(out / "grades.csv")).items() if k[0] != UNSCORABLE} == \
-        {k: v for k, v in scores(rows).items() if k[0] != UNSCORABLE}
+    assert {k: v for k, v in scores(read_csv(out / "grades.csv")).items() if k[0] != UNSCORABLE} == {
+        k: v for k, v in scores(rows).items() if k[0] != UNSCORABLE
+    }
 
 
 def test_a_killed_grader_leaves_no_process_behind(first_run, tmp_path):
     psutil = pytest.importorskip("psutil")
     course, submissions, _out, _run, _rows = first_run
-    grader = subprocess.Popen([sys.executable, "-m", "grader", "--course", str(course.root), "autograde",
-                               str(submissions), "--out", str(tmp_path / "out"), "--workers", "2"],
-                              cwd=course.root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    grader = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "grader",
+            "--course",
+            str(course.root),
+            "autograde",
+            str(submissions),
+            "--out",
+            str(tmp_path / "out"),
+            "--workers",
+            "2",
+        ],
+        cwd=course.root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     parent = psutil.Process(grader.pid)
     helpers = []
     deadline = time.monotonic() + 300
@@ -240,7 +287,7 @@ def test_a_killed_grader_leaves_no_process_behind(first_run, tmp_path):
     assert grader.poll() is None, "the run ended before its helpers could be seen"
     grader.kill()
     grader.wait()
-    gone, alive = psutil.wait_procs(helpers, timeout=15)
+    _gone, alive = psutil.wait_procs(helpers, timeout=15)
     assert not alive, [(p.pid, p.cmdline()) for p in alive]
 
 
@@ -250,8 +297,9 @@ def test_an_unreachable_dask_scheduler_is_one_line_naming_it(first_run, tmp_path
         probe.bind(("127.0.0.1", 0))
         closed = probe.getsockname()[1]
     started = time.monotonic()
-    result = grader_cli(course, "autograde", submissions, "--out", tmp_path / "out",
-                        "--scheduler", f"tcp://127.0.0.1:{closed}")
+    result = grader_cli(
+        course, "autograde", submissions, "--out", tmp_path / "out", "--scheduler", f"tcp://127.0.0.1:{closed}"
+    )
     assert result.returncode == 2, result.stderr
     message = " ".join(result.stderr.split())
     assert f"tcp://127.0.0.1:{closed}" in message and "Traceback" not in message, message
@@ -260,8 +308,9 @@ def test_an_unreachable_dask_scheduler_is_one_line_naming_it(first_run, tmp_path
 
 def test_a_database_url_whose_driver_is_missing_is_one_line(first_run, tmp_path):
     course, submissions, _out, _run, _rows = first_run
-    result = grader_cli(course, "autograde", submissions, "--out", tmp_path / "out",
-                        "--db", "mysql://grader@127.0.0.1/course")  # SQLAlchemy's mysql driver is not installed
+    result = grader_cli(
+        course, "autograde", submissions, "--out", tmp_path / "out", "--db", "mysql://grader@127.0.0.1/course"
+    )  # SQLAlchemy's mysql driver is not installed
     assert result.returncode == 2, result.stderr
     message = " ".join(result.stderr.split())
     assert "driver is not installed" in message and "mysql://grader@127.0.0.1/course" in message, message

@@ -22,8 +22,7 @@ SEED_BLANKS = {
 
 
 def test_every_assignment_is_released():
-    assert [p.relative_to(COURSE.release) for p in RELEASED] == [
-        p.relative_to(COURSE.solutions) for p in SOLUTIONS]
+    assert [p.relative_to(COURSE.release) for p in RELEASED] == [p.relative_to(COURSE.solutions) for p in SOLUTIONS]
 
 
 def test_regenerated_release_is_byte_identical(tmp_path):
@@ -32,7 +31,8 @@ def test_regenerated_release_is_byte_identical(tmp_path):
         fresh = out / committed.relative_to(COURSE.release)
         assert fresh.is_file(), f"{fresh} was not generated"
         assert filecmp.cmp(committed, fresh, shallow=False), (
-            f"{committed} differs from what `grader release` generates: regenerate, never edit by hand")
+            f"{committed} differs from what `grader release` generates: regenerate, never edit by hand"
+        )
 
 
 @pytest.mark.parametrize("path", RELEASED + SOLUTIONS, ids=lambda p: str(p.relative_to(DEFAULT_ROOT)))
@@ -66,13 +66,14 @@ def test_release_contains_no_solution_and_no_hidden_tests(path):
         source_cell = solution_cells[cell.id]
         meta = cell.metadata.get("nbgrader", {})
         if meta.get("solution"):
-            answered = [line.split("###")[0].strip() for line in source_cell.source.split("\n")
-                        if "### BLANK" in line]
+            answered = [line.split("###")[0].strip() for line in source_cell.source.split("\n") if "### BLANK" in line]
             assert answered
             for statement in answered:
                 assert statement not in cell.source
         if meta.get("grade"):
-            assert cell.source == source_cell.source, f"{path}: grade cell {meta['grade_id']} differs from the solution's"
+            assert cell.source == source_cell.source, (
+                f"{path}: grade cell {meta['grade_id']} differs from the solution's"
+            )
 
 
 def test_grade_cells_carry_points_and_ids():
@@ -89,14 +90,22 @@ def _visible_calls(source, modules, where):
     calls = []
     for statement in ast.parse(source).body:
         call = statement.value if isinstance(statement, ast.Expr) else None
-        assert isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) \
-            and isinstance(call.func.value, ast.Name) and call.func.value.id in modules, \
-            f"{where}: a grade cell only calls checks, `module.check(globals(), ...)`; found {ast.unparse(statement)}"
+        assert (
+            isinstance(call, ast.Call)
+            and isinstance(call.func, ast.Attribute)
+            and isinstance(call.func.value, ast.Name)
+            and call.func.value.id in modules
+        ), f"{where}: a grade cell only calls checks, `module.check(globals(), ...)`; found {ast.unparse(statement)}"
         first, *rest = call.args
         assert ast.unparse(first) == "globals()", f"{where}: {ast.unparse(call)} must judge globals()"
         function = getattr(importlib.import_module(modules[call.func.value.id]), call.func.attr)
-        calls.append((function, tuple(ast.literal_eval(a) for a in rest),
-                      {k.arg: ast.literal_eval(k.value) for k in call.keywords}))
+        calls.append(
+            (
+                function,
+                tuple(ast.literal_eval(a) for a in rest),
+                {k.arg: ast.literal_eval(k.value) for k in call.keywords},
+            )
+        )
     return calls
 
 
@@ -105,15 +114,22 @@ def test_each_grade_cell_calls_the_check_its_spec_grades_with(path):
     """One verdict: the visible test cell (Validate, the feedback page) makes the very call verification makes."""
     spec = COURSE.specs[path.parent.name]
     nb = nbformat.read(path, as_version=4)
-    imports = "\n".join(c.source for c in nb.cells if c.cell_type == "code"
-                        and c.metadata.get("nbgrader", {}).get("locked") and "import" in c.source)
-    modules = {alias.asname or alias.name: f"{node.module}.{alias.name}"
-               for node in ast.walk(ast.parse("\n".join(l for l in imports.split("\n") if not l.startswith("%"))))
-               if isinstance(node, ast.ImportFrom) and node.module == "grader.checks" for alias in node.names}
+    imports = "\n".join(
+        c.source
+        for c in nb.cells
+        if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("locked") and "import" in c.source
+    )
+    modules = {
+        alias.asname or alias.name: f"{node.module}.{alias.name}"
+        for node in ast.walk(ast.parse("\n".join(line for line in imports.split("\n") if not line.startswith("%"))))
+        if isinstance(node, ast.ImportFrom) and node.module == "grader.checks"
+        for alias in node.names
+    }
     graded = {c.metadata.nbgrader.grade_id: c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")}
     assert set(graded) == set(spec.grades), f"{path}: grade cells {sorted(graded)}, spec grades {sorted(spec.grades)}"
     for grade_id, cell in graded.items():
         expected = spec.grades[grade_id]
         assert isinstance(expected, Call), f"{spec.id}: grades[{grade_id!r}] must be a call(...) of a check"
-        assert _visible_calls(cell.source, modules, f"{path} {grade_id}") == \
-            [(expected.check, expected.args, dict(expected.kwargs))], f"{path} {grade_id}: cell and spec disagree"
+        assert _visible_calls(cell.source, modules, f"{path} {grade_id}") == [
+            (expected.check, expected.args, dict(expected.kwargs))
+        ], f"{path} {grade_id}: cell and spec disagree"

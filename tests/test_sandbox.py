@@ -11,9 +11,8 @@ import tempfile
 import time
 from pathlib import Path
 
-import pytest
-
 import nbformat
+import pytest
 
 from grader.course import Course
 from grader.runtime import executor, sandbox
@@ -25,8 +24,10 @@ PROTECTIONS = sandbox.capabilities()
 
 def requires(*protections):
     missing = [p for p in protections if not PROTECTIONS.get(p)]
-    return pytest.mark.skipif(bool(missing), reason=f"sandbox cannot apply {', '.join(missing)} on this machine "
-                                                    "(needs root and Linux namespaces)")
+    return pytest.mark.skipif(
+        bool(missing),
+        reason=f"sandbox cannot apply {', '.join(missing)} on this machine (needs root and Linux namespaces)",
+    )
 
 
 @pytest.fixture
@@ -38,8 +39,12 @@ def outside_tmp():
 
 
 def run(*sources, limits=LIMITS, files=None):
-    notebook = {"cells": [{"cell_type": "code", "source": source, "metadata": {}, "outputs": [],
-                           "execution_count": None} for source in sources]}
+    notebook = {
+        "cells": [
+            {"cell_type": "code", "source": source, "metadata": {}, "outputs": [], "execution_count": None}
+            for source in sources
+        ]
+    }
     return executor.execute(notebook, files or {}, limits)
 
 
@@ -89,8 +94,9 @@ def wait_for_no_sleep(duration, seconds=10):
 @requires("pid-namespace")
 def test_background_processes_end_with_the_run():
     duration = unique_sleep()
-    execution = run(f"import subprocess\nsubprocess.Popen(['sleep', '{duration}'], start_new_session=True)\n"
-                    "print('started')")
+    execution = run(
+        f"import subprocess\nsubprocess.Popen(['sleep', '{duration}'], start_new_session=True)\nprint('started')"
+    )
     assert text(execution, 0) == "started\n"
     assert wait_for_no_sleep(duration) == []
 
@@ -103,8 +109,9 @@ def test_hidden_files_and_folders_read_as_empty(outside_tmp):
     secret_folder.mkdir()
     (secret_folder / "key.txt").write_text("answers")
     limits = LIMITS.hiding(secret_file, secret_folder)
-    execution = run(f"print(repr(open({str(secret_file)!r}).read()))", f"print(os.listdir({str(secret_folder)!r}))",
-                    limits=limits)
+    execution = run(
+        f"print(repr(open({str(secret_file)!r}).read()))", f"print(os.listdir({str(secret_folder)!r}))", limits=limits
+    )
     assert text(execution, 0) == "''\n"
     assert errors(execution, 1) == ["NameError"]  # os was never imported: the cell itself ran
     execution = run("import os", f"print(os.listdir({str(secret_folder)!r}))", limits=limits)
@@ -114,11 +121,13 @@ def test_hidden_files_and_folders_read_as_empty(outside_tmp):
 @requires("mount-namespace", "read-only-filesystem", "private-tmp")
 def test_only_the_private_scratch_space_is_writable(outside_tmp):
     outside = outside_tmp / "outside.txt"
-    execution = run("open('mine.txt', 'w').write('ok'); print(open('mine.txt').read())",
-                    f"open({str(outside)!r}, 'w')",
-                    "open('/usr/escape.txt', 'w')",
-                    "import numpy; numpy.save('array.npy', numpy.ones(3)); print(numpy.load('array.npy').sum())",
-                    files={"data/points.csv": b"1,2\n"})
+    execution = run(
+        "open('mine.txt', 'w').write('ok'); print(open('mine.txt').read())",
+        f"open({str(outside)!r}, 'w')",
+        "open('/usr/escape.txt', 'w')",
+        "import numpy; numpy.save('array.npy', numpy.ones(3)); print(numpy.load('array.npy').sum())",
+        files={"data/points.csv": b"1,2\n"},
+    )
     assert text(execution, 0) == "ok\n"
     assert errors(execution, 1) and errors(execution, 2)
     assert text(execution, 3) == "3.0\n"
@@ -130,27 +139,32 @@ def test_root_without_capabilities_cannot_undo_the_mounts(outside_tmp):
     secret = outside_tmp / "solutions"
     secret.mkdir()
     (secret / "key.txt").write_text("answers")
-    execution = run("import ctypes, os\nlibc = ctypes.CDLL(None, use_errno=True)\n"
-                    f"print(libc.umount2({str(secret).encode()!r}, 2), ctypes.get_errno())\n"
-                    "print(libc.mount(None, b'/', None, 32 | 4096, None), ctypes.get_errno())\n"
-                    f"print(os.listdir({str(secret)!r}))",
-                    limits=LIMITS.hiding(secret))
+    execution = run(
+        "import ctypes, os\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+        f"print(libc.umount2({str(secret).encode()!r}, 2), ctypes.get_errno())\n"
+        "print(libc.mount(None, b'/', None, 32 | 4096, None), ctypes.get_errno())\n"
+        f"print(os.listdir({str(secret)!r}))",
+        limits=LIMITS.hiding(secret),
+    )
     eperm = 1
     assert text(execution, 0) == f"-1 {eperm}\n-1 {eperm}\n[]\n"
 
 
 @requires("network-namespace")
 def test_no_network_even_to_localhost():
-    execution = run("import socket\ntry:\n    socket.create_connection(('127.0.0.1', 22), timeout=2)\n"
-                    "except OSError as error:\n    print(error.errno)\n"
-                    "print(sorted(name for _, name in socket.if_nameindex()))")
+    execution = run(
+        "import socket\ntry:\n    socket.create_connection(('127.0.0.1', 22), timeout=2)\n"
+        "except OSError as error:\n    print(error.errno)\n"
+        "print(sorted(name for _, name in socket.if_nameindex()))"
+    )
     unreachable = 101
     assert text(execution, 0) == f"{unreachable}\n['lo']\n"
 
 
 def test_cell_ignoring_the_alarm_is_killed_and_the_rest_still_runs():
-    execution = run("x = 1", "import signal\nsignal.signal(signal.SIGALRM, signal.SIG_IGN)\nwhile True:\n    pass",
-                    "print(x + 1)")
+    execution = run(
+        "x = 1", "import signal\nsignal.signal(signal.SIGALRM, signal.SIG_IGN)\nwhile True:\n    pass", "print(x + 1)"
+    )
     assert execution.note == "timeout"
     assert errors(execution, 1) == ["CellTimeout"]
     assert text(execution, 2) == "2\n"
@@ -165,8 +179,9 @@ def test_notebook_time_limit_ends_the_run_and_marks_what_never_ran():
 
 def test_memory_growth_becomes_a_memory_error_for_this_run_only():
     limits = sandbox.Limits(cell_timeout=60, memory_bytes=2**30)  # page faults are slow on a loaded machine
-    execution = run("chunks = []\nwhile True:\n    chunks.append(bytearray(2**26))", "del chunks\nprint('alive')",
-                    limits=limits)
+    execution = run(
+        "chunks = []\nwhile True:\n    chunks.append(bytearray(2**26))", "del chunks\nprint('alive')", limits=limits
+    )
     assert execution.note == "memory"
     assert errors(execution, 0) == ["MemoryError"]
     assert text(execution, 1) == "alive\n"
@@ -180,10 +195,13 @@ def test_crash_in_c_is_kernel_died_and_keeps_earlier_outputs():
     assert errors(execution, 1) == errors(execution, 2) == ["NotExecuted"]
 
 
-@pytest.mark.parametrize("flood", [
-    "for _ in range(10**4):\n    print('x' * 100)",
-    "from IPython.display import display, HTML\nfor _ in range(10**4):\n    display(HTML('x' * 100))",
-])
+@pytest.mark.parametrize(
+    "flood",
+    [
+        "for _ in range(10**4):\n    print('x' * 100)",
+        "from IPython.display import display, HTML\nfor _ in range(10**4):\n    display(HTML('x' * 100))",
+    ],
+)
 def test_output_flood_is_capped_with_a_marker(flood):
     execution = run(flood, "print('after')")
     assert execution.note == "output-limit"
@@ -193,8 +211,10 @@ def test_output_flood_is_capped_with_a_marker(flood):
 
 
 def test_writes_to_the_real_stdout_go_nowhere():
-    execution = run("import os, sys\nfor _ in range(10**4):\n    os.write(1, b'y' * 100)\n"
-                    "    sys.__stdout__.write('z' * 100)\nprint('done')")
+    execution = run(
+        "import os, sys\nfor _ in range(10**4):\n    os.write(1, b'y' * 100)\n"
+        "    sys.__stdout__.write('z' * 100)\nprint('done')"
+    )
     assert execution.note == ""
     assert text(execution, 0) == "done\n"
 
@@ -207,13 +227,15 @@ def test_huge_error_message_is_clipped():
 
 
 def test_forged_early_done_message_cannot_skip_the_remaining_cells():
-    forge = ("import os\nfrom multiprocessing.connection import Connection\n"
-             "for fd in map(int, os.listdir('/proc/self/fd')):\n"
-             "    if fd > 2:\n"
-             "        try:\n"
-             "            Connection(fd, readable=False).send_bytes(b'{\"done\": true}')\n"
-             "        except OSError:\n"
-             "            pass")
+    forge = (
+        "import os\nfrom multiprocessing.connection import Connection\n"
+        "for fd in map(int, os.listdir('/proc/self/fd')):\n"
+        "    if fd > 2:\n"
+        "        try:\n"
+        "            Connection(fd, readable=False).send_bytes(b'{\"done\": true}')\n"
+        "        except OSError:\n"
+        "            pass"
+    )
     execution = run(forge, "assert False, 'a test the student would fail'")
     assert execution.note == "tampered"
     assert errors(execution, 1) == ["NotExecuted"]
@@ -223,9 +245,12 @@ def test_forged_early_done_message_cannot_skip_the_remaining_cells():
 def test_process_count_is_capped_and_nothing_outlives_the_run():
     limits = sandbox.Limits(cell_timeout=30, notebook_timeout=60, max_processes=20)
     duration = unique_sleep()
-    execution = run("import subprocess\nstarted = 0\nfor _ in range(60):\n    try:\n"
-                    f"        subprocess.Popen(['sleep', '{duration}'])\n        started += 1\n"
-                    "    except OSError:\n        pass\nprint(started)", limits=limits)
+    execution = run(
+        "import subprocess\nstarted = 0\nfor _ in range(60):\n    try:\n"
+        f"        subprocess.Popen(['sleep', '{duration}'])\n        started += 1\n"
+        "    except OSError:\n        pass\nprint(started)",
+        limits=limits,
+    )
     assert 0 < int(text(execution, 0)) < limits.max_processes
     assert wait_for_no_sleep(duration) == []
 
@@ -242,10 +267,12 @@ def test_grader_environment_is_not_inherited(monkeypatch):
 @requires("private-tmp")
 def test_filling_the_disk_stops_at_the_scratch_size():
     limits = sandbox.Limits(cell_timeout=30, scratch_bytes=8 * 2**20, file_bytes=4 * 2**20)
-    execution = run("import errno\nwritten = 0\ntry:\n    for i in range(100):\n"
-                    "        with open(f'block{i}', 'wb') as handle:\n            handle.write(b'x' * 2**20)\n"
-                    "        written += 1\nexcept OSError as error:\n    print(written, errno.errorcode[error.errno])",
-                    limits=limits)
+    execution = run(
+        "import errno\nwritten = 0\ntry:\n    for i in range(100):\n"
+        "        with open(f'block{i}', 'wb') as handle:\n            handle.write(b'x' * 2**20)\n"
+        "        written += 1\nexcept OSError as error:\n    print(written, errno.errorcode[error.errno])",
+        limits=limits,
+    )
     written, error = text(execution, 0).split()
     assert int(written) <= 8 and error == "ENOSPC"
 
@@ -269,9 +296,11 @@ def test_value_of_the_last_expression_is_an_execute_result():
 
 @requires("private-dev")
 def test_only_harmless_devices_exist():
-    execution = run("import os\nprint(sorted(os.listdir('/dev')))\nopen('/dev/null', 'w').write('x')\n"
-                    "print(len(open('/dev/urandom', 'rb').read(8)))\nopen('/dev/shm/scratch', 'w').write('x')\n"
-                    "open('/dev/sda', 'w')")
+    execution = run(
+        "import os\nprint(sorted(os.listdir('/dev')))\nopen('/dev/null', 'w').write('x')\n"
+        "print(len(open('/dev/urandom', 'rb').read(8)))\nopen('/dev/shm/scratch', 'w').write('x')\n"
+        "open('/dev/sda', 'w')"
+    )
     assert text(execution, 0) == f"{sorted([*sandbox.DEVICES, 'fd', 'shm', 'stdin', 'stdout', 'stderr'])}\n8\n"
     assert errors(execution, 0) == ["OSError"]
 
@@ -284,8 +313,10 @@ def test_unix_socket_of_a_local_service_cannot_be_reached(outside_tmp):
     with socket.socket(socket.AF_UNIX) as listener:
         listener.bind(path)
         listener.listen()
-        execution = run(f"import socket\ns = socket.socket(socket.AF_UNIX)\ns.connect({path!r})",
-                        "import os\nr, w = os.pipe()\nprint(os.write(w, b'pipes still work'))")
+        execution = run(
+            f"import socket\ns = socket.socket(socket.AF_UNIX)\ns.connect({path!r})",
+            "import os\nr, w = os.pipe()\nprint(os.write(w, b'pipes still work'))",
+        )
         listener.setblocking(False)
         with pytest.raises(BlockingIOError):
             listener.accept()
@@ -294,9 +325,18 @@ def test_unix_socket_of_a_local_service_cannot_be_reached(outside_tmp):
 
 
 def test_stale_outputs_in_the_input_never_count_as_run():
-    notebook = {"cells": [{"cell_type": "code", "source": source, "metadata": {}, "execution_count": 7,
-                           "outputs": [{"output_type": "stream", "name": "stdout", "text": "forged\n"}]}
-                          for source in ("import os\nos._exit(0)", "print('never')")]}
+    notebook = {
+        "cells": [
+            {
+                "cell_type": "code",
+                "source": source,
+                "metadata": {},
+                "execution_count": 7,
+                "outputs": [{"output_type": "stream", "name": "stdout", "text": "forged\n"}],
+            }
+            for source in ("import os\nos._exit(0)", "print('never')")
+        ]
+    }
     execution = executor.execute(notebook, {}, LIMITS)
     assert execution.note == "kernel-died"
     assert [errors(execution, i) for i in (0, 1)] == [["NotExecuted"], ["NotExecuted"]]
@@ -305,11 +345,19 @@ def test_stale_outputs_in_the_input_never_count_as_run():
 @pytest.mark.parametrize("assignment_id", Course().assignments)
 def test_every_solution_runs_clean_under_the_default_limits(assignment_id):
     folder = Course().solutions / assignment_id
-    files = {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*")
-             if p.is_file() and p.suffix != ".ipynb" and ".ipynb_checkpoints" not in p.parts}
+    files = {
+        str(p.relative_to(folder)): p.read_bytes()
+        for p in folder.rglob("*")
+        if p.is_file() and p.suffix != ".ipynb" and ".ipynb_checkpoints" not in p.parts
+    }
     for path in folder.glob("*.ipynb"):
         execution = executor.execute(nbformat.read(path, as_version=4), files, sandbox.Limits())
         assert execution.note == ""
-        complaints = [o for c in execution.notebook["cells"] if c["cell_type"] == "code" for o in c["outputs"]
-                      if o["output_type"] == "error" or o.get("name") == "stderr"]
+        complaints = [
+            o
+            for c in execution.notebook["cells"]
+            if c["cell_type"] == "code"
+            for o in c["outputs"]
+            if o["output_type"] == "error" or o.get("name") == "stderr"
+        ]
         assert complaints == []

@@ -35,8 +35,11 @@ STARTUP_SECONDS = 120
 
 def tree_digest(folder):
     """{relative path: sha256} of every file under ``folder``."""
-    return {str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
-            for path in sorted(folder.rglob("*")) if path.is_file()}
+    return {
+        str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
 
 
 def test_second_start_keeps_the_students_work_and_the_committed_release_is_untouched(tmp_path):
@@ -64,8 +67,9 @@ def test_second_start_keeps_the_students_work_and_the_committed_release_is_untou
     assert mine.read_bytes() == edited
     assert (workspace / "02_em_2d" / "scratch.py").read_text() == "print('my experiment')\n"
     assert second["06_model_selection"].copied == ["old_faithful.csv"]
-    assert (workspace / "06_model_selection" / "old_faithful.csv").read_bytes() == \
-        (course.release / "06_model_selection" / "old_faithful.csv").read_bytes()
+    assert (workspace / "06_model_selection" / "old_faithful.csv").read_bytes() == (
+        course.release / "06_model_selection" / "old_faithful.csv"
+    ).read_bytes()
     assert all(not fetched.new for fetched in second.values())
     assert all(not fetched.copied for name, fetched in second.items() if name != "06_model_selection")
 
@@ -97,8 +101,9 @@ def test_default_workspace_is_home_course_id_and_nbgrader_settings_apply(tmp_pat
 
     course = Course(copy_course(tmp_path / "course"))
     with open(course.root / "nbgrader_config.py", "a") as config:
-        config.write(f"c.Exchange.assignment_dir = {str(tmp_path / 'configured')!r}\n"
-                     "c.Exchange.path_includes_course = True\n")
+        config.write(
+            f"c.Exchange.assignment_dir = {str(tmp_path / 'configured')!r}\nc.Exchange.path_includes_course = True\n"
+        )
     assert workspace_path(course) == tmp_path / "configured"
     fetched = fetch_assignments(course, assignments=["01_em_1d"])
     # Where nbgrader's fetch_assignment puts it with path_includes_course: <assignment_dir>/<course_id>/<id>.
@@ -150,19 +155,36 @@ def test_grader_lab_serves_the_workspace_with_validate(tmp_path):
     nbformat.write(fill_blanks(nbformat.read(mine, as_version=4), SEED_STYLE["01_em_1d"]), mine)
 
     port, token = free_loopback_port(), "student-workspace-test"
-    env = dict(os.environ, JUPYTER_TOKEN=token, JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"),
-               JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "lab-workspaces"))
+    env = dict(
+        os.environ,
+        JUPYTER_TOKEN=token,
+        JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"),
+        JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "lab-workspaces"),
+    )
     log_path = tmp_path / "lab.log"
-    argv = [sys.executable, "-m", "grader", "--course", str(course.root), "lab", "--workspace", str(workspace),
-            "--port", str(port), "--no-browser"]
+    argv = [
+        sys.executable,
+        "-m",
+        "grader",
+        "--course",
+        str(course.root),
+        "lab",
+        "--workspace",
+        str(workspace),
+        "--port",
+        str(port),
+        "--no-browser",
+    ]
     with open(log_path, "w") as log:
         # Its own session: the stop below signals grader and its server together, as a terminal's Ctrl+C does.
-        lab = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                               start_new_session=True)
+        lab = subprocess.Popen(
+            argv, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+        )
 
     def request(path, data=None):
-        call = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data,
-                                      headers={"Authorization": f"token {token}"})
+        call = urllib.request.Request(
+            f"http://127.0.0.1:{port}{path}", data=data, headers={"Authorization": f"token {token}"}
+        )
         with urllib.request.urlopen(call, timeout=300) as response:
             return json.loads(response.read())
 
@@ -180,8 +202,9 @@ def test_grader_lab_serves_the_workspace_with_validate(tmp_path):
         root = request("/api/contents")
         assert sorted(item["name"] for item in root["content"]) == course.assignments
         served = request("/api/contents/01_em_1d/01_em_1d.ipynb?content=1")
-        assert [cell["source"] for cell in served["content"]["cells"]] == \
-            [cell.source for cell in nbformat.read(mine, as_version=4).cells]
+        assert [cell["source"] for cell in served["content"]["cells"]] == [
+            cell.source for cell in nbformat.read(mine, as_version=4).cells
+        ]
 
         # Validate, as the toolbar button calls it, on the workspace's notebook (answered: it passes) and on an
         # untouched one (it fails): nbgrader finds the course's configuration and the workspace's files.
@@ -211,14 +234,16 @@ def test_grader_lab_serves_the_workspace_with_validate(tmp_path):
 def section(text, heading):
     start = text.index(f"## {heading}\n")
     end = text.find("\n## ", start + 1)
-    return text[start:end if end != -1 else None]
+    return text[start : end if end != -1 else None]
 
 
 def test_both_readmes_give_the_student_the_same_install_without_test_tools():
     course_readme = section((DEFAULT_ROOT / "README.md").read_text(), "For students")
     notebooks_readme = section((DEFAULT_ROOT / "notebooks" / "README.md").read_text(), "How to open them")
-    blocks = [text[text.index("```bash\n"):text.index("```\n", text.index("```bash\n") + 8)]
-              for text in (course_readme, notebooks_readme)]
+    blocks = [
+        text[text.index("```bash\n") : text.index("```\n", text.index("```bash\n") + 8)]
+        for text in (course_readme, notebooks_readme)
+    ]
     assert blocks[0] == blocks[1]
     assert "pip install -e .  " in blocks[0] and "[test]" not in blocks[0] and "\ngrader lab" in blocks[0]
     assert "jupyter lab notebooks" not in notebooks_readme

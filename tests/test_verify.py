@@ -69,8 +69,11 @@ def test_a_cell_that_claims_to_be_a_test_is_not_run_but_an_added_cell_is():
 @pytest.mark.parametrize("assignment_id", ASSIGNMENTS)
 def test_every_graded_cell_has_a_check_in_the_spec(assignment_id):
     """The spec decides exactly the notebook's graded cells (so the two cannot drift apart)."""
-    graded = {c.metadata["nbgrader"]["grade_id"] for c in solution(assignment_id).cells
-              if c.metadata.get("nbgrader", {}).get("grade")}
+    graded = {
+        c.metadata["nbgrader"]["grade_id"]
+        for c in solution(assignment_id).cells
+        if c.metadata.get("nbgrader", {}).get("grade")
+    }
     assert set(SPECS[assignment_id].grades) == graded
     assert set(SPECS[assignment_id].seed_only) <= graded
 
@@ -105,13 +108,24 @@ def test_values_that_are_not_data_arrive_as_a_placeholder_named_after_their_type
     assert placeholder != 0
 
 
-@pytest.mark.parametrize("message", [
-    [1, 2], {"array": [2], "kind": "f", "values": [1.0], "id": 0},
-    {"array": [2], "kind": "f", "values": [1.0, "2"], "id": 0}, {"array": [1], "kind": "i", "values": [True], "id": 0},
-    {"array": [-1], "kind": "f", "values": [], "id": 0}, {"array": [10**7], "kind": "f", "values": [], "id": 0},
-    {"array": [1], "kind": "f", "values": [[1.0]], "id": 0}, {"ref": 3}, {"yours": 0}, {"function": 0, "name": "f"},
-    {"list": [{"ref": 0}], "id": 1}, {"int": 1.5}, {"pickle": "x"},
-])
+@pytest.mark.parametrize(
+    "message",
+    [
+        [1, 2],
+        {"array": [2], "kind": "f", "values": [1.0], "id": 0},
+        {"array": [2], "kind": "f", "values": [1.0, "2"], "id": 0},
+        {"array": [1], "kind": "i", "values": [True], "id": 0},
+        {"array": [-1], "kind": "f", "values": [], "id": 0},
+        {"array": [10**7], "kind": "f", "values": [], "id": 0},
+        {"array": [1], "kind": "f", "values": [[1.0]], "id": 0},
+        {"ref": 3},
+        {"yours": 0},
+        {"function": 0, "name": "f"},
+        {"list": [{"ref": 0}], "id": 1},
+        {"int": 1.5},
+        {"pickle": "x"},
+    ],
+)
 def test_malformed_values_are_refused(message):
     with pytest.raises(transport.Malformed):
         transport.Decoder().decode(message)

@@ -59,7 +59,7 @@ def write_student_config(config_dir):
     """Write the Jupyter config that enables only the student's nbgrader tools; returns ``config_dir``."""
     config_dir = Path(config_dir)
     (config_dir / "labconfig").mkdir(parents=True, exist_ok=True)
-    page_config = {"disabledExtensions": {plugin: True for plugin in INSTRUCTOR_LAB_PLUGINS}}
+    page_config = {"disabledExtensions": dict.fromkeys(INSTRUCTOR_LAB_PLUGINS, True)}
     (config_dir / "labconfig" / "page_config.json").write_text(json.dumps(page_config, indent=2))
     server_config = {"ServerApp": {"jpserver_extensions": STUDENT_SERVER_EXTENSIONS}}
     (config_dir / "jupyter_server_config.json").write_text(json.dumps(server_config, indent=2))
@@ -130,8 +130,10 @@ def workspace_path(course, workspace=None):
     fetch = FetchFromRelease(coursedir=CourseDirectory(config=config), config=config)
     path = Path(os.path.expanduser(fetch.assignment_dir)).resolve()
     if path == course.release or path.is_relative_to(course.release):
-        raise CourseError(f"{path} is in the course's release {course.release}, which `grader release` "
-                          f"regenerates: choose a workspace outside it (--workspace DIR)")
+        raise CourseError(
+            f"{path} is in the course's release {course.release}, which `grader release` "
+            f"regenerates: choose a workspace outside it (--workspace DIR)"
+        )
     return path
 
 
@@ -204,8 +206,9 @@ def launch_lab(course_root=DEFAULT_ROOT, workspace=None, port=None, open_browser
     """
     with tempfile.TemporaryDirectory(prefix="grader-lab-") as config_dir:
         write_student_config(config_dir)
-        server = subprocess.Popen(lab_command(workspace, port, open_browser), cwd=Path(course_root),
-                                  env=lab_environment(config_dir))
+        server = subprocess.Popen(
+            lab_command(workspace, port, open_browser), cwd=Path(course_root), env=lab_environment(config_dir)
+        )
         previous = signal.signal(signal.SIGTERM, lambda *_: server.terminate())
         try:
             while True:

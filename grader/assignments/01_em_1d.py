@@ -118,7 +118,7 @@ SAMPLES = Samples(
         sample(
             "hand-written density",
             blanks={
-                "gamma[:, k]": "pi[k] * np.exp(-(data - mu[k]) ** 2 / (2 * sigma[k] ** 2)) / np.sqrt(2 * np.pi * sigma[k] ** 2)"
+                "gamma[:, k]": "pi[k] * np.exp(-(data - mu[k]) ** 2 / (2 * sigma[k] ** 2)) / np.sqrt(2 * np.pi * sigma[k] ** 2)"  # noqa: E501
             },
         ),
         sample(
@@ -164,8 +164,16 @@ SAMPLES = Samples(
             ),
         ),
     ),
-    sample_class=("seed", "blank", "sigma-is-variance", "mean-divided-by-n", "weights-missing-in-estep",
-                  "old-mean-in-variance", "correct: np.average", "responsibilities-unnormalised: normalisation deleted"),
+    sample_class=(
+        "seed",
+        "blank",
+        "sigma-is-variance",
+        "mean-divided-by-n",
+        "weights-missing-in-estep",
+        "old-mean-in-variance",
+        "correct: np.average",
+        "responsibilities-unnormalised: normalisation deleted",
+    ),
 )
 
 

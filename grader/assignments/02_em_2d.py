@@ -169,8 +169,16 @@ SAMPLES = Samples(
             blanks={"log_likelihood": "logsumexp(np.log(likelihood), axis=1).sum()"},
         ),
     ),
-    sample_class=("seed", "blank", "covariance-unweighted", "loglik-wrong: blank log_likelihood", "history-aliased",
-                  "covariance-old-mean", "correct: np.average and np.cov with aweights", "weights-not-updated"),
+    sample_class=(
+        "seed",
+        "blank",
+        "covariance-unweighted",
+        "loglik-wrong: blank log_likelihood",
+        "history-aliased",
+        "covariance-old-mean",
+        "correct: np.average and np.cov with aweights",
+        "weights-not-updated",
+    ),
 )
 
 

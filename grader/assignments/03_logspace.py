@@ -20,9 +20,13 @@ REPRESENTABLE = -700.0
 
 def inputs(problem, n_samples_component_1):
     """What the data cell defines, for ``problem``; the pdf-em cell's start and fit follow from it."""
-    variables = {"data": problem.data, "n_samples": len(problem.data),
-                 "n_samples_component_1": n_samples_component_1,
-                 "outlier": problem.outlier, "data_outlier": problem.with_outlier}
+    variables = {
+        "data": problem.data,
+        "n_samples": len(problem.data),
+        "n_samples_component_1": n_samples_component_1,
+        "outlier": problem.outlier,
+        "data_outlier": problem.with_outlier,
+    }
     return Inputs("data", variables, problem)
 
 
@@ -51,8 +55,10 @@ def _unequal(rng, data):
 
 def _densities_representable(data, run):
     """Every point keeps a nonzero mixture density along ``run``: the notebook's density EM then is this run."""
-    return all(logsumexp(univariate.estimate_weighted_log_prob(data, *params), axis=1).min() > REPRESENTABLE
-               for params in run.params)
+    return all(
+        logsumexp(univariate.estimate_weighted_log_prob(data, *params), axis=1).min() > REPRESENTABLE
+        for params in run.params
+    )
 
 
 def hidden(rng):
@@ -67,7 +73,8 @@ def hidden(rng):
     start = draws.start_1d(data)
     n_iterations = logspace.notebook_problem().n_iterations
     if abs(start[0][0] - start[0][1]) < 0.1 * data.std() or not draws.well_posed(
-            univariate, seed.Problem(data, start, n_iterations)):
+        univariate, seed.Problem(data, start, n_iterations)
+    ):
         return None
     with np.errstate(all="ignore"):
         run = univariate.fit(data, *start, n_iterations)
@@ -116,44 +123,69 @@ SAMPLES = Samples(
         "exp-before-logsumexp": {"log_norm": "np.log(np.sum(np.exp(log_weighted), axis=1, keepdims=True))"},
         "log-gamma-divided": {"log_gamma": "log_weighted / log_norm"},
         "loglik-exp-before-log": {
-            "log_likelihood": "np.sum(np.log(np.sum(np.exp(log_weighted_densities(data, mu, sigma, pi)), axis=1)))"},
+            "log_likelihood": "np.sum(np.log(np.sum(np.exp(log_weighted_densities(data, mu, sigma, pi)), axis=1)))"
+        },
         "loglik-logsumexp-axis": {
-            "log_likelihood": "logsumexp(log_weighted_densities(data, mu, sigma, pi), axis=0).sum()"},
+            "log_likelihood": "logsumexp(log_weighted_densities(data, mu, sigma, pi), axis=0).sum()"
+        },
         "loglik-sum-of-logs": {"log_likelihood": "np.sum(log_weighted_densities(data, mu, sigma, pi))"},
-        "loglik-weights-missing": {
-            "log_likelihood": "logsumexp(norm.logpdf(data[:, None], mu, sigma), axis=1).sum()"},
+        "loglik-weights-missing": {"log_likelihood": "logsumexp(norm.logpdf(data[:, None], mu, sigma), axis=1).sum()"},
     },
     mutants=(
-        sample("log of the vectorised product", "log-of-underflowed-density",
-               edits=((_LOOP, "    log_weighted = np.log(pi * norm.pdf(data[:, None], mu, sigma))\n"),)),
+        sample(
+            "log of the vectorised product",
+            "log-of-underflowed-density",
+            edits=((_LOOP, "    log_weighted = np.log(pi * norm.pdf(data[:, None], mu, sigma))\n"),),
+        ),
         sample("no axis", "logsumexp-wrong-axis", blanks={"log_norm": "logsumexp(log_weighted)"}),
-        sample("exponentiated in the ratio", "exp-before-logsumexp",
-               blanks={"log_gamma": "np.log(np.exp(log_weighted) / np.exp(log_norm))"}),
-        sample("log-sum-exp over everything", "loglik-logsumexp-axis",
-               blanks={"log_likelihood": "logsumexp(log_weighted_densities(data, mu, sigma, pi))"}),
+        sample(
+            "exponentiated in the ratio",
+            "exp-before-logsumexp",
+            blanks={"log_gamma": "np.log(np.exp(log_weighted) / np.exp(log_norm))"},
+        ),
+        sample(
+            "log-sum-exp over everything",
+            "loglik-logsumexp-axis",
+            blanks={"log_likelihood": "logsumexp(log_weighted_densities(data, mu, sigma, pi))"},
+        ),
     ),
     alternatives=(
-        sample("hand-written log density", blanks={
-            "log_weighted[:, k]": "np.log(pi[k]) - np.log(sigma[k]) - 0.5 * np.log(2 * np.pi)"
-                                  " - (data - mu[k]) ** 2 / (2 * sigma[k] ** 2)"}),
-        sample("vectorised, a column by indexing", blanks={"log_norm": "logsumexp(log_weighted, axis=1)[:, None]"},
-               edits=((_LOOP, "    log_weighted = np.log(pi) + norm.logpdf(data[:, None], mu, sigma)\n"),)),
-        sample("the max shift by hand", blanks={
-            "log_norm": f"{_MAX} + np.log(np.sum(np.exp(log_weighted - {_MAX}), axis=1, keepdims=True))"}),
-        sample("np.logaddexp.reduce", blanks={
-            "log_norm": "np.logaddexp.reduce(log_weighted, axis=1, keepdims=True)",
-            "log_likelihood": "np.sum(np.logaddexp.reduce(log_weighted_densities(data, mu, sigma, pi), axis=1))"}),
+        sample(
+            "hand-written log density",
+            blanks={
+                "log_weighted[:, k]": "np.log(pi[k]) - np.log(sigma[k]) - 0.5 * np.log(2 * np.pi)"
+                " - (data - mu[k]) ** 2 / (2 * sigma[k] ** 2)"
+            },
+        ),
+        sample(
+            "vectorised, a column by indexing",
+            blanks={"log_norm": "logsumexp(log_weighted, axis=1)[:, None]"},
+            edits=((_LOOP, "    log_weighted = np.log(pi) + norm.logpdf(data[:, None], mu, sigma)\n"),),
+        ),
+        sample(
+            "the max shift by hand",
+            blanks={"log_norm": f"{_MAX} + np.log(np.sum(np.exp(log_weighted - {_MAX}), axis=1, keepdims=True))"},
+        ),
+        sample(
+            "np.logaddexp.reduce",
+            blanks={
+                "log_norm": "np.logaddexp.reduce(log_weighted, axis=1, keepdims=True)",
+                "log_likelihood": "np.sum(np.logaddexp.reduce(log_weighted_densities(data, mu, sigma, pi), axis=1))",
+            },
+        ),
     ),
 )
 
 
 ASSIGNMENT = Assignment(
     id=ASSIGNMENT_ID,
-    grades={"test_log_weighted": call(logspace.check_log_weighted),
-            "test_log_gamma": call(logspace.check_log_responsibilities),
-            "test_log_likelihood": call(logspace.check_log_likelihood),
-            "test_seed_agreement": call(logspace.check_seed_agreement),
-            "test_outlier": call(logspace.check_outlier_run)},
+    grades={
+        "test_log_weighted": call(logspace.check_log_weighted),
+        "test_log_gamma": call(logspace.check_log_responsibilities),
+        "test_log_likelihood": call(logspace.check_log_likelihood),
+        "test_seed_agreement": call(logspace.check_seed_agreement),
+        "test_outlier": call(logspace.check_outlier_run),
+    },
     notebook=notebook,
     hidden=hidden,
     skip=("failure",),  # density EM run into 0/0 on the outlier, to be shown: no later cell reads it
@@ -161,12 +193,12 @@ ASSIGNMENT = Assignment(
     samples=SAMPLES,
     blank_hints={
         "log_weighted[:, k]": "a[n, k] for component k at every point: the log of the E-step numerator "
-                              "pi_k N(x_n | mu_k, sigma_k^2), computed without ever forming the density itself "
-                              "(eq. 9.23 in logs)",
+        "pi_k N(x_n | mu_k, sigma_k^2), computed without ever forming the density itself "
+        "(eq. 9.23 in logs)",
         "log_norm": "the log of each point's E-step denominator, ln sum_k exp(a[n, k]), one value per point that "
-                    "can be subtracted from every column (eq. 9.23 in logs)",
+        "can be subtracted from every column (eq. 9.23 in logs)",
         "log_gamma": "the log-responsibilities ln gamma(z_nk), the log of eq. (9.23), from the two arrays above",
         "log_likelihood": "the log-likelihood: the sum over points of the log of sum over k of pi_k N(x_n | component "
-                          "k) (eq. 9.14), without leaving log space",
+        "k) (eq. 9.14), without leaving log space",
     },
 )

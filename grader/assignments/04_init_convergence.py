@@ -43,13 +43,23 @@ def notebook_runs(data, start):
     Drawn through the checks' cache, so the checks of a hidden run find them there.
     """
     K, rng = 2, np.random.default_rng(0)
-    starts = [start, _from_means(data, data[rng.choice(len(data), K, replace=False)]),
-              multivariate.m_step(data, _kmeans(data, data[rng.choice(len(data), K, replace=False)])),
-              _from_means(data, initialisation.kmeans_plus_plus(data, K, rng))]
+    starts = [
+        start,
+        _from_means(data, data[rng.choice(len(data), K, replace=False)]),
+        multivariate.m_step(data, _kmeans(data, data[rng.choice(len(data), K, replace=False)])),
+        _from_means(data, initialisation.kmeans_plus_plus(data, K, rng)),
+    ]
     runs = [init_convergence.reference_run(data, s, TOL, PATIENCE, MAX_ITER) for s in starts]
-    restarts = [init_convergence.reference_run(
-        data, _from_means(data, data[np.random.default_rng(seed).choice(len(data), 3, replace=False)]),
-        RESTART_TOL, PATIENCE, MAX_ITER) for seed in range(8)]
+    restarts = [
+        init_convergence.reference_run(
+            data,
+            _from_means(data, data[np.random.default_rng(seed).choice(len(data), 3, replace=False)]),
+            RESTART_TOL,
+            PATIENCE,
+            MAX_ITER,
+        )
+        for seed in range(8)
+    ]
     return runs + restarts
 
 
@@ -84,8 +94,15 @@ def hidden(rng):
     _, start = draws.dirichlet_start_2d(data)
     draws.read_only(data, *start)
     seeds = [int(s) for s in rng.integers(2**31, size=7)]
-    problem = init_convergence.Problem(data, start, jump=None, blobs_seed=seeds[0], draw_seeds=tuple(seeds[1:5]),
-                                       sequences_seed=seeds[5], runs_seed=seeds[6])
+    problem = init_convergence.Problem(
+        data,
+        start,
+        jump=None,
+        blobs_seed=seeds[0],
+        draw_seeds=tuple(seeds[1:5]),
+        sequences_seed=seeds[5],
+        runs_seed=seeds[6],
+    )
     with np.errstate(all="ignore"):
         try:
             sound = all(_sound(run, data) for run in notebook_runs(data, start))
@@ -112,7 +129,7 @@ SAMPLES = Samples(
         "probabilities": "squared_distances / squared_distances.sum()",
         "gains": "np.diff(log_likelihoods) / n_samples",
         "converged": "len(gains) >= patience and bool(np.all(gains[-patience:] < tol))",
-        "final_log_likelihoods": "[run[\"log_likelihoods\"][-1] for run in runs]",
+        "final_log_likelihoods": '[run["log_likelihoods"][-1] for run in runs]',
         "best": "runs[int(np.argmax(final_log_likelihoods))]",
     },
     mistakes={
@@ -124,64 +141,95 @@ SAMPLES = Samples(
         "convergence-without-patience": {"converged": "len(gains) >= 1 and bool(gains[-1] < tol)"},
         "patience-any-gain": {"converged": "len(gains) >= patience and bool(np.any(gains[-patience:] < tol))"},
         "patience-window-off-by-one": {
-            "converged": "len(gains) > patience and bool(np.all(gains[-patience - 1:] < tol))"},
+            "converged": "len(gains) > patience and bool(np.all(gains[-patience - 1:] < tol))"
+        },
         "patience-too-few-gains": {"converged": "bool(np.all(gains[-patience:] < tol))"},
         "best-run-lowest": {"best": "runs[int(np.argmin(final_log_likelihoods))]"},
-        "best-run-first-value": {"final_log_likelihoods": "[run[\"log_likelihoods\"][0] for run in runs]"},
-        "best-run-most-iterations": {"final_log_likelihoods": "[len(run[\"log_likelihoods\"]) for run in runs]"},
+        "best-run-first-value": {"final_log_likelihoods": '[run["log_likelihoods"][0] for run in runs]'},
+        "best-run-most-iterations": {"final_log_likelihoods": '[len(run["log_likelihoods"]) for run in runs]'},
         "best-run-index": {"best": "int(np.argmax(final_log_likelihoods))"},
     },
     mutants=(
-        sample("farthest point, no draw", "kmeanspp-farthest-point",
-               edits=((_DRAW, "        centers.append(X[np.argmax(squared_distances)])\n"),)),
-        sample("one-hot probabilities at the farthest point", "kmeanspp-farthest-point",
-               blanks={"probabilities": "(squared_distances == squared_distances.max()).astype(float)"}),
-        sample("window of patience - 1 gains", "patience-window-off-by-one",
-               blanks={"converged": "len(gains) >= patience and bool(np.all(gains[-(patience - 1):] < tol))"}),
-        sample("at least one gain, short window", "patience-too-few-gains",
-               blanks={"converged": "len(gains) > 0 and bool(np.all(gains[-patience:] < tol))"}),
-        sample("sorted ascending, first taken", "best-run-lowest",
-               blanks={"best": "sorted(runs, key=lambda run: run[\"log_likelihoods\"][-1])[0]"}),
+        sample(
+            "farthest point, no draw",
+            "kmeanspp-farthest-point",
+            edits=((_DRAW, "        centers.append(X[np.argmax(squared_distances)])\n"),),
+        ),
+        sample(
+            "one-hot probabilities at the farthest point",
+            "kmeanspp-farthest-point",
+            blanks={"probabilities": "(squared_distances == squared_distances.max()).astype(float)"},
+        ),
+        sample(
+            "window of patience - 1 gains",
+            "patience-window-off-by-one",
+            blanks={"converged": "len(gains) >= patience and bool(np.all(gains[-(patience - 1):] < tol))"},
+        ),
+        sample(
+            "at least one gain, short window",
+            "patience-too-few-gains",
+            blanks={"converged": "len(gains) > 0 and bool(np.all(gains[-patience:] < tol))"},
+        ),
+        sample(
+            "sorted ascending, first taken",
+            "best-run-lowest",
+            blanks={"best": 'sorted(runs, key=lambda run: run["log_likelihoods"][-1])[0]'},
+        ),
     ),
     alternatives=(
-        sample("loops and max", blanks={
-            "squared_distances": "np.min([((X - c) ** 2).sum(axis=1) for c in centers], axis=0)",
-            "probabilities": "squared_distances / np.sum(squared_distances)",
-            "gains": "(np.array(log_likelihoods[1:]) - np.array(log_likelihoods[:-1])) / n_samples",
-            "converged": "len(gains) >= patience and max(gains[-patience:]) < tol",
-            "final_log_likelihoods": "[max(run[\"log_likelihoods\"]) for run in runs]",
-            "best": "max(runs, key=lambda run: run[\"log_likelihoods\"][-1])",
-        }),
-        sample("scipy cdist, ediff1d, sorted", edits=(
-            ("def kmeans_plus_plus(X, K, rng):\n",
-             "from scipy.spatial.distance import cdist\n\n\ndef kmeans_plus_plus(X, K, rng):\n"),), blanks={
-            "squared_distances": "cdist(X, np.array(centers), \"sqeuclidean\").min(axis=1)",
-            "probabilities": "squared_distances / squared_distances.sum()",
-            "gains": "np.ediff1d(log_likelihoods) / n_samples",
-            "converged": "len(gains) >= patience and all(g < tol for g in gains[-patience:])",
-            "final_log_likelihoods": "np.array([run[\"log_likelihoods\"][-1] for run in runs])",
-            "best": "sorted(runs, key=lambda run: run[\"log_likelihoods\"][-1])[-1]",
-        }),
-        sample("einsum and list index", blanks={
-            "squared_distances": "np.einsum(\"nkd,nkd->nk\", X[:, None] - np.array(centers)[None], "
-                                 "X[:, None] - np.array(centers)[None]).min(axis=1)",
-            "probabilities": "squared_distances / squared_distances.sum(keepdims=True)",
-            "gains": "np.diff(np.asarray(log_likelihoods, dtype=float)) / n_samples",
-            "converged": "len(gains) >= patience and bool((gains[-patience:] < tol).all())",
-            "final_log_likelihoods": "[run[\"log_likelihoods\"][-1] for run in runs]",
-            "best": "runs[final_log_likelihoods.index(max(final_log_likelihoods))]",
-        }),
+        sample(
+            "loops and max",
+            blanks={
+                "squared_distances": "np.min([((X - c) ** 2).sum(axis=1) for c in centers], axis=0)",
+                "probabilities": "squared_distances / np.sum(squared_distances)",
+                "gains": "(np.array(log_likelihoods[1:]) - np.array(log_likelihoods[:-1])) / n_samples",
+                "converged": "len(gains) >= patience and max(gains[-patience:]) < tol",
+                "final_log_likelihoods": '[max(run["log_likelihoods"]) for run in runs]',
+                "best": 'max(runs, key=lambda run: run["log_likelihoods"][-1])',
+            },
+        ),
+        sample(
+            "scipy cdist, ediff1d, sorted",
+            edits=(
+                (
+                    "def kmeans_plus_plus(X, K, rng):\n",
+                    "from scipy.spatial.distance import cdist\n\n\ndef kmeans_plus_plus(X, K, rng):\n",
+                ),
+            ),
+            blanks={
+                "squared_distances": 'cdist(X, np.array(centers), "sqeuclidean").min(axis=1)',
+                "probabilities": "squared_distances / squared_distances.sum()",
+                "gains": "np.ediff1d(log_likelihoods) / n_samples",
+                "converged": "len(gains) >= patience and all(g < tol for g in gains[-patience:])",
+                "final_log_likelihoods": 'np.array([run["log_likelihoods"][-1] for run in runs])',
+                "best": 'sorted(runs, key=lambda run: run["log_likelihoods"][-1])[-1]',
+            },
+        ),
+        sample(
+            "einsum and list index",
+            blanks={
+                "squared_distances": 'np.einsum("nkd,nkd->nk", X[:, None] - np.array(centers)[None], '
+                "X[:, None] - np.array(centers)[None]).min(axis=1)",
+                "probabilities": "squared_distances / squared_distances.sum(keepdims=True)",
+                "gains": "np.diff(np.asarray(log_likelihoods, dtype=float)) / n_samples",
+                "converged": "len(gains) >= patience and bool((gains[-patience:] < tol).all())",
+                "final_log_likelihoods": '[run["log_likelihoods"][-1] for run in runs]',
+                "best": "runs[final_log_likelihoods.index(max(final_log_likelihoods))]",
+            },
+        ),
     ),
 )
 
 
 ASSIGNMENT = Assignment(
     id=ASSIGNMENT_ID,
-    grades={"test_kmeans_plus_plus": call(init_convergence.check_kmeans_plus_plus),
-            "test_has_converged": call(init_convergence.check_has_converged),
-            "test_best_run": call(init_convergence.check_best_run),
-            "test_runs": call(init_convergence.check_runs),
-            "test_restarts": call(init_convergence.check_restarts)},
+    grades={
+        "test_kmeans_plus_plus": call(init_convergence.check_kmeans_plus_plus),
+        "test_has_converged": call(init_convergence.check_has_converged),
+        "test_best_run": call(init_convergence.check_best_run),
+        "test_runs": call(init_convergence.check_runs),
+        "test_restarts": call(init_convergence.check_restarts),
+    },
     notebook=notebook,
     hidden=hidden,
     preload=("grader.checks.init_convergence",),

@@ -14,8 +14,11 @@ REG_COVAR, N_ITERATIONS = 1e-6, 30
 def collapse_start(data, means):
     """(farthest (D,), start): broad components on ``means`` (2, D), a narrow third one on the farthest point."""
     farthest = data[np.argmax(np.linalg.norm(data - data.mean(axis=0), axis=1))]
-    start = (np.array([*np.asarray(means, dtype=float), farthest]),
-             np.array([np.eye(2), np.eye(2), 0.05 * np.eye(2)]), np.array([0.45, 0.45, 0.1]))
+    start = (
+        np.array([*np.asarray(means, dtype=float), farthest]),
+        np.array([np.eye(2), np.eye(2), 0.05 * np.eye(2)]),
+        np.array([0.45, 0.45, 0.1]),
+    )
     return farthest, start
 
 
@@ -41,8 +44,14 @@ def inputs(problem, farthest, first_share):
     """What the collapse cell defines, for ``problem``'s data and start."""
     n_samples = len(problem.data)
     left, _ = collapse(problem.data, problem.start)
-    variables = {"n_samples": n_samples, "n1": int(n_samples * first_share), "data": problem.data,
-                 "farthest": farthest, "start": problem.start, **left}
+    variables = {
+        "n_samples": n_samples,
+        "n1": int(n_samples * first_share),
+        "data": problem.data,
+        "farthest": farthest,
+        "start": problem.start,
+        **left,
+    }
     return Inputs("collapse", variables, problem)
 
 
@@ -113,39 +122,57 @@ SAMPLES = Samples(
         "ridge-weights-not-normalised": {"pi": "N_k"},
     },
     mutants=(
-        sample("ridge times N_k", "ridge-scaled-by-n-k",
-               blanks={"covariances[k]": f"weighted_scatter / N_k[k] + N_k[k] * {_RIDGE}"}),
-        sample("ridge in the denominator and on the diagonal", "ridge-in-denominator",
-               blanks={"covariances[k]": f"weighted_scatter / (N_k[k] + reg_covar) + {_RIDGE}"}),
+        sample(
+            "ridge times N_k",
+            "ridge-scaled-by-n-k",
+            blanks={"covariances[k]": f"weighted_scatter / N_k[k] + N_k[k] * {_RIDGE}"},
+        ),
+        sample(
+            "ridge in the denominator and on the diagonal",
+            "ridge-in-denominator",
+            blanks={"covariances[k]": f"weighted_scatter / (N_k[k] + reg_covar) + {_RIDGE}"},
+        ),
     ),
     alternatives=(
-        sample("np.average, einsum, diagonal indices", blanks={
-            "mu": "np.array([np.average(X, axis=0, weights=gamma[:, k]) for k in range(len(N_k))])",
-            "weighted_scatter": "np.einsum('n,ni,nj->ij', gamma[:, k], diff, diff)",
-            "covariances[k]": "weighted_scatter / N_k[k]\n"
-                              "covariances[k][np.diag_indices(n_features)] += reg_covar",
-            "pi": "N_k / N_k.sum()",
-        }),
-        sample("np.cov with aweights", blanks={
-            "mu": "np.einsum('nk,nd->kd', gamma, X) / N_k[:, np.newaxis]",
-            "weighted_scatter": "N_k[k] * np.cov(X, rowvar=False, aweights=gamma[:, k], bias=True)",
-            "covariances[k]": "weighted_scatter / N_k[k] + np.diag(np.full(n_features, reg_covar))",
-            "pi": "N_k / len(X)",
-        }),
-        sample("matrix products and np.identity", blanks={
-            "mu": "(X.T @ gamma).T / N_k.reshape(-1, 1)",
-            "weighted_scatter": "diff.T @ (diff * gamma[:, [k]])",
-            "covariances[k]": "np.identity(n_features) * reg_covar + weighted_scatter / N_k[k]",
-            "pi": "gamma.mean(axis=0)",
-        }),
+        sample(
+            "np.average, einsum, diagonal indices",
+            blanks={
+                "mu": "np.array([np.average(X, axis=0, weights=gamma[:, k]) for k in range(len(N_k))])",
+                "weighted_scatter": "np.einsum('n,ni,nj->ij', gamma[:, k], diff, diff)",
+                "covariances[k]": "weighted_scatter / N_k[k]\ncovariances[k][np.diag_indices(n_features)] += reg_covar",
+                "pi": "N_k / N_k.sum()",
+            },
+        ),
+        sample(
+            "np.cov with aweights",
+            blanks={
+                "mu": "np.einsum('nk,nd->kd', gamma, X) / N_k[:, np.newaxis]",
+                "weighted_scatter": "N_k[k] * np.cov(X, rowvar=False, aweights=gamma[:, k], bias=True)",
+                "covariances[k]": "weighted_scatter / N_k[k] + np.diag(np.full(n_features, reg_covar))",
+                "pi": "N_k / len(X)",
+            },
+        ),
+        sample(
+            "matrix products and np.identity",
+            blanks={
+                "mu": "(X.T @ gamma).T / N_k.reshape(-1, 1)",
+                "weighted_scatter": "diff.T @ (diff * gamma[:, [k]])",
+                "covariances[k]": "np.identity(n_features) * reg_covar + weighted_scatter / N_k[k]",
+                "pi": "gamma.mean(axis=0)",
+            },
+        ),
     ),
 )
 
 
 ASSIGNMENT = Assignment(
     id=ASSIGNMENT_ID,
-    grades={"test_mu": call(singularities.check_mu), "test_cov": call(singularities.check_cov),
-            "test_pi": call(singularities.check_pi), "test_run": call(singularities.check_run)},
+    grades={
+        "test_mu": call(singularities.check_mu),
+        "test_cov": call(singularities.check_cov),
+        "test_pi": call(singularities.check_pi),
+        "test_run": call(singularities.check_run),
+    },
     notebook=notebook,
     hidden=hidden,
     skip=("spike",),

@@ -52,8 +52,13 @@ def mixture(rng, n_samples, n_features):
 
 def reference_passes(problem):
     """Every check passes on the reference functions: the fits are finite and the grid is one a count can grow on."""
-    ns = {"faithful": problem.data, INPUTS: problem, "n_parameters": reference.n_parameters,
-          "bic": reference.bic, "aic": reference.aic}
+    ns = {
+        "faithful": problem.data,
+        INPUTS: problem,
+        "n_parameters": reference.n_parameters,
+        "bic": reference.bic,
+        "aic": reference.aic,
+    }
     try:
         for _, check in model_selection.CHECKS:
             check(ns)
@@ -129,35 +134,62 @@ SAMPLES = Samples(
         sample("full shared", "covariance-not-per-component", blanks={"n_cov_full": "D * (D + 1) // 2"}),
         sample("AIC halved", "criterion-halved", blanks={"aic_value": "-log_likelihood + n_params"}),
         sample("AIC in PRML's form", "criterion-prml-sign", blanks={"aic_value": "log_likelihood - n_params"}),
-        sample("AIC log-likelihood sign", "criterion-loglik-sign", blanks={"aic_value": "2 * log_likelihood + 2 * n_params"}),
-        sample("AIC log-likelihood not doubled", "criterion-loglik-not-doubled",
-               blanks={"aic_value": "-log_likelihood + 2 * n_params"}),
-        sample("AIC penalty not doubled", "criterion-penalty-factor", blanks={"aic_value": "-2 * log_likelihood + n_params"}),
-        sample("AIC penalty subtracted", "criterion-penalty-sign", blanks={"aic_value": "-2 * log_likelihood - 2 * n_params"}),
+        sample(
+            "AIC log-likelihood sign",
+            "criterion-loglik-sign",
+            blanks={"aic_value": "2 * log_likelihood + 2 * n_params"},
+        ),
+        sample(
+            "AIC log-likelihood not doubled",
+            "criterion-loglik-not-doubled",
+            blanks={"aic_value": "-log_likelihood + 2 * n_params"},
+        ),
+        sample(
+            "AIC penalty not doubled",
+            "criterion-penalty-factor",
+            blanks={"aic_value": "-2 * log_likelihood + n_params"},
+        ),
+        sample(
+            "AIC penalty subtracted",
+            "criterion-penalty-sign",
+            blanks={"aic_value": "-2 * log_likelihood - 2 * n_params"},
+        ),
     ),
     alternatives=(
-        sample("float division, terms swapped", blanks={
-            "n_cov_full": "K * D * (D + 1) / 2",
-            "n_cov_diag": "D * K",
-            "n_cov_tied": "D * (D + 1) / 2",
-            "bic_value": "n_params * np.log(n_samples) - 2 * log_likelihood",
-            "aic_value": "2 * n_params - 2 * log_likelihood",
-        }),
-        sample("diagonal plus the entries above it", blanks={
-            "n_means": "D * K",
-            "n_cov_full": "K * (D + D * (D - 1) // 2)",
-            "n_cov_tied": "D + D * (D - 1) // 2",
-            "n_cov_spherical": "K * 1",
-        }),
-        sample("math.log and scipy's comb", edits=(
-            ("def n_parameters(covariance_type, K, D):\n",
-             "import math\n\nfrom scipy.special import comb\n\n\ndef n_parameters(covariance_type, K, D):\n"),),
+        sample(
+            "float division, terms swapped",
             blanks={
-            "n_cov_full": "K * int(comb(D + 1, 2))",
-            "n_cov_tied": "int(comb(D + 1, 2))",
-            "bic_value": "-2.0 * log_likelihood + n_params * math.log(n_samples)",
-            "aic_value": "2 * (n_params - log_likelihood)",
-        }),
+                "n_cov_full": "K * D * (D + 1) / 2",
+                "n_cov_diag": "D * K",
+                "n_cov_tied": "D * (D + 1) / 2",
+                "bic_value": "n_params * np.log(n_samples) - 2 * log_likelihood",
+                "aic_value": "2 * n_params - 2 * log_likelihood",
+            },
+        ),
+        sample(
+            "diagonal plus the entries above it",
+            blanks={
+                "n_means": "D * K",
+                "n_cov_full": "K * (D + D * (D - 1) // 2)",
+                "n_cov_tied": "D + D * (D - 1) // 2",
+                "n_cov_spherical": "K * 1",
+            },
+        ),
+        sample(
+            "math.log and scipy's comb",
+            edits=(
+                (
+                    "def n_parameters(covariance_type, K, D):\n",
+                    "import math\n\nfrom scipy.special import comb\n\n\ndef n_parameters(covariance_type, K, D):\n",
+                ),
+            ),
+            blanks={
+                "n_cov_full": "K * int(comb(D + 1, 2))",
+                "n_cov_tied": "int(comb(D + 1, 2))",
+                "bic_value": "-2.0 * log_likelihood + n_params * math.log(n_samples)",
+                "aic_value": "2 * (n_params - log_likelihood)",
+            },
+        ),
     ),
 )
 

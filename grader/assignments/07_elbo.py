@@ -56,8 +56,11 @@ SAMPLES = Samples(
         "elbo-entropy-missing": {"elbo_value": f"np.sum(q * {_JOINT})"},
         "elbo-entropy-sign": {"elbo_value": f"np.sum(q * {_JOINT}) + np.sum(xlogy(q, q))"},
         "elbo-uses-posterior": {
-            "elbo_value": f"np.sum(q * ({_JOINT} - logsumexp({_JOINT}, axis=1, keepdims=True))) - np.sum(xlogy(q, q))"},
-        "elbo-log-weight-missing": {"elbo_value": "np.sum(q * norm.logpdf(x[:, None], mu, sigma)) - np.sum(xlogy(q, q))"},
+            "elbo_value": f"np.sum(q * ({_JOINT} - logsumexp({_JOINT}, axis=1, keepdims=True))) - np.sum(xlogy(q, q))"
+        },
+        "elbo-log-weight-missing": {
+            "elbo_value": "np.sum(q * norm.logpdf(x[:, None], mu, sigma)) - np.sum(xlogy(q, q))"
+        },
         "q-log-q-without-xlogy": {"elbo_value": f"np.sum(q * ({_JOINT} - np.log(q)))"},
         "mean-instead-of-sum": {"elbo_value": f"np.mean(np.sum(q * {_JOINT} - xlogy(q, q), axis=1))"},
         "posterior-is-joint": {"log_posterior": "joint"},
@@ -67,41 +70,66 @@ SAMPLES = Samples(
         "kl-weighted-by-posterior": {"kl": "np.sum(np.exp(log_posterior) * (log_posterior - np.log(q)))"},
     },
     mutants=(
-        sample("q * np.log(q) in the KL", "q-log-q-without-xlogy",
-               blanks={"kl": "np.sum(q * np.log(q)) - np.sum(q * log_posterior)"}),
-        sample("mean of the KL terms", "mean-instead-of-sum", blanks={"kl": "np.mean(xlogy(q, q) - q * log_posterior)"}),
+        sample(
+            "q * np.log(q) in the KL",
+            "q-log-q-without-xlogy",
+            blanks={"kl": "np.sum(q * np.log(q)) - np.sum(q * log_posterior)"},
+        ),
+        sample(
+            "mean of the KL terms", "mean-instead-of-sum", blanks={"kl": "np.mean(xlogy(q, q) - q * log_posterior)"}
+        ),
     ),
     alternatives=(
-        sample("one sum each", blanks={"elbo_value": f"np.sum(q * {_JOINT} - xlogy(q, q))",
-                                       "kl": "np.sum(xlogy(q, q) - q * log_posterior)"}),
-        sample("0 ln 0 by np.where", blanks={
-            "elbo_value": f"np.sum(q * {_JOINT}) - np.sum(np.where(q > 0, q * np.log(np.where(q > 0, q, 1.0)), 0.0))"}),
-        sample("scipy's entr and rel_entr", edits=(_IMPORT_ENTROPIES,), blanks={
-            "elbo_value": f"np.sum(q * {_JOINT}) + np.sum(entr(q))",
-            "kl": "np.sum(rel_entr(q, np.exp(log_posterior)))"}),
-        sample("log-sum-exp by hand", blanks={
-            "log_posterior": "joint - joint.max(axis=1, keepdims=True) - np.log(np.exp(joint - joint.max(axis=1, "
-                             "keepdims=True)).sum(axis=1, keepdims=True))"}),
+        sample(
+            "one sum each",
+            blanks={
+                "elbo_value": f"np.sum(q * {_JOINT} - xlogy(q, q))",
+                "kl": "np.sum(xlogy(q, q) - q * log_posterior)",
+            },
+        ),
+        sample(
+            "0 ln 0 by np.where",
+            blanks={
+                "elbo_value": f"np.sum(q * {_JOINT}) - np.sum(np.where(q > 0, q * np.log(np.where(q > 0, q, 1.0)), 0.0))"  # noqa: E501
+            },
+        ),
+        sample(
+            "scipy's entr and rel_entr",
+            edits=(_IMPORT_ENTROPIES,),
+            blanks={
+                "elbo_value": f"np.sum(q * {_JOINT}) + np.sum(entr(q))",
+                "kl": "np.sum(rel_entr(q, np.exp(log_posterior)))",
+            },
+        ),
+        sample(
+            "log-sum-exp by hand",
+            blanks={
+                "log_posterior": "joint - joint.max(axis=1, keepdims=True) - np.log(np.exp(joint - joint.max(axis=1, "
+                "keepdims=True)).sum(axis=1, keepdims=True))"
+            },
+        ),
     ),
 )
 
 
 ASSIGNMENT = Assignment(
     id=ASSIGNMENT_ID,
-    grades={"test_elbo": call(lower_bound.check_elbo),
-            "test_elbo_tight": call(lower_bound.check_elbo_tight),
-            "test_kl": call(lower_bound.check_kl),
-            "test_decomposition": call(lower_bound.check_decomposition)},
+    grades={
+        "test_elbo": call(lower_bound.check_elbo),
+        "test_elbo_tight": call(lower_bound.check_elbo_tight),
+        "test_kl": call(lower_bound.check_kl),
+        "test_decomposition": call(lower_bound.check_decomposition),
+    },
     notebook=notebook,
     hidden=hidden,
     preload=("grader.checks.lower_bound",),
     samples=SAMPLES,
     blank_hints={
         "elbo_value": "the evidence lower bound L(q, theta), one number: the sum over points and components of eq. "
-                      "(9.71), where entries of q may be exactly 0 and 0 ln 0 counts as 0",
+        "(9.71), where entries of q may be exactly 0 and 0 ln 0 counts as 0",
         "log_posterior": "the log posterior ln p(z_n = k | x_n, theta) for every point and component, the log of "
-                         "the responsibilities of eq. (9.23)",
+        "the responsibilities of eq. (9.23)",
         "kl": "the gap KL(q || p(Z | X, theta)), one number: the sum over points and components of eq. (9.72), "
-              "where entries of q may be exactly 0 and 0 ln 0 counts as 0",
+        "where entries of q may be exactly 0 and 0 ln 0 counts as 0",
     },
 )

@@ -43,8 +43,13 @@ def lloyd_keeps_every_cluster(data, start):
 
 def reference_passes(problem):
     """Every check passes on the reference functions: one-hot at the smallest variance all along the run, etc."""
-    ns = {"data": problem.data, INPUTS: problem, "soft_assign": kmeans.soft_assign,
-          "hard_assign": kmeans.hard_assign, "update_means": kmeans.update_means}
+    ns = {
+        "data": problem.data,
+        INPUTS: problem,
+        "soft_assign": kmeans.soft_assign,
+        "hard_assign": kmeans.hard_assign,
+        "update_means": kmeans.update_means,
+    }
     try:
         for _, check in kmeans_limit.CHECKS:
             check(ns)
@@ -59,8 +64,11 @@ def hidden(rng):
     data = clusters_1d(rng, n_components)
     start = np.random.RandomState(int(rng.integers(2**31))).choice(data, n_components)
     problem = kmeans_limit.Problem(data, start, cases_seed=int(rng.integers(2**31)))
-    if len(np.unique(start)) < n_components or not lloyd_keeps_every_cluster(data, start) \
-            or not reference_passes(problem):
+    if (
+        len(np.unique(start)) < n_components
+        or not lloyd_keeps_every_cluster(data, start)
+        or not reference_passes(problem)
+    ):
         return None
     draws.read_only(data, start)
     return inputs(problem)
@@ -101,41 +109,63 @@ SAMPLES = Samples(
         "centroid-unweighted": {"means": "x.sum() / weights.sum(axis=0)"},
     },
     mutants=(
-        sample("pi added, not its log", "soft-log-weight-missing",
-               blanks={"log_weighted": f"pi - {_DIFF} ** 2 / (2 * variance)"}),
-        sample("np.mean of the weighted points", "centroid-divided-by-n",
-               blanks={"means": "np.mean(weights * x[:, None], axis=0)"}),
+        sample(
+            "pi added, not its log",
+            "soft-log-weight-missing",
+            blanks={"log_weighted": f"pi - {_DIFF} ** 2 / (2 * variance)"},
+        ),
+        sample(
+            "np.mean of the weighted points",
+            "centroid-divided-by-n",
+            blanks={"means": "np.mean(weights * x[:, None], axis=0)"},
+        ),
     ),
     alternatives=(
-        sample("absolute distance for argmin, one-hot by comparison", blanks={
-            "log_weighted": f"np.log(pi)[None, :] - 0.5 * {_DIFF} ** 2 / variance",
-            "nearest": f"np.abs({_DIFF}).argmin(axis=1)",
-            "r": "(nearest[:, None] == np.arange(len(mu))[None, :]).astype(float)",
-            "means": "(weights * x[:, None]).sum(axis=0) / weights.sum(axis=0)",
-        }),
-        sample("scipy.stats log-density, np.average", blanks={
-            "log_weighted": "np.log(pi) + norm.logpdf(x[:, None], mu[None, :], np.sqrt(variance))",
-            "nearest": "np.array([np.argmin((xn - mu) ** 2) for xn in x])",
-            "r": "np.eye(len(mu))[nearest]",
-            "means": "np.array([np.average(x, weights=weights[:, k]) for k in range(weights.shape[1])])",
-        }, edits=(("def soft_assign(x, mu, variance, pi):\n",
-                   "from scipy.stats import norm\n\n\ndef soft_assign(x, mu, variance, pi):\n"),)),
-        sample("subtract.outer and einsum", blanks={
-            "log_weighted": "np.log(pi) - np.subtract.outer(x, mu) ** 2 / (2 * variance)",
-            "nearest": "np.argmin(np.subtract.outer(x, mu) ** 2, axis=1)",
-            "r": "np.identity(mu.shape[0])[nearest]",
-            "means": "np.einsum('nk,n->k', weights, x) / np.einsum('nk->k', weights)",
-        }),
+        sample(
+            "absolute distance for argmin, one-hot by comparison",
+            blanks={
+                "log_weighted": f"np.log(pi)[None, :] - 0.5 * {_DIFF} ** 2 / variance",
+                "nearest": f"np.abs({_DIFF}).argmin(axis=1)",
+                "r": "(nearest[:, None] == np.arange(len(mu))[None, :]).astype(float)",
+                "means": "(weights * x[:, None]).sum(axis=0) / weights.sum(axis=0)",
+            },
+        ),
+        sample(
+            "scipy.stats log-density, np.average",
+            blanks={
+                "log_weighted": "np.log(pi) + norm.logpdf(x[:, None], mu[None, :], np.sqrt(variance))",
+                "nearest": "np.array([np.argmin((xn - mu) ** 2) for xn in x])",
+                "r": "np.eye(len(mu))[nearest]",
+                "means": "np.array([np.average(x, weights=weights[:, k]) for k in range(weights.shape[1])])",
+            },
+            edits=(
+                (
+                    "def soft_assign(x, mu, variance, pi):\n",
+                    "from scipy.stats import norm\n\n\ndef soft_assign(x, mu, variance, pi):\n",
+                ),
+            ),
+        ),
+        sample(
+            "subtract.outer and einsum",
+            blanks={
+                "log_weighted": "np.log(pi) - np.subtract.outer(x, mu) ** 2 / (2 * variance)",
+                "nearest": "np.argmin(np.subtract.outer(x, mu) ** 2, axis=1)",
+                "r": "np.identity(mu.shape[0])[nearest]",
+                "means": "np.einsum('nk,n->k', weights, x) / np.einsum('nk->k', weights)",
+            },
+        ),
     ),
 )
 
 
 ASSIGNMENT = Assignment(
     id=ASSIGNMENT_ID,
-    grades={"test_soft_assign": call(kmeans_limit.check_soft_assign),
-            "test_hard_assign": call(kmeans_limit.check_hard_assign),
-            "test_update_means": call(kmeans_limit.check_update_means),
-            "test_limit": call(kmeans_limit.check_limit)},
+    grades={
+        "test_soft_assign": call(kmeans_limit.check_soft_assign),
+        "test_hard_assign": call(kmeans_limit.check_hard_assign),
+        "test_update_means": call(kmeans_limit.check_update_means),
+        "test_limit": call(kmeans_limit.check_limit),
+    },
     notebook=notebook,
     hidden=hidden,
     preload=("grader.checks.kmeans_limit", "scipy.special"),

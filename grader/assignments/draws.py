@@ -18,8 +18,11 @@ def two_clusters_1d(rng):
     first = rng.uniform(-6.0, 6.0)
     means = np.array([first, first + rng.choice([-1, 1]) * rng.uniform(3.0, 6.0) * spreads.max()])
     n_first = int(n_samples * weight)
-    data = rng.permutation(np.concatenate([rng.normal(means[0], spreads[0], n_first),
-                                           rng.normal(means[1], spreads[1], n_samples - n_first)]))
+    data = rng.permutation(
+        np.concatenate(
+            [rng.normal(means[0], spreads[0], n_first), rng.normal(means[1], spreads[1], n_samples - n_first)]
+        )
+    )
     return data, {"w_true": [weight, 1 - weight], "mu_true": means.tolist(), "sigma_true": spreads.tolist()}
 
 
@@ -38,8 +41,14 @@ def two_clusters_2d(rng):
     second = first + rng.uniform(3.5, 6.0) * np.array([np.cos(angle), np.sin(angle)])
     n_first = int(n_samples * weight)
     covariances = [_random_covariance(rng), _random_covariance(rng)]
-    data = rng.permutation(np.vstack([rng.multivariate_normal(first, covariances[0], n_first),
-                                      rng.multivariate_normal(second, covariances[1], n_samples - n_first)]))
+    data = rng.permutation(
+        np.vstack(
+            [
+                rng.multivariate_normal(first, covariances[0], n_first),
+                rng.multivariate_normal(second, covariances[1], n_samples - n_first),
+            ]
+        )
+    )
     return data, {"pi_true": [weight, 1 - weight], "mu_true": [first, second], "cov_true": covariances}
 
 

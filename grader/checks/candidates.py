@@ -30,7 +30,7 @@ def attempt(compute, case):
     try:
         with quiet():
             return compute(case)
-    except Exception:  # noqa: BLE001 -- a mistaken formula may raise on some inputs, like the student's code it models
+    except Exception:
         return Raised()
 
 
@@ -66,8 +66,9 @@ def single_out(outcomes, cases, candidates, agree):
     of writing one mistake). ``agree(case)`` gives the agreement of finite
     values on that case.
     """
-    return singled_out(outcomes, [(ids, _values(compute, cases)) for ids, compute in candidates],
-                       [agree(case) for case in cases])
+    return singled_out(
+        outcomes, [(ids, _values(compute, cases)) for ids, compute in candidates], [agree(case) for case in cases]
+    )
 
 
 def _values(compute, cases):

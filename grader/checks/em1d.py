@@ -24,6 +24,7 @@ def check_convergence(ns):
     _checks.check_convergence(ns)
     check_log_likelihood(ns)
 
+
 CHECKS = [
     ("E-step: responsibilities gamma (eq. 9.23)", check_estep),
     ("M-step: means mu (eq. 9.24)", check_mu),

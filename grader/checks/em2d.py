@@ -8,8 +8,9 @@ from .core import CheckFailed, all_close, as_array, fetch, quiet
 from .gmm import GMMChecks, Spec
 from .selfcheck import report
 
-_checks = GMMChecks(Spec(em=multivariate, spread="cov", problem=seed.problem_2d, history_offset=1,
-                         history_has_own_check=True))
+_checks = GMMChecks(
+    Spec(em=multivariate, spread="cov", problem=seed.problem_2d, history_offset=1, history_has_own_check=True)
+)
 
 check_estep = _checks.check_estep
 check_mu = _checks.check_mu
@@ -34,19 +35,26 @@ def check_history(ns):
         run = _checks._run(ns)
         broken = not run.complete and run.broken_parameters
         if len(history) != n_iterations + 1 and not broken:
-            raise CheckFailed("responsibilities_over_time should hold the initial gamma plus one entry per "
-                              f"iteration ({n_iterations + 1} arrays).")
+            raise CheckFailed(
+                "responsibilities_over_time should hold the initial gamma plus one entry per "
+                f"iteration ({n_iterations + 1} arrays)."
+            )
         data = np.asarray(fetch(ns, "data"))
         K = int(fetch(ns, "K"))
-        entries = [as_array({"entry": h}, "entry", (len(data), K), f"responsibilities_over_time[{i}]",
-                            finite=not broken)
-                   for i, h in enumerate(history)]
+        entries = [
+            as_array({"entry": h}, "entry", (len(data), K), f"responsibilities_over_time[{i}]", finite=not broken)
+            for i, h in enumerate(history)
+        ]
         if not broken and not all_close(entries[-1], as_array(ns, "gamma", (len(data), K))):
-            raise CheckFailed("The last entry of responsibilities_over_time is not the final gamma: "
-                              "append the responsibilities right after the E-step.")
+            raise CheckFailed(
+                "The last entry of responsibilities_over_time is not the final gamma: "
+                "append the responsibilities right after the E-step."
+            )
         first_estep, last_estep = entries[1], entries[-1]
-        moved = not all(isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and all_close(a, b)
-                        for a, b in zip(_checks._run(ns).params[0], _checks._run(ns).params[-1]))
+        moved = not all(
+            isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and all_close(a, b)
+            for a, b in zip(_checks._run(ns).params[0], _checks._run(ns).params[-1])
+        )
         if len(entries) > 2 and moved and all_close(first_estep, last_estep):
             raise CheckFailed(hint("history-aliased"), ["history-aliased"])
 

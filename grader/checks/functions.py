@@ -15,16 +15,20 @@ def defined(ns, name):
     try:
         return ns[name]
     except KeyError:
-        raise CheckFailed(f"`{name}` is not defined: run the cell that defines it (and the cells above it) "
-                          "and make sure it finishes without an error.") from None
+        raise CheckFailed(
+            f"`{name}` is not defined: run the cell that defines it (and the cells above it) "
+            "and make sure it finishes without an error."
+        ) from None
 
 
 def student_function(ns, name):
     """The student's function ``name``, or a failure saying which cell defines it."""
     function = defined(ns, name)
     if not callable(function):
-        raise CheckFailed(f"`{name}` should be the function defined in the cell you filled in, "
-                          f"but it is a {type(function).__name__}: run that cell again.")
+        raise CheckFailed(
+            f"`{name}` should be the function defined in the cell you filled in, "
+            f"but it is a {type(function).__name__}: run that cell again."
+        )
     return function
 
 

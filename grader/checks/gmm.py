@@ -12,9 +12,9 @@ those inputs is the one that fails.
 """
 
 import collections
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Callable
 
 import numpy as np
 
@@ -133,8 +133,13 @@ def _finite_values(value):
 
 
 def _finite_output(gamma, params, value):
-    return (_finite_values(gamma) and _finite_values(value) and isinstance(params, tuple) and len(params) == 3
-            and all(_finite_values(p) for p in params))
+    return (
+        _finite_values(gamma)
+        and _finite_values(value)
+        and isinstance(params, tuple)
+        and len(params) == 3
+        and all(_finite_values(p) for p in params)
+    )
 
 
 def _reference(function, *args):
@@ -168,8 +173,10 @@ class GMMChecks:
         spread, offset = self.spec.spread, self.spec.history_offset
         try:
             with quiet():
-                history, gammas, values, n_iterations = (ns[name] for name in (
-                    "params_history", "responsibilities_over_time", "log_likelihoods", "n_iterations"))
+                history, gammas, values, n_iterations = (
+                    ns[name]
+                    for name in ("params_history", "responsibilities_over_time", "log_likelihoods", "n_iterations")
+                )
                 n_iterations = int(n_iterations)
         except (KeyError, TypeError, ValueError):
             return ns
@@ -182,15 +189,25 @@ class GMMChecks:
         def after(i):
             return history[i + 1] if i + 1 < len(history) else final
 
-        cut = next((i for i in range(completed)
-                    if not _finite_output(gammas[i + offset], after(i), values[i])), completed)
+        cut = next(
+            (i for i in range(completed) if not _finite_output(gammas[i + offset], after(i), values[i])), completed
+        )
         if cut == 0 or cut == n_iterations or not _finite_values(gammas[:offset]):
             return ns
         mu, spread_value, pi = after(cut - 1)
-        return collections.ChainMap({
-            "n_iterations": cut, "params_history": list(history[:cut]),
-            "responsibilities_over_time": list(gammas[:cut + offset]), "log_likelihoods": list(values[:cut]),
-            "gamma": gammas[cut + offset - 1], "mu": mu, "pi": pi, spread: spread_value}, ns)
+        return collections.ChainMap(
+            {
+                "n_iterations": cut,
+                "params_history": list(history[:cut]),
+                "responsibilities_over_time": list(gammas[: cut + offset]),
+                "log_likelihoods": list(values[:cut]),
+                "gamma": gammas[cut + offset - 1],
+                "mu": mu,
+                "pi": pi,
+                spread: spread_value,
+            },
+            ns,
+        )
 
     # --- the student's variables -------------------------------------------------
 
@@ -217,9 +234,10 @@ class GMMChecks:
             mu, spread, pi = entry
         except (TypeError, ValueError):
             raise CheckFailed(f"{where} should be a tuple (mu, {self.spec.spread}, pi).") from None
-        return tuple(_part(value, name, shape, f"{name} in {where}")
-                     for value, name, shape in ((mu, "mu", mu_shape), (spread, self.spec.spread, spread_shape),
-                                                (pi, "pi", (K,))))
+        return tuple(
+            _part(value, name, shape, f"{name} in {where}")
+            for value, name, shape in ((mu, "mu", mu_shape), (spread, self.spec.spread, spread_shape), (pi, "pi", (K,)))
+        )
 
     def _history(self, ns):
         history = fetch(ns, "params_history")
@@ -245,19 +263,31 @@ class GMMChecks:
             raise CheckFailed("responsibilities_over_time should be a list: keep the line that appends to it.")
         recorded = len(gammas) - offset
         if len(history) > n_iterations or recorded > n_iterations:
-            raise CheckFailed("params_history or responsibilities_over_time has more entries than iterations: "
-                              "run the initialisation cell again before the EM cell.")
+            raise CheckFailed(
+                "params_history or responsibilities_over_time has more entries than iterations: "
+                "run the initialisation cell again before the EM cell."
+            )
         complete = len(history) == n_iterations and recorded == n_iterations
         usable = n_iterations if complete else min(recorded, len(history) - 1)
         if usable < 1:
-            raise CheckFailed("The EM loop did not complete a single iteration: run the EM cell and fix the "
-                              "error it shows.")
-        params = [self._params(entry, K, mu_shape, spread_shape, f"params_history[{i}]")
-                  for i, entry in enumerate(history[: usable + 1])]
+            raise CheckFailed(
+                "The EM loop did not complete a single iteration: run the EM cell and fix the error it shows."
+            )
+        params = [
+            self._params(entry, K, mu_shape, spread_shape, f"params_history[{i}]")
+            for i, entry in enumerate(history[: usable + 1])
+        ]
         broken = False
         if complete:
-            params.append(self._params(tuple(fetch(ns, name) for name in ("mu", self.spec.spread, "pi")),
-                                       K, mu_shape, spread_shape, "the final parameters"))
+            params.append(
+                self._params(
+                    tuple(fetch(ns, name) for name in ("mu", self.spec.spread, "pi")),
+                    K,
+                    mu_shape,
+                    spread_shape,
+                    "the final parameters",
+                )
+            )
         elif not self._valid(data, params[-1]):
             broken = True  # the next E-step raised on them
         elif recorded == len(history):
@@ -280,10 +310,18 @@ class GMMChecks:
         else:
             judged = range(0)
         steps = [
-            Step(i + 1, params[i],
-                 as_array({"g": gammas[i + offset]}, "g", (len(data), K),
-                          f"responsibilities_over_time[{i + offset}]", finite=False),
-                 params[i + 1])
+            Step(
+                i + 1,
+                params[i],
+                as_array(
+                    {"g": gammas[i + offset]},
+                    "g",
+                    (len(data), K),
+                    f"responsibilities_over_time[{i + offset}]",
+                    finite=False,
+                ),
+                params[i + 1],
+            )
             for i in judged
         ]
         return Run(params, steps, complete, aliased, broken)
@@ -326,12 +364,16 @@ class GMMChecks:
         if failures:
             raise next((f for f in failures if f.diagnosis), failures[0])
         if run.steps and skipped == len(run.steps):
-            raise CheckFailed(f"{what} could not be checked at any iteration, because its inputs are not valid "
-                              "numbers (NaN, or a covariance that is not positive-definite): fix the step that "
-                              "produces them first.")
+            raise CheckFailed(
+                f"{what} could not be checked at any iteration, because its inputs are not valid "
+                "numbers (NaN, or a covariance that is not positive-definite): fix the step that "
+                "produces them first."
+            )
         if not run.complete and not run.broken_parameters:
-            raise CheckFailed(f"{self._loop_stopped(ns, run)} The iterations that ran are right for this step; "
-                              "fix the error and run the cell again.")
+            raise CheckFailed(
+                f"{self._loop_stopped(ns, run)} The iterations that ran are right for this step; "
+                "fix the error and run the cell again."
+            )
         return run
 
     def _fail(self, what, step, actual, expected, candidates, inputs, component_axis=0):
@@ -340,8 +382,9 @@ class GMMChecks:
         if ids:
             raise CheckFailed(f"{what}{at}: " + " ".join(hint(i) for i in ids), ids)
         if not _finite(actual):
-            raise CheckFailed(f"{what}{at} contains NaN or infinite values, although its inputs ({inputs}) "
-                              "are valid numbers.")
+            raise CheckFailed(
+                f"{what}{at} contains NaN or infinite values, although its inputs ({inputs}) are valid numbers."
+            )
         where = _components(actual, expected, component_axis) if actual.shape == expected.shape else ""
         raise CheckFailed(
             f"{what} does not match the update computed from {inputs}{at}"
@@ -355,17 +398,19 @@ class GMMChecks:
         """gamma (N, K): non-negative rows summing to 1, equal to eq. (9.23) at every iteration."""
         with quiet():
             data, K, _, _ = self._shapes(ns)
-            unnormalised = CheckFailed("The rows of gamma do not sum to 1. " + hint("responsibilities-unnormalised"),
-                                       ["responsibilities-unnormalised"])
+            unnormalised = CheckFailed(
+                "The rows of gamma do not sum to 1. " + hint("responsibilities-unnormalised"),
+                ["responsibilities-unnormalised"],
+            )
             if not self._broken_parameters(ns):
                 gamma = as_array(ns, "gamma", (len(data), K))
                 if np.any(gamma < 0):
                     raise CheckFailed("gamma has negative entries: responsibilities are probabilities (eq. 9.23).")
-            run = self._judge(ns, lambda step: self._check_one_estep(data, step, unnormalised),
-                              "The E-step")
+            run = self._judge(ns, lambda step: self._check_one_estep(data, step, unnormalised), "The E-step")
             if run.aliased and not self.spec.history_has_own_check:
-                raise CheckFailed("Only the last iteration's E-step could be checked. " + hint("history-aliased"),
-                                  ["history-aliased"])
+                raise CheckFailed(
+                    "Only the last iteration's E-step could be checked. " + hint("history-aliased"), ["history-aliased"]
+                )
 
     def _check_one_estep(self, data, step, unnormalised):
         mu, spread, pi = step.before
@@ -386,8 +431,15 @@ class GMMChecks:
                 candidates.append((("variance-as-scale",), self.spec.em.e_step(data, mu, spread**2, pi)))
         if not np.allclose(step.gamma.sum(axis=1), 1.0) and not _first_match(step.gamma, candidates):
             raise unnormalised
-        self._fail("The E-step responsibilities gamma (eq. 9.23)", step, step.gamma, expected, candidates,
-                   "the parameters at the start of the iteration", component_axis=1)
+        self._fail(
+            "The E-step responsibilities gamma (eq. 9.23)",
+            step,
+            step.gamma,
+            expected,
+            candidates,
+            "the parameters at the start of the iteration",
+            component_axis=1,
+        )
 
     # --- M-step --------------------------------------------------------------------------
 
@@ -409,8 +461,14 @@ class GMMChecks:
                 weighted_sum = step.gamma.T @ data
                 expected = weighted_sum / (n_k if data.ndim == 1 else n_k[:, None])
                 if not all_close(_updated(step.after[0]), expected):
-                    self._fail("The M-step means mu (eq. 9.24)", step, step.after[0], expected,
-                               [(("mean-divided-by-n",), weighted_sum / len(data))], "your gamma")
+                    self._fail(
+                        "The M-step means mu (eq. 9.24)",
+                        step,
+                        step.after[0],
+                        expected,
+                        [(("mean-divided-by-n",), weighted_sum / len(data))],
+                        "your gamma",
+                    )
 
             self._judge(ns, check, "The mean update")
             if not self._broken_parameters(ns):
@@ -430,22 +488,30 @@ class GMMChecks:
         for unweighted in (False, True):
             for old in (False, True):
                 for by_n in (False, True):
-                    for no_sqrt in ((False, True) if is_sigma else (False,)):
+                    for no_sqrt in (False, True) if is_sigma else (False,):
                         weights = np.ones_like(gamma) if unweighted else gamma
                         denominator = np.full_like(n_k, len(data)) if by_n else n_k
                         variance = self._scatter(data, weights, old_mean if old else mean, denominator)
                         value = variance if (no_sqrt or not is_sigma) else np.sqrt(variance)
                         # Unweighted sums over all N points: dividing them by N is the same mistake, not two.
-                        flags = [name for name, on in
-                                 (("unweighted", unweighted), ("old", old), ("by_n", by_n and not unweighted),
-                                  ("no_sqrt", no_sqrt)) if on]
+                        flags = [
+                            name
+                            for name, on in (
+                                ("unweighted", unweighted),
+                                ("old", old),
+                                ("by_n", by_n and not unweighted),
+                                ("no_sqrt", no_sqrt),
+                            )
+                            if on
+                        ]
                         options.append((tuple(ids[f] for f in flags), value))
         # Bessel's correction and the mean absolute deviation: the sample formulas of a first statistics course.
         bessel = self._scatter(data, gamma, mean, n_k - 1)
         options.append(((ids["bessel"],), np.sqrt(bessel) if is_sigma else bessel))
         if is_sigma:
-            options.append((("sigma-mean-absolute-deviation",),
-                            (gamma * np.abs(data[:, None] - mean[None, :])).sum(axis=0) / n_k))
+            options.append(
+                (("sigma-mean-absolute-deviation",), (gamma * np.abs(data[:, None] - mean[None, :])).sum(axis=0) / n_k)
+            )
         options.sort(key=lambda option: len(option[0]))
         return options
 
@@ -454,18 +520,23 @@ class GMMChecks:
         """Weighted second moments around ``mean``: (K,) in 1D, (K, D, D) in D dimensions."""
         if data.ndim == 1:
             return (weights * (data[:, None] - mean[None, :]) ** 2).sum(axis=0) / denominator
-        return np.stack([
-            (weights[:, k, None] * (data - mean[k])).T @ (data - mean[k]) / denominator[k]
-            for k in range(weights.shape[1])
-        ])
+        return np.stack(
+            [
+                (weights[:, k, None] * (data - mean[k])).T @ (data - mean[k]) / denominator[k]
+                for k in range(weights.shape[1])
+            ]
+        )
 
     def check_spread(self, ns):
         """sigma (K,) positive / cov (K, D, D) symmetric positive-definite, equal to eq. (9.25)."""
         name = self.spec.spread
         with quiet():
             data, _, _, spread_shape = self._shapes(ns)
-            label = ("The M-step standard deviations sigma (eq. 9.25)" if name == "sigma"
-                     else "The M-step covariances cov (eq. 9.25)")
+            label = (
+                "The M-step standard deviations sigma (eq. 9.25)"
+                if name == "sigma"
+                else "The M-step covariances cov (eq. 9.25)"
+            )
 
             def check(step):
                 n_k = self._n_k(step)
@@ -500,14 +571,22 @@ class GMMChecks:
                 n_k = self._n_k(step)
                 expected = n_k / len(data)
                 if not all_close(_updated(step.after[2]), expected):
-                    candidates = [(("weights-not-normalised",), n_k),
-                                  (("weights-summed-over-components",), step.gamma.sum(axis=1)[:K] / len(data))]
+                    candidates = [
+                        (("weights-not-normalised",), n_k),
+                        (("weights-summed-over-components",), step.gamma.sum(axis=1)[:K] / len(data)),
+                    ]
                     # Not updated: still the initial weights, or fixed equal ones, where N_k / N has moved away.
                     for fixed in ((start,) if not isinstance(start, BadPart) else ()) + (np.full(K, 1 / K),):
                         if not all_close(fixed, expected):
                             candidates.append((("weights-not-updated",), fixed))
-                    self._fail("The M-step mixing weights pi (eq. 9.26)", step, step.after[2], expected,
-                               candidates, "your gamma")
+                    self._fail(
+                        "The M-step mixing weights pi (eq. 9.26)",
+                        step,
+                        step.after[2],
+                        expected,
+                        candidates,
+                        "your gamma",
+                    )
 
             self._judge(ns, check, "The mixing weight update")
             if not self._broken_parameters(ns) and np.any(as_array(ns, "pi", (K,)) < 0):
@@ -522,13 +601,17 @@ class GMMChecks:
         # A loop that raised records one value per iteration that got past the log-likelihood line.
         allowed = (n_iterations,) if run.complete else range(max(0, len(run.params) - 2), len(run.params) + 1)
         if not isinstance(values, (list, tuple, np.ndarray)) or len(values) not in allowed:
-            raise CheckFailed(f"log_likelihoods should hold one value per iteration ({n_iterations} values): "
-                              "append once per iteration, after the M-step.")
+            raise CheckFailed(
+                f"log_likelihoods should hold one value per iteration ({n_iterations} values): "
+                "append once per iteration, after the M-step."
+            )
         return as_array({"log_likelihoods": values}, "log_likelihoods", (len(values),), finite=False)
 
     def _loop_stopped(self, ns, run):
-        return CheckFailed(f"The EM loop stopped after {len(run.params) - 1} of {int(fetch(ns, 'n_iterations'))} "
-                           "iterations (did the EM cell raise an error?).")
+        return CheckFailed(
+            f"The EM loop stopped after {len(run.params) - 1} of {int(fetch(ns, 'n_iterations'))} "
+            "iterations (did the EM cell raise an error?)."
+        )
 
     def check_log_likelihood(self, ns):
         """log_likelihoods[i] equals eq. (9.14) at the parameters after iteration i."""
@@ -567,15 +650,16 @@ class GMMChecks:
             (("loglik-wrong",), [weighted_log.sum()]),
         ]
         ids = _first_match(actual, candidates)
-        return CheckFailed(f"The log-likelihood (eq. 9.14) at iteration {iteration} does not match "
-                           "the parameters after that iteration. "
-                           + (hint(ids[0]) if ids else "It matches no known mistake: compare your line with "
-                              "eq. (9.14) term by term."), ids)
+        return CheckFailed(
+            f"The log-likelihood (eq. 9.14) at iteration {iteration} does not match "
+            "the parameters after that iteration. "
+            + (hint(ids[0]) if ids else "It matches no known mistake: compare your line with eq. (9.14) term by term."),
+            ids,
+        )
 
     def _step_diagnosis(self, ns):
         """The first diagnosed failure of the step checks, or None: the likely cause of a bad run."""
-        for check in (self.check_estep, self.check_mu, self.check_spread, self.check_pi,
-                      self.check_log_likelihood):
+        for check in (self.check_estep, self.check_mu, self.check_spread, self.check_pi, self.check_log_likelihood):
             try:
                 check(ns)
             except CheckFailed as failure:
@@ -603,8 +687,10 @@ class GMMChecks:
             drops = np.flatnonzero(np.diff(values) < -1e-9 * scale)
             if drops.size:
                 raise self._run_failure(
-                    ns, f"The log-likelihood decreases after iteration {drops[0] + 1}. EM never decreases it "
-                    "(Bishop section 9.4), so one of the E- or M-step lines is wrong.")
+                    ns,
+                    f"The log-likelihood decreases after iteration {drops[0] + 1}. EM never decreases it "
+                    "(Bishop section 9.4), so one of the E- or M-step lines is wrong.",
+                )
             problem = inputs(ns, self.spec.problem)
             data = self._data(ns)
             if data.shape != problem.data.shape or not all_close(data, problem.data):
@@ -612,14 +698,22 @@ class GMMChecks:
             if any(isinstance(p, BadPart) for p in run.params[0] + run.params[-1]):
                 raise self._run_failure(ns, "The recorded parameters are not all arrays of the right shape.")
             if not all(all_close(a, b) for a, b in zip(run.params[0], problem.start)):
-                raise CheckFailed("params_history[0] is not the notebook's initialisation: "
-                                  "re-run the initialisation cell before the EM cell.")
+                raise CheckFailed(
+                    "params_history[0] is not the notebook's initialisation: "
+                    "re-run the initialisation cell before the EM cell."
+                )
             reference = reference_final(self.spec.em, problem)
-            off = [name for name, a, b in zip(("mu", self.spec.spread, "pi"), run.params[-1], reference)
-                   if not all_close(a, b)]
+            off = [
+                name
+                for name, a, b in zip(("mu", self.spec.spread, "pi"), run.params[-1], reference)
+                if not all_close(a, b)
+            ]
             if off:
-                raise self._run_failure(ns, f"After {problem.n_iterations} iterations from the notebook's start, "
-                                        f"{', '.join(off)} differ from what EM reaches.")
+                raise self._run_failure(
+                    ns,
+                    f"After {problem.n_iterations} iterations from the notebook's start, "
+                    f"{', '.join(off)} differ from what EM reaches.",
+                )
 
 
 def reference_final(em, problem):

@@ -51,14 +51,15 @@ class Problem:
 def notebook_problem():
     """The notebook's data (notebook 02's, rebuilt like its data cell does) and the checks' own seeds."""
     problem = seed.problem_2d()
-    return Problem(problem.data, problem.start, jump=0.05, blobs_seed=2024, draw_seeds=(0, 1, 2, 3),
-                   sequences_seed=7, runs_seed=11)
+    return Problem(
+        problem.data, problem.start, jump=0.05, blobs_seed=2024, draw_seeds=(0, 1, 2, 3), sequences_seed=7, runs_seed=11
+    )
 
 
 def _call(function, name, *args):
     try:
         return function(*args)
-    except Exception as error:  # noqa: BLE001 -- the student's code: report whatever it raised
+    except Exception as error:
         raise CheckFailed(f"Calling {name} raised {type(error).__name__}: {error}") from None
 
 
@@ -77,6 +78,7 @@ def _diagnosed(message, ids):
 
 
 # --- k-means++ -----------------------------------------------------------------------------------
+
 
 def _seeding(X, n_components, rng, weights):
     """k-means++'s draws with another weighting ``weights(X, centers)`` of the points: the known mistakes."""
@@ -118,8 +120,11 @@ def _seeding_problems(problem):
     rng = np.random.default_rng(problem.blobs_seed)
     blobs = np.vstack([rng.normal(center, 0.5, size=(40, 3)) for center in rng.uniform(-6, 6, size=(5, 3))])
     data = problem.data
-    return [("the notebook's data with K = 2", data, 2), ("the notebook's data with K = 3", data, 3),
-            ("3D data with five clusters and K = 5", blobs, 5)]
+    return [
+        ("the notebook's data with K = 2", data, 2),
+        ("the notebook's data with K = 3", data, 3),
+        ("3D data with five clusters and K = 5", blobs, 5),
+    ]
 
 
 def check_kmeans_plus_plus(ns):
@@ -133,43 +138,58 @@ def check_kmeans_plus_plus(ns):
     with quiet():
         function = student_function(ns, "kmeans_plus_plus")
         problem = inputs(ns, notebook_problem)
-        cases = [(label, X, K, rng_seed) for label, X, K in _seeding_problems(problem)
-                 for rng_seed in problem.draw_seeds]
+        cases = [
+            (label, X, K, rng_seed) for label, X, K in _seeding_problems(problem) for rng_seed in problem.draw_seeds
+        ]
         drawn = []
         for label, X, K, rng_seed in cases:
             actual = _call(function, "kmeans_plus_plus", X.copy(), K, np.random.default_rng(rng_seed))
             actual = as_array({"c": actual}, "c", (K, X.shape[1]), f"kmeans_plus_plus on {label}")
-            if not all(np.any(np.all(X == row, axis=1)) for row in actual):
+            if not all(np.any(np.all(row == X, axis=1)) for row in actual):
                 raise CheckFailed(f"kmeans_plus_plus on {label} returned centres that are not data points.")
             drawn.append(actual)
-        wrong = [i for i, ((_, X, K, rng_seed), actual) in enumerate(zip(cases, drawn))
-                 if not np.array_equal(actual, initialisation.kmeans_plus_plus(X, K, np.random.default_rng(rng_seed)))]
+        wrong = [
+            i
+            for i, ((_, X, K, rng_seed), actual) in enumerate(zip(cases, drawn))
+            if not np.array_equal(actual, initialisation.kmeans_plus_plus(X, K, np.random.default_rng(rng_seed)))
+        ]
         if not wrong:
             return
         label = cases[wrong[0]][0]
         message = f"kmeans_plus_plus on {label} does not draw the reference's centres for the same generator"
-        matching = [misconception for misconception, draw in SEEDING_MISTAKES
-                    if all(np.array_equal(actual, draw(X, K, np.random.default_rng(rng_seed)))
-                           for (_, X, K, rng_seed), actual in zip(cases, drawn))]
+        matching = [
+            misconception
+            for misconception, draw in SEEDING_MISTAKES
+            if all(
+                np.array_equal(actual, draw(X, K, np.random.default_rng(rng_seed)))
+                for (_, X, K, rng_seed), actual in zip(cases, drawn)
+            )
+        ]
         diagnosed = _diagnosed(message, matching)
         if diagnosed:
             raise diagnosed
         repeated = next((cases[i][0] for i in wrong if len(np.unique(drawn[i], axis=0)) < cases[i][2]), None)
         if repeated:
-            raise CheckFailed(f"kmeans_plus_plus on {repeated} chose the same point twice: a chosen centre "
-                              "is at distance 0 from itself, so its probability must be 0.")
-        raise CheckFailed(f"{message}, and it matches no known mistake: each next centre is drawn with probability "
-                          "D(x)^2 / sum of D^2 over the points, D(x) the distance to the nearest centre chosen so "
-                          "far; check squared_distances and probabilities.")
+            raise CheckFailed(
+                f"kmeans_plus_plus on {repeated} chose the same point twice: a chosen centre "
+                "is at distance 0 from itself, so its probability must be 0."
+            )
+        raise CheckFailed(
+            f"{message}, and it matches no known mistake: each next centre is drawn with probability "
+            "D(x)^2 / sum of D^2 over the points, D(x) the distance to the nearest centre chosen so "
+            "far; check squared_distances and probabilities."
+        )
 
 
 # --- the stopping rule ------------------------------------------------------------------------------
 
+
 def _sequences(sequences_seed):
     """Made-up log-likelihood histories: a plateau then a jump, steady convergence, noise-free flat runs."""
     rng = np.random.default_rng(sequences_seed)
-    plateau = np.concatenate([rng.uniform(0.5, 3, 8), rng.uniform(0.05, 0.25, 12), [40, 25, 9],
-                              rng.uniform(0.001, 0.2, 10)])
+    plateau = np.concatenate(
+        [rng.uniform(0.5, 3, 8), rng.uniform(0.05, 0.25, 12), [40, 25, 9], rng.uniform(0.001, 0.2, 10)]
+    )
     geometric = 50 * 0.5 ** np.arange(30)
     alternating = np.tile([0.05, 0.5], 12)
     flat = np.zeros(9)
@@ -191,8 +211,10 @@ RULE_MISTAKES = [
     ("convergence-without-patience", lambda ll, n, tol, p: initialisation.has_converged(ll, n, tol, 1)),
     ("patience-any-gain", lambda ll, n, tol, p: len(ll) > p and bool(np.any(_gains(ll, n)[-p:] < tol))),
     ("patience-window-off-by-one", lambda ll, n, tol, p: initialisation.has_converged(ll, n, tol, p + 1)),
-    ("patience-window-off-by-one",  # gains[-(patience - 1):], which for patience = 1 is every gain
-     lambda ll, n, tol, p: len(ll) > p and bool(np.all(_gains(ll, n)[-(p - 1):] < tol))),
+    (
+        "patience-window-off-by-one",  # gains[-(patience - 1):], which for patience = 1 is every gain
+        lambda ll, n, tol, p: len(ll) > p and bool(np.all(_gains(ll, n)[-(p - 1) :] < tol)),
+    ),
     ("patience-window-off-by-one", lambda ll, n, tol, p: len(ll) > p + 1 and bool(np.all(_gains(ll, n)[-p:] < tol))),
     ("patience-too-few-gains", lambda ll, n, tol, p: bool(np.all(_gains(ll, n)[-p:] < tol))),
     ("patience-too-few-gains", lambda ll, n, tol, p: len(ll) > 1 and bool(np.all(_gains(ll, n)[-p:] < tol))),
@@ -203,8 +225,10 @@ def _describe_case(history, n_samples, tol, patience):
     gains = np.diff(history) / n_samples
     recent = gains[-patience:]
     below = int(np.sum(recent < tol))
-    return (f"after {len(history)} iterations with n_samples={n_samples}, tol={_tol(tol)}, patience={patience} "
-            f"({below} of the last {len(recent)} per-sample gains below tol)")
+    return (
+        f"after {len(history)} iterations with n_samples={n_samples}, tol={_tol(tol)}, patience={patience} "
+        f"({below} of the last {len(recent)} per-sample gains below tol)"
+    )
 
 
 def check_has_converged(ns):
@@ -223,25 +247,29 @@ def check_has_converged(ns):
                     prefix = list(history[:t])
                     actual = _call(function, "has_converged", list(prefix), n_samples, tol, patience)
                     if not isinstance(actual, (bool, np.bool_)):
-                        raise CheckFailed(f"has_converged should return True or False, not a "
-                                          f"{type(actual).__name__}.")
+                        raise CheckFailed(f"has_converged should return True or False, not a {type(actual).__name__}.")
                     answers.append((prefix, n_samples, tol, patience, bool(actual)))
-        wrong = next((answer for answer in answers
-                      if answer[-1] != initialisation.has_converged(*answer[:-1])), None)
+        wrong = next((answer for answer in answers if answer[-1] != initialisation.has_converged(*answer[:-1])), None)
         if wrong is None:
             return
         prefix, n_samples, tol, patience, actual = wrong
         message = f"has_converged returned {actual} {_describe_case(np.array(prefix), n_samples, tol, patience)}"
-        matching = [misconception for misconception, rule in RULE_MISTAKES
-                    if all(answer[-1] == rule(*answer[:-1]) for answer in answers)]
+        matching = [
+            misconception
+            for misconception, rule in RULE_MISTAKES
+            if all(answer[-1] == rule(*answer[:-1]) for answer in answers)
+        ]
         diagnosed = _diagnosed(message, matching)
         if diagnosed:
             raise diagnosed
-        raise CheckFailed(f"{message}; it matches no known mistake: it should be True exactly when there are at "
-                          "least `patience` gains and the last `patience` per-sample gains are all below tol.")
+        raise CheckFailed(
+            f"{message}; it matches no known mistake: it should be True exactly when there are at "
+            "least `patience` gains and the last `patience` per-sample gains are all below tol."
+        )
 
 
 # --- restarts -------------------------------------------------------------------------------------
+
 
 def _fake_runs(rng):
     """Runs (dicts like run_em's) whose first value, length and final value disagree about the best."""
@@ -276,23 +304,30 @@ def check_best_run(ns):
             runs = _fake_runs(rng)
             actual = _call(function, "best_run", list(runs))
             if isinstance(actual, (int, np.integer)):
-                raise CheckFailed("best_run returned a number, not a run: " + hint("best-run-index"),
-                                  ["best-run-index"])
+                raise CheckFailed(
+                    "best_run returned a number, not a run: " + hint("best-run-index"), ["best-run-index"]
+                )
             picked = next((i for i, run in enumerate(runs) if actual is run), None)
             if picked is None:
-                raise CheckFailed("best_run should return one of the runs it was given (a dict with "
-                                  "'log_likelihoods').")
+                raise CheckFailed(
+                    "best_run should return one of the runs it was given (a dict with 'log_likelihoods')."
+                )
             trials.append((runs, picked))
         if all(picked == int(np.argmax([run["log_likelihoods"][-1] for run in runs])) for runs, picked in trials):
             return
         message = "best_run did not return the run with the highest final log-likelihood"
-        matching = [misconception for misconception, choose in CHOICE_MISTAKES
-                    if all(picked == choose(runs) for runs, picked in trials)]
+        matching = [
+            misconception
+            for misconception, choose in CHOICE_MISTAKES
+            if all(picked == choose(runs) for runs, picked in trials)
+        ]
         diagnosed = _diagnosed(message, matching)
         if diagnosed:
             raise diagnosed
-        raise CheckFailed(f"{message}, and its choice matches no known mistake: compare the runs where they end, "
-                          "by their last log-likelihood (eq. 9.28).")
+        raise CheckFailed(
+            f"{message}, and its choice matches no known mistake: compare the runs where they end, "
+            "by their last log-likelihood (eq. 9.28)."
+        )
 
 
 def _by_chance(ns, what, check):
@@ -310,6 +345,7 @@ def _by_chance(ns, what, check):
 
 
 # --- the notebook's runs ----------------------------------------------------------------------------
+
 
 def _run_parts(run, where):
     try:
@@ -345,11 +381,15 @@ def _compare_with_reference(run, where, data, tol, patience, max_iter):
     start, values = _run_parts(run, where)
     reference = reference_run(data, start, tol, patience, max_iter)
     if len(values) < len(reference.log_likelihoods):
-        return (f"{where} stopped after {len(values)} iterations, before the rule with tol={_tol(tol)} and "
-                f"patience={patience} is met: check has_converged.")
+        return (
+            f"{where} stopped after {len(values)} iterations, before the rule with tol={_tol(tol)} and "
+            f"patience={patience} is met: check has_converged."
+        )
     if len(values) > len(reference.log_likelihoods):
-        return (f"{where} ran {len(values)} iterations, past the point where the rule with tol={_tol(tol)} "
-                f"and patience={patience} is met: check has_converged.")
+        return (
+            f"{where} ran {len(values)} iterations, past the point where the rule with tol={_tol(tol)} "
+            f"and patience={patience} is met: check has_converged."
+        )
     if not all_close(values, reference.log_likelihoods):
         return f"{where}: its log-likelihoods differ from EM's from the same start."
     return None
@@ -375,13 +415,19 @@ def check_runs(ns):
             raise CheckFailed("`runs` has no 'random responsibilities' run: keep the given lines of your cell.")
         start, values = _run_parts(plateau_run, "runs['random responsibilities']")
         if not all(all_close(a, b) for a, b in zip(start, problem.start)):
-            raise CheckFailed("runs['random responsibilities'] did not start from notebook 02's Dirichlet start: "
-                              "re-run the notebook from the top.")
+            raise CheckFailed(
+                "runs['random responsibilities'] did not start from notebook 02's Dirichlet start: "
+                "re-run the notebook from the top."
+            )
         gains = np.diff(values) / len(problem.data)
         if problem.jump is not None and (len(gains) == 0 or gains.max() < problem.jump):
-            raise likely_cause(ns, "The run from random responsibilities stopped on its plateau, before the jump "
-                                "of the log-likelihood: has_converged must wait for `patience` small gains in a "
-                                "row.", (check_has_converged,))
+            raise likely_cause(
+                ns,
+                "The run from random responsibilities stopped on its plateau, before the jump "
+                "of the log-likelihood: has_converged must wait for `patience` small gains in a "
+                "row.",
+                (check_has_converged,),
+            )
         for name, run in runs.items():
             failure = _compare_with_reference(run, f"runs[{name!r}]", problem.data, *_rule_constants(ns, "TOL"))
             if failure:
@@ -401,8 +447,9 @@ def check_restarts(ns):
             raise CheckFailed("`restarts` should be the list of K = 3 runs: run your cell.")
         finals = [_run_parts(run, f"restarts[{i}]")[1][-1] for i, run in enumerate(restarts)]
         if not any(best is run for run in restarts) or _run_parts(best, "best")[1][-1] != max(finals):
-            raise likely_cause(ns, "`best` is not the restart with the highest final log-likelihood.",
-                                (check_best_run,))
+            raise likely_cause(
+                ns, "`best` is not the restart with the highest final log-likelihood.", (check_best_run,)
+            )
         _by_chance(ns, "`best` is the best of these restarts", check_best_run)
         data = inputs(ns, notebook_problem).data
         for i, run in enumerate(restarts):

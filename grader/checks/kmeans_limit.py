@@ -84,19 +84,25 @@ def shown(value):
     sign, digits = ("-", digits[1:]) if digits.startswith("-") else ("", digits)
     exponent = int(exponent) - (len(digits) - 1)
     if 0 <= exponent <= 3:
-        return f"{sign}{int(digits) * 10 ** exponent}"
+        return f"{sign}{int(digits) * 10**exponent}"
     return f"{sign}{digits}e{exponent}"
 
 
 # --- naming a mistake only when the numbers single it out (grader.checks.candidates) ---------------------
 
+
 def _single_out(outcomes, cases, candidates):
     """:func:`candidates.single_out` for this module's candidates, ``compute(*case)``, agreeing up to rounding."""
-    return single_out(outcomes, cases, [(ids, lambda case, compute=compute: compute(*case))
-                                        for ids, compute in candidates], lambda case: all_close)
+    return single_out(
+        outcomes,
+        cases,
+        [(ids, lambda case, compute=compute: compute(*case)) for ids, compute in candidates],
+        lambda case: all_close,
+    )
 
 
 # --- soft_assign ------------------------------------------------------------------------------------------
+
 
 def _normalised(log_weighted):
     """The given line of ``soft_assign``: responsibilities from the log numerators."""
@@ -106,6 +112,7 @@ def _normalised(log_weighted):
 def _soft_candidate(log_weighted):
     def compute(x, mu, variance, pi):
         return _normalised(log_weighted(x[:, None] - mu[None, :], variance, pi))
+
     return compute
 
 
@@ -133,8 +140,9 @@ def _soft_outcomes(soft_assign, data, cases):
         except (TypeError, ValueError):
             raise CheckFailed(f"`soft_assign(...)` should be numbers, but it is a {type(gamma).__name__}.") from None
         if gamma.shape != (len(x), len(mu)):
-            raise CheckFailed(f"`soft_assign(...)` should have shape {(len(x), len(mu))}, "
-                              f"but it has shape {gamma.shape}.")
+            raise CheckFailed(
+                f"`soft_assign(...)` should have shape {(len(x), len(mu))}, but it has shape {gamma.shape}."
+            )
         outcomes.append(gamma)
     return outcomes
 
@@ -156,17 +164,24 @@ def check_soft_assign(ns):
             raise named(f"`soft_assign` does not match eq. (9.42) for variance {variance}", ids)
         gamma = outcomes[off[0]]
         if not np.all(np.isfinite(gamma)):
-            raise CheckFailed(f"`soft_assign(...)` has NaN or infinite entries for variance {variance}, and they "
-                              "match no known mistake: keep log_weighted a logarithm (eq. 9.42 in logs), so "
-                              "that the given line can normalise it safely.")
+            raise CheckFailed(
+                f"`soft_assign(...)` has NaN or infinite entries for variance {variance}, and they "
+                "match no known mistake: keep log_weighted a logarithm (eq. 9.42 in logs), so "
+                "that the given line can normalise it safely."
+            )
         if np.any(gamma < 0) or not np.allclose(gamma.sum(axis=1), 1.0):
-            raise CheckFailed("The rows of `soft_assign(...)` should be probabilities summing to 1 "
-                              f"(eq. 9.42); they are not for variance {variance}.")
-        raise CheckFailed(f"`soft_assign` does not match eq. (9.42) for variance {variance}, and it matches no "
-                          "known mistake: compare your line with the equation term by term.")
+            raise CheckFailed(
+                "The rows of `soft_assign(...)` should be probabilities summing to 1 "
+                f"(eq. 9.42); they are not for variance {variance}."
+            )
+        raise CheckFailed(
+            f"`soft_assign` does not match eq. (9.42) for variance {variance}, and it matches no "
+            "known mistake: compare your line with the equation term by term."
+        )
 
 
 # --- hard_assign ------------------------------------------------------------------------------------------
+
 
 def _squared(x, mu):
     return (x[:, None] - mu[None, :]) ** 2
@@ -207,10 +222,14 @@ def check_hard_assign(ns):
         if ids:
             raise named("`hard_assign` does not send every point to its nearest mean (eq. 9.2)", ids)
         if not (np.all((r == 0) | (r == 1)) and np.all(r.sum(axis=1) == 1)):
-            raise CheckFailed("Each row of `hard_assign(...)` should be one-hot: a single 1 in the column of "
-                              "the chosen mean, 0 elsewhere (eq. 9.2).")
-        raise CheckFailed("`hard_assign` does not send every point to its nearest mean (eq. 9.2), and it matches "
-                          "no known mistake: compare your lines with the equation.")
+            raise CheckFailed(
+                "Each row of `hard_assign(...)` should be one-hot: a single 1 in the column of "
+                "the chosen mean, 0 elsewhere (eq. 9.2)."
+            )
+        raise CheckFailed(
+            "`hard_assign` does not send every point to its nearest mean (eq. 9.2), and it matches "
+            "no known mistake: compare your lines with the equation."
+        )
 
 
 # --- update_means -----------------------------------------------------------------------------------------
@@ -227,8 +246,11 @@ def check_update_means(ns):
     with quiet():
         data, _ = _problem(ns)
         update_means = student_function(ns, "update_means")
-        cases = [(data, weights) for mu, pi in _cases(ns, data)
-                 for weights in (reference.hard_assign(data, mu), reference.soft_assign(data, mu, 1.0, pi))]
+        cases = [
+            (data, weights)
+            for mu, pi in _cases(ns, data)
+            for weights in (reference.hard_assign(data, mu), reference.soft_assign(data, mu, 1.0, pi))
+        ]
         outcomes = [_result(update_means, (case[1].shape[1],), *case) for case in cases]
         if all(all_close(means, reference.update_means(*case)) for means, case in zip(outcomes, cases)):
             return
@@ -237,12 +259,15 @@ def check_update_means(ns):
         if ids:
             raise named(what, ids)
         if any(np.any(means < data.min() - 1e-9) or np.any(means > data.max() + 1e-9) for means in outcomes):
-            raise CheckFailed("`update_means(...)` lies outside the range of the data, but a weighted average of "
-                              "points never does (eq. 9.4); it matches no known mistake.")
+            raise CheckFailed(
+                "`update_means(...)` lies outside the range of the data, but a weighted average of "
+                "points never does (eq. 9.4); it matches no known mistake."
+            )
         raise CheckFailed(what + ", and it matches no known mistake: compare your line with the equation.")
 
 
 # --- the limit ----------------------------------------------------------------------------------------------
+
 
 def _soft(soft_assign, data, mu, variance, pi):
     gamma = call(soft_assign, data, mu, variance, pi)
@@ -270,29 +295,37 @@ def _limit(data, start, soft_assign, hard_assign, update_means):
         centroids = _result(update_means, start.shape, data, r)
         lloyd_centroids = reference.update_means(data, reference.hard_assign(data, lloyd_centroids))
         if not all_close(centroids, lloyd_centroids):
-            raise CheckFailed("hard_assign + update_means from the notebook's start do not take Lloyd's k-means "
-                              "steps: fix the hard_assign and update_means checks first.")
+            raise CheckFailed(
+                "hard_assign + update_means from the notebook's start do not take Lloyd's k-means "
+                "steps: fix the hard_assign and update_means checks first."
+            )
 
     distance_to_one_hot = []
     for variance in VARIANCES:
         gamma = _soft(soft_assign, data, centroids, variance, pi)
         distance_to_one_hot.append(float(np.max(1 - gamma.max(axis=1))))
     if np.any(np.diff(distance_to_one_hot) > ONE_HOT_TOLERANCE) or distance_to_one_hot[-1] > ONE_HOT_TOLERANCE:
-        raise CheckFailed("The responsibilities of `soft_assign` do not become one-hot as the variance shrinks "
-                          "towards 0 (PRML section 9.3.2): fix the soft_assign check first.")
+        raise CheckFailed(
+            "The responsibilities of `soft_assign` do not become one-hot as the variance shrinks "
+            "towards 0 (PRML section 9.3.2): fix the soft_assign check first."
+        )
     if not np.allclose(gamma, reference.hard_assign(data, centroids), rtol=0, atol=ONE_HOT_TOLERANCE):
-        raise CheckFailed("For a tiny variance the responsibilities of `soft_assign` become one-hot, but not on "
-                          "each point's NEAREST mean, as k-means' assignment (eq. 9.2) is: fix the soft_assign "
-                          "check first.")
+        raise CheckFailed(
+            "For a tiny variance the responsibilities of `soft_assign` become one-hot, but not on "
+            "each point's NEAREST mean, as k-means' assignment (eq. 9.2) is: fix the soft_assign "
+            "check first."
+        )
 
     mu, lloyd_mu = np.array(start, dtype=float), np.array(start, dtype=float)
     for _ in range(N_ITERATIONS):
         mu = _result(update_means, start.shape, data, _soft(soft_assign, data, mu, SMALL_VARIANCE, pi))
         lloyd_mu = reference.update_means(data, reference.hard_assign(data, lloyd_mu))
         if not all_close(mu, lloyd_mu):
-            raise CheckFailed(f"EM with the shared variance {shown(SMALL_VARIANCE)} (soft_assign + update_means) "
-                              "from the notebook's start does not take Lloyd's k-means steps, although its "
-                              "responsibilities are one-hot: fix the other checks first.")
+            raise CheckFailed(
+                f"EM with the shared variance {shown(SMALL_VARIANCE)} (soft_assign + update_means) "
+                "from the notebook's start does not take Lloyd's k-means steps, although its "
+                "responsibilities are one-hot: fix the other checks first."
+            )
 
 
 CHECKS = [

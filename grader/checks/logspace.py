@@ -65,8 +65,7 @@ class Problem:
 def notebook_problem():
     """The notebook's own: seed part 1's data and start (rebuilt as its data cell draws them), x = 60."""
     problem = seed.problem_1d()
-    return Problem(problem.data, OUTLIER, problem.start, problem.n_iterations,
-                   tuple(np.array(p) for p in UNEQUAL))
+    return Problem(problem.data, OUTLIER, problem.start, problem.n_iterations, tuple(np.array(p) for p in UNEQUAL))
 
 
 @dataclass(frozen=True)
@@ -96,8 +95,9 @@ def _cases(ns):
         Case("the seed data at the notebook's start", problem.data, problem.start),
         Case("the seed data at the fitted parameters", problem.data, fitted),
         Case("the data with the outlier at the fitted parameters", problem.with_outlier, fitted),
-        Case("the data with the outlier and three components of unequal weights", problem.with_outlier,
-             problem.unequal),
+        Case(
+            "the data with the outlier and three components of unequal weights", problem.with_outlier, problem.unequal
+        ),
         Case("three of the data points with three components", problem.data[:3], problem.unequal, judged=False),
     ]
 
@@ -113,15 +113,16 @@ def _outcome(ns, name, case):
         raise CheckFailed(f"`{name}` should be the function defined in the log-space cell.")
     try:
         value = function(np.array(case.data), *(np.array(p) for p in case.params))
-    except Exception as error:  # noqa: BLE001 -- the student's code: report whatever it raised
+    except Exception as error:
         return Raised(CheckFailed(f"Calling {name} on {case.label} raised {type(error).__name__}: {error}"))
     if value is None:
         raise CheckFailed(f"{name} returned None on {case.label}: keep its return line.")
     try:
         return np.array(value, dtype=float)
     except (TypeError, ValueError):
-        raise CheckFailed(f"{name}(...) on {case.label} should be numbers, but it is a "
-                          f"{type(value).__name__}.") from None
+        raise CheckFailed(
+            f"{name}(...) on {case.label} should be numbers, but it is a {type(value).__name__}."
+        ) from None
 
 
 def _shaped(outcome, name, shape, case, diagnosis):
@@ -129,8 +130,9 @@ def _shaped(outcome, name, shape, case, diagnosis):
     if isinstance(outcome, Raised):
         failure = outcome.failure
     elif outcome.shape != tuple(shape):
-        failure = CheckFailed(f"{name}(...) on {case.label} should have shape {tuple(shape)}, "
-                              f"but it has shape {outcome.shape}.")
+        failure = CheckFailed(
+            f"{name}(...) on {case.label} should have shape {tuple(shape)}, but it has shape {outcome.shape}."
+        )
     else:
         return outcome
     ids = diagnosis()
@@ -148,6 +150,7 @@ def _diagnosed(message, ids):
 
 # --- the catalogued mistakes of each blank, as the code that makes them computes ------------------------------
 
+
 def _numerators(case):
     return univariate.estimate_weighted_log_prob(case.data, *case.params)
 
@@ -161,8 +164,10 @@ NUMERATOR_CANDIDATES = [
     ((), _numerators),
     (("log-weight-missing",), lambda c: _numerators(c) - np.log(c.params[2])),
     (("log-weight-not-logged",), lambda c: _numerators(c) - np.log(c.params[2]) + c.params[2]),
-    (("logpdf-variance-as-scale",),
-     lambda c: univariate.estimate_weighted_log_prob(c.data, c.params[0], c.params[1] ** 2, c.params[2])),
+    (
+        ("logpdf-variance-as-scale",),
+        lambda c: univariate.estimate_weighted_log_prob(c.data, c.params[0], c.params[1] ** 2, c.params[2]),
+    ),
     (("log-of-underflowed-density",), lambda c: np.log(c.params[2]) + _naive_log_pdf(c)),
     (("log-of-underflowed-density",), lambda c: np.log(c.params[2] * np.exp(_naive_log_pdf(c)))),
     (("log-weight-missing", "log-of-underflowed-density"), _naive_log_pdf),
@@ -206,14 +211,17 @@ def _with_own_numerators(ns, cases):
         outcome = _outcome(ns, "log_weighted_densities", case)
         own = _shaped(outcome, "log_weighted_densities", case.shape, case, lambda: None)
         finite = bool(np.all(np.isfinite(own)))
-        out.append(OwnCase(case.label, case.data, case.params, case.judged,
-                           own if finite else _numerators(case), finite))
+        out.append(
+            OwnCase(case.label, case.data, case.params, case.judged, own if finite else _numerators(case), finite)
+        )
     return out
 
 
 def _broken_numerators(label):
-    return CheckFailed(f"log_weighted_densities is not finite on {label}, so this cannot be checked there: "
-                       "fix log_weighted_densities first.")
+    return CheckFailed(
+        f"log_weighted_densities is not finite on {label}, so this cannot be checked there: "
+        "fix log_weighted_densities first."
+    )
 
 
 def check_log_weighted(ns):
@@ -234,8 +242,11 @@ def check_log_weighted(ns):
                 continue
             if not np.all(np.isfinite(actual)):
                 raise _diagnosed(f"{name} returns NaN or infinite values on {case.label}", diagnosis())
-            raise _diagnosed(f"{name} on {case.label} does not equal ln pi_k + ln N(x_n | mu_k, sigma_k^2) "
-                             "(the log of the numerator of eq. 9.23)", diagnosis())
+            raise _diagnosed(
+                f"{name} on {case.label} does not equal ln pi_k + ln N(x_n | mu_k, sigma_k^2) "
+                "(the log of the numerator of eq. 9.23)",
+                diagnosis(),
+            )
 
 
 def check_log_responsibilities(ns):
@@ -252,8 +263,12 @@ def check_log_responsibilities(ns):
             if not case.judged:
                 continue
             expected = case.a - logsumexp(case.a, axis=1, keepdims=True)
-            if not isinstance(outcome, Raised) and outcome.shape == expected.shape \
-                    and np.all(np.isfinite(outcome)) and all_close(outcome, expected):
+            if (
+                not isinstance(outcome, Raised)
+                and outcome.shape == expected.shape
+                and np.all(np.isfinite(outcome))
+                and all_close(outcome, expected)
+            ):
                 continue
             if not case.own:
                 raise _broken_numerators(case.label)
@@ -261,13 +276,16 @@ def check_log_responsibilities(ns):
             if not np.all(np.isfinite(actual)):
                 raise _diagnosed(f"{name} returns NaN or infinite values on {case.label}", diagnosis())
             if np.any(actual > 1e-9):
-                raise _diagnosed(f"{name} on {case.label} has positive entries, but a log-probability is <= 0",
-                                 diagnosis())
+                raise _diagnosed(
+                    f"{name} on {case.label} has positive entries, but a log-probability is <= 0", diagnosis()
+                )
             if not np.allclose(np.exp(actual).sum(axis=1), 1.0):
-                raise _diagnosed(f"exp({name}) on {case.label} does not have rows summing to 1 (eq. 9.23)",
-                                 diagnosis())
-            raise _diagnosed(f"{name} on {case.label} is not a[n, k] - ln sum_j exp(a[n, j]) (eq. 9.23 in logs) "
-                             "of your own log_weighted_densities", diagnosis())
+                raise _diagnosed(f"exp({name}) on {case.label} does not have rows summing to 1 (eq. 9.23)", diagnosis())
+            raise _diagnosed(
+                f"{name} on {case.label} is not a[n, k] - ln sum_j exp(a[n, j]) (eq. 9.23 in logs) "
+                "of your own log_weighted_densities",
+                diagnosis(),
+            )
 
 
 def check_log_likelihood(ns):
@@ -284,16 +302,21 @@ def check_log_likelihood(ns):
             if not case.judged:
                 continue
             expected = logsumexp(case.a, axis=1).sum()
-            if not isinstance(outcome, Raised) and outcome.shape == () and np.isfinite(outcome) \
-                    and all_close(outcome, expected):
+            if (
+                not isinstance(outcome, Raised)
+                and outcome.shape == ()
+                and np.isfinite(outcome)
+                and all_close(outcome, expected)
+            ):
                 continue
             if not case.own:
                 raise _broken_numerators(case.label)
             actual = _shaped(outcome, name, (), case, diagnosis)
             if not np.isfinite(actual):
                 raise _diagnosed(f"{name} is NaN or infinite on {case.label}", diagnosis())
-            raise _diagnosed(f"{name} on {case.label} is not eq. (9.14) of your own log_weighted_densities",
-                             diagnosis())
+            raise _diagnosed(
+                f"{name} on {case.label} is not eq. (9.14) of your own log_weighted_densities", diagnosis()
+            )
 
 
 def _likely_cause(ns):
@@ -321,8 +344,10 @@ def _run(ns, params_name, log_likelihoods_name, n_components):
         mu, sigma, pi = params
     except (TypeError, ValueError):
         raise CheckFailed(f"`{params_name}` should be the (mu, sigma, pi) returned by em_log_space.") from None
-    arrays = [as_array({n: v}, n, (n_components,), f"{n} in {params_name}", finite=False)
-              for n, v in (("mu", mu), ("sigma", sigma), ("pi", pi))]
+    arrays = [
+        as_array({n: v}, n, (n_components,), f"{n} in {params_name}", finite=False)
+        for n, v in (("mu", mu), ("sigma", sigma), ("pi", pi))
+    ]
     values = fetch(ns, log_likelihoods_name)
     values = as_array({log_likelihoods_name: values}, log_likelihoods_name, (len(values),), finite=False)
     return arrays, values
@@ -339,16 +364,23 @@ def check_seed_agreement(ns):
         if len(values) != problem.n_iterations:
             raise CheckFailed(f"log_likelihoods_seed should hold one value per iteration ({problem.n_iterations}).")
         if not (all(np.all(np.isfinite(p)) for p in params) and np.all(np.isfinite(values))):
-            raise _run_failure(ns, "The log-space run on the seed data has NaN or infinite values: check the "
-                               "functions above first.")
+            raise _run_failure(
+                ns, "The log-space run on the seed data has NaN or infinite values: check the functions above first."
+            )
         reference = univariate.fit(problem.data, *problem.start, problem.n_iterations)
         off = [name for name, a, b in zip(("mu", "sigma", "pi"), params, reference.final) if not all_close(a, b)]
         if off:
-            raise _run_failure(ns, f"On the seed data, log-space EM should reach the same parameters as the "
-                               f"density version (only the arithmetic changed), but {', '.join(off)} differ.")
+            raise _run_failure(
+                ns,
+                f"On the seed data, log-space EM should reach the same parameters as the "
+                f"density version (only the arithmetic changed), but {', '.join(off)} differ.",
+            )
         if not all_close(values, reference.log_likelihoods):
-            raise _run_failure(ns, "On the seed data, the log-likelihoods of the log-space run differ from "
-                               "eq. (9.14) along the density version's run.")
+            raise _run_failure(
+                ns,
+                "On the seed data, the log-likelihoods of the log-space run differ from "
+                "eq. (9.14) along the density version's run.",
+            )
 
 
 def check_outlier_run(ns):
@@ -361,24 +393,35 @@ def check_outlier_run(ns):
         except CheckFailed as failure:
             raise _run_failure(ns, str(failure)) from None
         if not all(np.all(np.isfinite(p)) for p in params):
-            raise _run_failure(ns, "With the outlier, the fitted parameters contain NaN: some 0/0 still happens. "
-                               "Check that no function leaves log space (no np.log of a density or of a sum of "
-                               "exps).")
+            raise _run_failure(
+                ns,
+                "With the outlier, the fitted parameters contain NaN: some 0/0 still happens. "
+                "Check that no function leaves log space (no np.log of a density or of a sum of "
+                "exps).",
+            )
         if not np.all(np.isfinite(values)):
-            raise _run_failure(ns, "With the outlier, a log-likelihood is NaN or infinite: compute eq. (9.14) "
-                               "with logsumexp.")
+            raise _run_failure(
+                ns, "With the outlier, a log-likelihood is NaN or infinite: compute eq. (9.14) with logsumexp."
+            )
         scale = max(1.0, float(np.max(np.abs(values))))
         if np.any(np.diff(values) < -1e-9 * scale):
-            raise _run_failure(ns, "With the outlier, the log-likelihood decreases: EM never decreases it "
-                               "(Bishop section 9.4).")
+            raise _run_failure(
+                ns, "With the outlier, the log-likelihood decreases: EM never decreases it (Bishop section 9.4)."
+            )
         reference = univariate.fit(problem.with_outlier, *problem.fitted(), len(values))
         if not all(all_close(a, b) for a, b in zip(params, reference.final)):
-            raise _run_failure(ns, "With the outlier, the run does not end where log-space EM from the fitted "
-                               "parameters ends: fix the failing checks above first.")
+            raise _run_failure(
+                ns,
+                "With the outlier, the run does not end where log-space EM from the fitted "
+                "parameters ends: fix the failing checks above first.",
+            )
         if not all_close(values, reference.log_likelihoods):
             # judged by value, not only by their rise: a wrong formula rises on some data and not on others
-            raise _run_failure(ns, "With the outlier, the log-likelihoods of the run differ from eq. (9.14) along "
-                               "it: fix the failing checks above first.")
+            raise _run_failure(
+                ns,
+                "With the outlier, the log-likelihoods of the run differ from eq. (9.14) along "
+                "it: fix the failing checks above first.",
+            )
 
 
 CHECKS = [

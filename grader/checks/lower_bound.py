@@ -101,9 +101,15 @@ def _diagnostic_cases(problem):
     cases = []
     for index, params in enumerate(sets):
         K = len(params[2])
-        cases += [_case(data, q, params) for q in (
-            _arbitrary_q(data, K, seed=problem.seed + index), _posterior(data, params), _hard_q(data, K),
-            _arbitrary_q(data, K, seed=problem.seed + 10 + index))]
+        cases += [
+            _case(data, q, params)
+            for q in (
+                _arbitrary_q(data, K, seed=problem.seed + index),
+                _posterior(data, params),
+                _hard_q(data, K),
+                _arbitrary_q(data, K, seed=problem.seed + 10 + index),
+            )
+        ]
     params = next(p for p in sets if len(p[2]) == 3)
     small = data[:3]
     cases += [_case(small, _arbitrary_q(small, 3, seed=problem.seed + 20), params), _case(small, np.eye(3), params)]
@@ -120,8 +126,9 @@ def _outcome(ns, name, case):
     try:
         return np.asarray(result, dtype=float)
     except (TypeError, ValueError):
-        raise CheckFailed(f"`{name}` should return a single number (a sum over n and k), "
-                          f"but it returned {type(result).__name__}.") from None
+        raise CheckFailed(
+            f"`{name}` should return a single number (a sum over n and k), but it returned {type(result).__name__}."
+        ) from None
 
 
 def _agree(actual, expected, scale):
@@ -133,6 +140,7 @@ def _agreement(case):
 
 
 # --- the catalogued mistakes, as the code that makes them computes -------------------------------------------
+
 
 def _joint(case):
     return estimate_weighted_log_prob(case.data, *case.params)
@@ -170,8 +178,7 @@ ELBO_CANDIDATES = [
     (("elbo-entropy-missing",), lambda c: np.sum(c.q * _joint(c))),
     *_either_q_log_q(("elbo-entropy-sign",), lambda c, h: np.sum(c.q * _joint(c)) + h),
     *_either_q_log_q(("elbo-uses-posterior",), lambda c, h: np.sum(c.q * _log_posterior(c)) - h),
-    *_either_q_log_q(("elbo-log-weight-missing",),
-                     lambda c, h: np.sum(c.q * (_joint(c) - np.log(c.params[2]))) - h),
+    *_either_q_log_q(("elbo-log-weight-missing",), lambda c, h: np.sum(c.q * (_joint(c) - np.log(c.params[2]))) - h),
     # the mean over the points, or over every (n, k) entry
     *_either_q_log_q(("mean-instead-of-sum",), lambda c, h: (np.sum(c.q * _joint(c)) - h) / len(c.data)),
     *_either_q_log_q(("mean-instead-of-sum",), lambda c, h: (np.sum(c.q * _joint(c)) - h) / c.q.size),
@@ -180,15 +187,14 @@ ELBO_CANDIDATES = [
 KL_CANDIDATES = [
     *_either_q_log_q((), _kl_from(_log_posterior)),
     *_either_q_log_q(("kl-sign",), lambda c, h: np.sum(c.q * _log_posterior(c)) - h),
-    (("kl-weighted-by-posterior",),
-     lambda c: np.sum(np.exp(_log_posterior(c)) * (_log_posterior(c) - np.log(c.q)))),
+    (("kl-weighted-by-posterior",), lambda c: np.sum(np.exp(_log_posterior(c)) * (_log_posterior(c) - np.log(c.q)))),
     *_either_q_log_q(("posterior-is-joint",), _kl_from(_joint)),
-    *_either_q_log_q(("logsumexp-wrong-axis",),
-                     _kl_from(lambda c: _joint(c) - logsumexp(_joint(c), axis=0, keepdims=True))),
+    *_either_q_log_q(
+        ("logsumexp-wrong-axis",), _kl_from(lambda c: _joint(c) - logsumexp(_joint(c), axis=0, keepdims=True))
+    ),
     *_either_q_log_q(("logsumexp-wrong-axis",), _kl_from(lambda c: _joint(c) - logsumexp(_joint(c)))),
     # raises unless N = K, like the student's (N, K) - (N,)
-    *_either_q_log_q(("logsumexp-keepdims-missing",),
-                     _kl_from(lambda c: _joint(c) - logsumexp(_joint(c), axis=1))),
+    *_either_q_log_q(("logsumexp-keepdims-missing",), _kl_from(lambda c: _joint(c) - logsumexp(_joint(c), axis=1))),
     *_either_q_log_q(("mean-instead-of-sum",), lambda c, h: (h - np.sum(c.q * _log_posterior(c))) / len(c.data)),
     *_either_q_log_q(("mean-instead-of-sum",), lambda c, h: (h - np.sum(c.q * _log_posterior(c))) / c.q.size),
 ]
@@ -215,6 +221,7 @@ def _named(message, ids):
 
 def _judge(ns, problem, name, case):
     """(the student's ``name`` on ``case`` as a float, fail(message)): ``fail`` raises, naming a singled-out mistake."""
+
     def fail(message):
         raise _named(message, _diagnosis(ns, problem, name))
 
@@ -225,8 +232,10 @@ def _judge(ns, problem, name, case):
     try:
         return float(outcome.reshape(())), fail
     except ValueError:
-        raise CheckFailed(f"`{name}` should return a single number (a sum over n and k), "
-                          f"but it returned an array of shape {outcome.shape}.") from None
+        raise CheckFailed(
+            f"`{name}` should return a single number (a sum over n and k), "
+            f"but it returned an array of shape {outcome.shape}."
+        ) from None
 
 
 def check_elbo(ns):
@@ -240,11 +249,15 @@ def check_elbo(ns):
             if not np.isfinite(actual):
                 fail("`elbo` returned NaN or infinity for a q with positive entries")
             if actual > case.log_lik + TOLERANCE * abs(case.log_lik):
-                fail("`elbo` exceeds the log-likelihood for a q that is not the posterior, which eq. (9.70) rules "
-                     "out because KL >= 0")
+                fail(
+                    "`elbo` exceeds the log-likelihood for a q that is not the posterior, which eq. (9.70) rules "
+                    "out because KL >= 0"
+                )
             if not _agree(actual, reference.elbo(data, case.q, *params), case.log_lik):
-                fail("`elbo` does not compute L(q, theta) = sum_nk q_nk (ln p(x_n, z_n = k | theta) - ln q_nk) "
-                     "(eq. 9.71)")
+                fail(
+                    "`elbo` does not compute L(q, theta) = sum_nk q_nk (ln p(x_n, z_n = k | theta) - ln q_nk) "
+                    "(eq. 9.71)"
+                )
 
 
 def check_elbo_tight(ns):
@@ -256,8 +269,10 @@ def check_elbo_tight(ns):
             case = _case(data, _posterior(data, params), params)
             actual, fail = _judge(ns, problem, "elbo", case)
             if not _agree(actual, case.log_lik, case.log_lik):
-                fail("With q equal to the responsibilities (the E-step, eq. 9.23) the KL gap is zero, so `elbo` "
-                     "must equal the log-likelihood (eq. 9.14), but it does not")
+                fail(
+                    "With q equal to the responsibilities (the E-step, eq. 9.23) the KL gap is zero, so `elbo` "
+                    "must equal the log-likelihood (eq. 9.14), but it does not"
+                )
 
 
 def check_kl(ns):
@@ -269,8 +284,10 @@ def check_kl(ns):
             at_posterior, fail = _judge(ns, problem, "kl_divergence", _case(data, _posterior(data, params), params))
             log_lik = log_likelihood(data, *params)
             if not _agree(at_posterior, 0.0, log_lik):
-                fail("`kl_divergence` is not zero when q is the posterior (the responsibilities), but a "
-                     "distribution has no divergence from itself (eq. 9.72)")
+                fail(
+                    "`kl_divergence` is not zero when q is the posterior (the responsibilities), but a "
+                    "distribution has no divergence from itself (eq. 9.72)"
+                )
             case = _case(data, _arbitrary_q(data, len(params[2]), seed=problem.seed + index), params)
             actual, fail = _judge(ns, problem, "kl_divergence", case)
             if not np.isfinite(actual):
@@ -278,16 +295,19 @@ def check_kl(ns):
             if actual < -TOLERANCE * abs(log_lik):
                 fail("`kl_divergence` is negative, but a KL divergence never is (PRML section 1.6.1)")
             if not _agree(actual, reference.kl_divergence(data, case.q, *params), log_lik):
-                fail("`kl_divergence` does not compute KL(q || p) = sum_nk q_nk (ln q_nk - ln p(z_n = k | x_n, "
-                     "theta)) (eq. 9.72)")
+                fail(
+                    "`kl_divergence` does not compute KL(q || p) = sum_nk q_nk (ln q_nk - ln p(z_n = k | x_n, "
+                    "theta)) (eq. 9.72)"
+                )
 
 
 def _both_named(ns, problem, message):
     """``message`` naming what the numbers single out in either function, or saying they single out nothing."""
     named = [(name, ids) for name in ("elbo", "kl_divergence") for ids in [_diagnosis(ns, problem, name)] if ids]
     if not named:
-        return CheckFailed(f"{message}: check both functions against eq. (9.71) and eq. (9.72); the values match no "
-                           "known mistake.")
+        return CheckFailed(
+            f"{message}: check both functions against eq. (9.71) and eq. (9.72); the values match no known mistake."
+        )
     ids = tuple(dict.fromkeys(i for _, found in named for i in found))
     return CheckFailed(f"{message}. " + " ".join(f"`{name}`: " + hints(found) for name, found in named), ids)
 
@@ -310,8 +330,12 @@ def check_decomposition(ns):
                         fail(f"`{name}` is NaN or infinite for {kind}")
                     values += value
                 if not _agree(values, case.log_lik, case.log_lik):
-                    raise _both_named(ns, problem, f"elbo + kl_divergence differs from the log-likelihood "
-                                      f"(eq. 9.14) for {kind}, but eq. (9.70) says they add up to it for every q")
+                    raise _both_named(
+                        ns,
+                        problem,
+                        f"elbo + kl_divergence differs from the log-likelihood "
+                        f"(eq. 9.14) for {kind}, but eq. (9.70) says they add up to it for every q",
+                    )
 
 
 CHECKS = [

@@ -57,33 +57,49 @@ def notebook_problem(path="old_faithful.csv"):
     try:
         faithful = np.loadtxt(path, delimiter=",", skiprows=1)
     except OSError:
-        raise CheckFailed(f"{path} is not next to this notebook: the checks read the data from it, as the data "
-                          "cell does. Keep the assignment's files together.") from None
+        raise CheckFailed(
+            f"{path} is not next to this notebook: the checks read the data from it, as the data "
+            "cell does. Keep the assignment's files together."
+        ) from None
     return Problem(tuple(COMPONENTS), tuple(FEATURES), faithful, "the Old Faithful data", FITTED_COMPONENTS, PROBE)
 
 
 # --- parameter counts --------------------------------------------------------------------
 
 #: (catalogue id, or None for the right count; count(K, D)) of each part of n_parameters.
-MEANS = [(None, lambda K, D: K * D), ("means-missing-from-count", lambda K, D: 0),
-         ("means-one-entry-each", lambda K, D: K)]
-WEIGHTS = [(None, lambda K, D: K - 1), ("weights-all-counted", lambda K, D: K),
-           ("weights-missing-from-count", lambda K, D: 0)]
+MEANS = [
+    (None, lambda K, D: K * D),
+    ("means-missing-from-count", lambda K, D: 0),
+    ("means-one-entry-each", lambda K, D: K),
+]
+WEIGHTS = [
+    (None, lambda K, D: K - 1),
+    ("weights-all-counted", lambda K, D: K),
+    ("weights-missing-from-count", lambda K, D: 0),
+]
 COVARIANCES = {
-    "full": [(None, lambda K, D: K * D * (D + 1) // 2),
-             ("covariance-entries-not-symmetric", lambda K, D: K * D * D),
-             ("covariance-diagonal-missing", lambda K, D: K * (D * (D - 1) // 2)),
-             ("covariance-not-per-component", lambda K, D: D * (D + 1) // 2)],
-    "diag": [(None, lambda K, D: K * D),
-             ("covariance-not-per-component", lambda K, D: D),
-             ("diagonal-counted-as-full", lambda K, D: K * D * (D + 1) // 2)],
-    "tied": [(None, lambda K, D: D * (D + 1) // 2),
-             ("tied-counted-per-component", lambda K, D: K * D * (D + 1) // 2),
-             ("covariance-entries-not-symmetric", lambda K, D: D * D),
-             ("covariance-diagonal-missing", lambda K, D: D * (D - 1) // 2)],
-    "spherical": [(None, lambda K, D: K),
-                  ("spherical-counted-as-diagonal", lambda K, D: K * D),
-                  ("covariance-not-per-component", lambda K, D: 1)],
+    "full": [
+        (None, lambda K, D: K * D * (D + 1) // 2),
+        ("covariance-entries-not-symmetric", lambda K, D: K * D * D),
+        ("covariance-diagonal-missing", lambda K, D: K * (D * (D - 1) // 2)),
+        ("covariance-not-per-component", lambda K, D: D * (D + 1) // 2),
+    ],
+    "diag": [
+        (None, lambda K, D: K * D),
+        ("covariance-not-per-component", lambda K, D: D),
+        ("diagonal-counted-as-full", lambda K, D: K * D * (D + 1) // 2),
+    ],
+    "tied": [
+        (None, lambda K, D: D * (D + 1) // 2),
+        ("tied-counted-per-component", lambda K, D: K * D * (D + 1) // 2),
+        ("covariance-entries-not-symmetric", lambda K, D: D * D),
+        ("covariance-diagonal-missing", lambda K, D: D * (D - 1) // 2),
+    ],
+    "spherical": [
+        (None, lambda K, D: K),
+        ("spherical-counted-as-diagonal", lambda K, D: K * D),
+        ("covariance-not-per-component", lambda K, D: 1),
+    ],
 }
 
 
@@ -120,9 +136,14 @@ def _diagnose_count(problem, judged, totals):
     for mean_id, means in MEANS:
         for weight_id, weights in WEIGHTS:
             shared = _grid(problem, lambda K, D: means(K, D) + weights(K, D))  # noqa: B023 -- used right away
-            found = {covariance_type: [cov_id for cov_id, cov in COVARIANCES[covariance_type]
-                                       if np.array_equal(counts, shared + _grid(problem, cov))]
-                     for covariance_type, counts in totals.items()}
+            found = {
+                covariance_type: [
+                    cov_id
+                    for cov_id, cov in COVARIANCES[covariance_type]
+                    if np.array_equal(counts, shared + _grid(problem, cov))
+                ]
+                for covariance_type, counts in totals.items()
+            }
             explained = sum(1 for ids in found.values() if ids)
             if found[judged]:
                 ids = tuple(sorted({i for i in (mean_id, weight_id, found[judged][0]) if i}))
@@ -143,8 +164,10 @@ def _student_counts(ns, problem, covariance_type):
     def count(K, D):
         value = number(call(function, covariance_type, K, D), f"n_parameters({covariance_type!r}, {K}, {D})")
         if value != round(value):
-            raise CheckFailed(f"n_parameters({covariance_type!r}, {K}, {D}) is not a whole number: "
-                              "a parameter count counts free entries.")
+            raise CheckFailed(
+                f"n_parameters({covariance_type!r}, {K}, {D}) is not a whole number: "
+                "a parameter count counts free entries."
+            )
         return value
 
     return _grid(problem, count)
@@ -167,28 +190,35 @@ def check_n_parameters(ns, covariance_types=reference.COVARIANCE_TYPES):
                 continue
             first = np.argwhere(counts != expected)[0]
             K, D = problem.components[first[0]], problem.features[first[1]]
-            wrong = (f"{call_text} is not the number of free parameters of a {covariance_type!r} mixture "
-                     f"(first wrong at K = {K}, D = {D})")
+            wrong = (
+                f"{call_text} is not the number of free parameters of a {covariance_type!r} mixture "
+                f"(first wrong at K = {K}, D = {D})"
+            )
             ids = _diagnose_count(problem, covariance_type, _other_counts(ns, problem, covariance_type, counts))
             if ids:
                 diagnosed.append((f"{wrong}: " + " ".join(hint(i) for i in ids), ids))
                 continue
             if np.any(counts < 1):
-                raise CheckFailed(f"{call_text} is zero or negative for some K and D: every mixture has at least "
-                                  "a mean and a variance.")
+                raise CheckFailed(
+                    f"{call_text} is zero or negative for some K and D: every mixture has at least "
+                    "a mean and a variance."
+                )
             if np.any(np.diff(counts, axis=0) <= 0):
-                raise CheckFailed(f"{call_text} does not grow with K: each extra component brings its own mean and "
-                                  "weight.")
+                raise CheckFailed(
+                    f"{call_text} does not grow with K: each extra component brings its own mean and weight."
+                )
             raise CheckFailed(
                 f"{wrong}, and it matches no known mistake: count the free entries of the means, the weights and "
                 "the covariances term by term (the table above says what each type stores; remember symmetry and "
-                "that the weights sum to 1, eq. 9.9).")
+                "that the weights sum to 1, eq. 9.9)."
+            )
         if diagnosed:
             ids = tuple(dict.fromkeys(i for _, type_ids in diagnosed for i in type_ids))
             raise CheckFailed(" ".join(message for message, _ in diagnosed), ids)
 
 
 # --- information criteria ---------------------------------------------------------------
+
 
 def fitted(problem):
     """(covariance type, K, total log-likelihood, sklearn bic, sklearn aic) of the mixtures fitted to the data.
@@ -217,32 +247,42 @@ def _criterion_cases(ns, problem):
     if not all_close(X, problem.data):
         raise CheckFailed("`faithful` is not the data the notebook loads: re-run the notebook from the top.")
     n_samples, n_features = problem.data.shape
-    return [(log_lik, reference.n_parameters(covariance_type, K, n_features), n_samples, bic, aic)
-            for covariance_type, K, log_lik, bic, aic in fitted(problem)]
+    return [
+        (log_lik, reference.n_parameters(covariance_type, K, n_features), n_samples, bic, aic)
+        for covariance_type, K, log_lik, bic, aic in fitted(problem)
+    ]
 
 
 #: name -> (formula as the student reads it, sklearn value index,
 #: [(catalogue id, wrong formula (log-likelihood, M, N) -> value)]).
 CRITERIA = {
-    "bic": ("-2 ln p(X | theta) + M ln N (PRML eq. 4.139 times -2)", 3, [
-        ("criterion-halved", lambda ll, M, N: -ll + M * np.log(N) / 2),
-        ("criterion-prml-sign", lambda ll, M, N: ll - M * np.log(N) / 2),
-        ("criterion-loglik-sign", lambda ll, M, N: 2 * ll + M * np.log(N)),
-        ("criterion-loglik-not-doubled", lambda ll, M, N: -ll + M * np.log(N)),
-        ("criterion-penalty-factor", lambda ll, M, N: -2 * ll + M * np.log(N) / 2),
-        ("criterion-penalty-sign", lambda ll, M, N: -2 * ll - M * np.log(N)),
-        ("bic-penalty-of-aic", lambda ll, M, N: -2 * ll + 2 * M),
-        ("bic-log10", lambda ll, M, N: -2 * ll + M * np.log10(N)),
-        ("bic-penalty-without-log", lambda ll, M, N: -2 * ll + M * N),
-    ]),
-    "aic": ("-2 ln p(X | theta) + 2 M (PRML eq. 1.73 times -2)", 4, [
-        ("criterion-halved", lambda ll, M, N: -ll + M),
-        ("criterion-prml-sign", lambda ll, M, N: ll - M),
-        ("criterion-loglik-sign", lambda ll, M, N: 2 * ll + 2 * M),
-        ("criterion-loglik-not-doubled", lambda ll, M, N: -ll + 2 * M),
-        ("criterion-penalty-factor", lambda ll, M, N: -2 * ll + M),
-        ("criterion-penalty-sign", lambda ll, M, N: -2 * ll - 2 * M),
-    ]),
+    "bic": (
+        "-2 ln p(X | theta) + M ln N (PRML eq. 4.139 times -2)",
+        3,
+        [
+            ("criterion-halved", lambda ll, M, N: -ll + M * np.log(N) / 2),
+            ("criterion-prml-sign", lambda ll, M, N: ll - M * np.log(N) / 2),
+            ("criterion-loglik-sign", lambda ll, M, N: 2 * ll + M * np.log(N)),
+            ("criterion-loglik-not-doubled", lambda ll, M, N: -ll + M * np.log(N)),
+            ("criterion-penalty-factor", lambda ll, M, N: -2 * ll + M * np.log(N) / 2),
+            ("criterion-penalty-sign", lambda ll, M, N: -2 * ll - M * np.log(N)),
+            ("bic-penalty-of-aic", lambda ll, M, N: -2 * ll + 2 * M),
+            ("bic-log10", lambda ll, M, N: -2 * ll + M * np.log10(N)),
+            ("bic-penalty-without-log", lambda ll, M, N: -2 * ll + M * N),
+        ],
+    ),
+    "aic": (
+        "-2 ln p(X | theta) + 2 M (PRML eq. 1.73 times -2)",
+        4,
+        [
+            ("criterion-halved", lambda ll, M, N: -ll + M),
+            ("criterion-prml-sign", lambda ll, M, N: ll - M),
+            ("criterion-loglik-sign", lambda ll, M, N: 2 * ll + 2 * M),
+            ("criterion-loglik-not-doubled", lambda ll, M, N: -ll + 2 * M),
+            ("criterion-penalty-factor", lambda ll, M, N: -2 * ll + M),
+            ("criterion-penalty-sign", lambda ll, M, N: -2 * ll - 2 * M),
+        ],
+    ),
 }
 
 
@@ -259,8 +299,12 @@ def _diagnosis_cases(probe):
     the formulas are a ln p + b M f(N) with different (a, b f(N)) at each N.
     """
     log_lik, n_params, n_samples = probe
-    return [probe, (log_lik + 10, n_params, n_samples), (log_lik, n_params + 1, n_samples),
-            (2 * log_lik - 37.5, 2 * n_params + 3, 3 * n_samples + 11)]
+    return [
+        probe,
+        (log_lik + 10, n_params, n_samples),
+        (log_lik, n_params + 1, n_samples),
+        (2 * log_lik - 37.5, 2 * n_params + 3, 3 * n_samples + 11),
+    ]
 
 
 def _recognised(ns, name, problem):
@@ -270,8 +314,11 @@ def _recognised(ns, name, problem):
         values = [_student_criterion(ns, name, *case) for case in cases]
     except CheckFailed:
         values = None
-    matching = {misconception for misconception, wrong in CRITERIA[name][2]
-                if values is not None and all(all_close([value], [wrong(*case)]) for value, case in zip(values, cases))}
+    matching = {
+        misconception
+        for misconception, wrong in CRITERIA[name][2]
+        if values is not None and all(all_close([value], [wrong(*case)]) for value, case in zip(values, cases))
+    }
     if len(matching) == 1:
         (misconception,) = matching
         return f": {hint(misconception)}", [misconception]
@@ -292,19 +339,27 @@ def check_criterion(ns, name):
         base = _student_criterion(ns, name, *probe)
         if not _student_criterion(ns, name, probe[0] + 10, *probe[1:]) < base:
             ending, ids = _recognised(ns, name, problem)
-            raise CheckFailed(f"The {label} does not decrease when the log-likelihood increases, but a better fit "
-                              f"must score lower. The {label} is {formula}" + ending, ids)
+            raise CheckFailed(
+                f"The {label} does not decrease when the log-likelihood increases, but a better fit "
+                f"must score lower. The {label} is {formula}" + ending,
+                ids,
+            )
         if not _student_criterion(ns, name, probe[0], probe[1] + 1, probe[2]) > base:
             ending, ids = _recognised(ns, name, problem)
-            raise CheckFailed(f"The {label} does not increase with the number of parameters M, but the penalty "
-                              f"must grow with M. The {label} is {formula}" + ending, ids)
+            raise CheckFailed(
+                f"The {label} does not increase with the number of parameters M, but the penalty "
+                f"must grow with M. The {label} is {formula}" + ending,
+                ids,
+            )
         for case in _criterion_cases(ns, problem):
             actual = _student_criterion(ns, name, *case[:3])
             if not all_close([actual], [case[sklearn_index]]):
                 ending, ids = _recognised(ns, name, problem)
                 raise CheckFailed(
                     f"{name}(...) differs from scikit-learn's GaussianMixture.{name} on a mixture fitted to "
-                    f"{problem.data_name}. The {label} is {formula}" + ending, ids)
+                    f"{problem.data_name}. The {label} is {formula}" + ending,
+                    ids,
+                )
 
 
 def check_bic(ns):

@@ -74,6 +74,7 @@ def _cases(problem):
 
 # --- naming a mistake only when the numbers single it out (grader.checks.candidates) ---------------------
 
+
 def _single_out(outcomes, candidates):
     """:func:`candidates.singled_out` for candidates known on every case, agreeing up to rounding."""
     return singled_out(outcomes, candidates, [all_close] * len(outcomes))
@@ -81,21 +82,23 @@ def _single_out(outcomes, candidates):
 
 # --- the student's M-step on the cases ---------------------------------------------------------------------
 
+
 def _parts(ns, case):
     """(mu, cov, pi) as float arrays of any shape (NaN allowed), or :class:`Raised` with the failure."""
     function = student_function(ns, "m_step_regularised")
     try:
         with quiet():
             mu, cov, pi = function(case.X.copy(), case.gamma.copy(), case.reg_covar)
-    except Exception as error:  # noqa: BLE001 -- the student's code: report whatever it raised
+    except Exception as error:
         return Raised(CheckFailed(f"m_step_regularised on {case.label} raised {type(error).__name__}: {error}"))
     parts = []
     for name, value in (("mu", mu), ("cov", cov), ("pi", pi)):
         try:
             parts.append(np.asarray(value, dtype=float))
         except (TypeError, ValueError):
-            parts.append(Raised(CheckFailed(f"{name} on {case.label} should be numbers, but it is a "
-                                            f"{type(value).__name__}.")))
+            parts.append(
+                Raised(CheckFailed(f"{name} on {case.label} should be numbers, but it is a {type(value).__name__}."))
+            )
     return tuple(parts)
 
 
@@ -119,14 +122,19 @@ def check_mu(ns):
         results = _run_cases(ns, cases)
         outcomes = [r if isinstance(r, Raised) else r[0] for r in results]
         expected = [c.gamma.T @ c.X / c.gamma.sum(axis=0)[:, None] for c in cases]
-        off = [i for i, (a, e) in enumerate(zip(outcomes, expected))
-               if isinstance(a, Raised) or a.shape != e.shape or not all_close(a, e)]
+        off = [
+            i
+            for i, (a, e) in enumerate(zip(outcomes, expected))
+            if isinstance(a, Raised) or a.shape != e.shape or not all_close(a, e)
+        ]
         if not off:
             return
         candidates = [
             ((), expected),
-            (("ridge-mean-not-broadcast",), [attempt(lambda c: c.gamma.T @ c.X / c.gamma.sum(axis=0), c)
-                                            for c in cases]),
+            (
+                ("ridge-mean-not-broadcast",),
+                [attempt(lambda c: c.gamma.T @ c.X / c.gamma.sum(axis=0), c) for c in cases],
+            ),
             (("ridge-mean-divided-by-n",), [c.gamma.T @ c.X / len(c.X) for c in cases]),
         ]
         ids = _single_out(outcomes, candidates)
@@ -138,8 +146,10 @@ def check_mu(ns):
             raise first.failure
         case = cases[off[0]]
         _shape(first, expected[off[0]].shape, f"mu on {case.label}")
-        raise CheckFailed(f"The means on {case.label} are not the responsibility-weighted means of eq. (9.24), "
-                          "and they match no known mistake: compare your line with the equation.")
+        raise CheckFailed(
+            f"The means on {case.label} are not the responsibility-weighted means of eq. (9.24), "
+            "and they match no known mistake: compare your line with the equation."
+        )
 
 
 def _covariance_candidates(case, mu):
@@ -197,8 +207,10 @@ def check_cov(ns):
                 raise cov.failure
             covs.append(_shape(cov, (K, D, D), f"the covariances on {case.label}"))
             if isinstance(mu, Raised) or mu.shape != (K, D) or not np.all(np.isfinite(mu)):
-                raise CheckFailed(f"The covariances on {case.label} cannot be checked: they are computed around "
-                                  "the means, which are not a finite (K, D) array; fix the means first.")
+                raise CheckFailed(
+                    f"The covariances on {case.label} cannot be checked: they are computed around "
+                    "the means, which are not a finite (K, D) array; fix the means first."
+                )
             options = _covariance_candidates(case, mu)
             per_case.append(options)
             expected.append(options[0][1])
@@ -213,17 +225,22 @@ def check_cov(ns):
             raise named(f"The covariances on {label}", diagnosis)
         cov, reg_covar = covs[off[0]], cases[off[0]].reg_covar
         if not np.all(np.isfinite(cov)):
-            raise CheckFailed(f"The covariances on {label} contain NaN or infinite values, and they match no "
-                              "known mistake.")
+            raise CheckFailed(
+                f"The covariances on {label} contain NaN or infinite values, and they match no known mistake."
+            )
         if not np.allclose(cov, np.swapaxes(cov, 1, 2)):
             raise CheckFailed(f"A covariance on {label} is not symmetric: it should equal its transpose.")
         if np.any(np.linalg.eigvalsh(cov).min(axis=1) < reg_covar * (1 - 1e-9) - 1e-12):
-            raise CheckFailed(f"On {label}, a covariance has an eigenvalue below reg_covar: the ridge "
-                              "reg_covar * I must lift every eigenvalue to at least reg_covar. It matches no "
-                              "known mistake.")
-        raise CheckFailed(f"The covariances on {label} are not the weighted covariances of eq. (9.25) around "
-                          "your new means plus reg_covar * I, and they match no known mistake: compare your "
-                          "lines with the equation.")
+            raise CheckFailed(
+                f"On {label}, a covariance has an eigenvalue below reg_covar: the ridge "
+                "reg_covar * I must lift every eigenvalue to at least reg_covar. It matches no "
+                "known mistake."
+            )
+        raise CheckFailed(
+            f"The covariances on {label} are not the weighted covariances of eq. (9.25) around "
+            "your new means plus reg_covar * I, and they match no known mistake: compare your "
+            "lines with the equation."
+        )
 
 
 def check_pi(ns):
@@ -243,8 +260,9 @@ def check_pi(ns):
         off = [i for i, (a, e) in enumerate(zip(outcomes, expected)) if not all_close(a, e)]
         if not off:
             return
-        ids = _single_out(outcomes, [((), expected),
-                                     (("ridge-weights-not-normalised",), [c.gamma.sum(axis=0) for c in cases])])
+        ids = _single_out(
+            outcomes, [((), expected), (("ridge-weights-not-normalised",), [c.gamma.sum(axis=0) for c in cases])]
+        )
         label = cases[off[0]].label
         if ids:
             raise named(f"The weights on {label}", ids)
@@ -272,23 +290,32 @@ def _check_run(ns):
     cov = as_array({"cov": cov}, "cov", np.shape(cov), "the fitted covariances", finite=False)
     values = np.asarray(defined(ns, "log_likelihoods_regularised"), dtype=float)
     if values.ndim != 1 or len(values) == 0 or not np.all(np.isfinite(values)):
-        raise CheckFailed("The log-likelihoods of the regularised run are not all finite numbers: the ridge "
-                          "should keep every density, and so the log-likelihood, finite.")
+        raise CheckFailed(
+            "The log-likelihoods of the regularised run are not all finite numbers: the ridge "
+            "should keep every density, and so the log-likelihood, finite."
+        )
     if not (np.all(np.isfinite(cov)) and np.all(np.isfinite(mu)) and np.all(np.isfinite(pi))):
         raise CheckFailed("The fitted parameters of the regularised run contain NaN or infinite values.")
     if cov.ndim != 3 or np.any(np.linalg.eigvalsh(cov).min(axis=1) < reg_covar * (1 - 1e-9)):
-        raise CheckFailed("A fitted covariance has its smallest eigenvalue below REG_COVAR: every M-step must "
-                          "add the ridge reg_covar * I.")
+        raise CheckFailed(
+            "A fitted covariance has its smallest eigenvalue below REG_COVAR: every M-step must "
+            "add the ridge reg_covar * I."
+        )
     problem = inputs(ns, notebook_problem)
     notebook_start = defined(ns, "start")
     if not all(all_close(np.asarray(a, dtype=float), b) for a, b in zip(notebook_start, problem.start)):
         raise CheckFailed("`start` is not the notebook's start: re-run the notebook from the top.")
     reference = regularised.fit(problem.data, *problem.start, len(values), reg_covar)
-    off = [name for name, a, b in zip(("mu", "cov", "pi"), (mu, cov, pi), reference.final)
-           if not all_close(np.asarray(a, dtype=float), b)]
+    off = [
+        name
+        for name, a, b in zip(("mu", "cov", "pi"), (mu, cov, pi), reference.final)
+        if not all_close(np.asarray(a, dtype=float), b)
+    ]
     if off:
-        raise CheckFailed(f"After {len(values)} iterations from the notebook's start, {', '.join(off)} differ "
-                          "from regularised EM's: fix the failing M-step checks first.")
+        raise CheckFailed(
+            f"After {len(values)} iterations from the notebook's start, {', '.join(off)} differ "
+            "from regularised EM's: fix the failing M-step checks first."
+        )
 
 
 CHECKS = [

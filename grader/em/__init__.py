@@ -8,4 +8,4 @@ E-steps, shapes stated in every docstring.
 
 from . import elbo, initialisation, kmeans, model_selection, multivariate, regularised, univariate
 
-__all__ = ["univariate", "multivariate", "initialisation", "regularised", "model_selection", "elbo", "kmeans"]
+__all__ = ["elbo", "initialisation", "kmeans", "model_selection", "multivariate", "regularised", "univariate"]

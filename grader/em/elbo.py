@@ -24,4 +24,3 @@ def elbo(x, q, mu, sigma, pi):
 def kl_divergence(x, q, mu, sigma, pi):
     """KL(q || p(Z | X, theta)) = sum_nk q_nk (ln q_nk - ln p(z_n = k | x_n, theta)), eq. (9.72)."""
     return float(np.sum(xlogy(q, q)) - np.sum(q * log_posterior(x, mu, sigma, pi)))
-

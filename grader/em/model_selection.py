@@ -62,8 +62,9 @@ def _memory():
 def _fit_log_likelihood(X, covariance_type, n_components, n_init, random_state):
     from sklearn.mixture import GaussianMixture
 
-    model = GaussianMixture(n_components, covariance_type=covariance_type, n_init=n_init,
-                            random_state=random_state).fit(X)
+    model = GaussianMixture(
+        n_components, covariance_type=covariance_type, n_init=n_init, random_state=random_state
+    ).fit(X)
     return float(model.score(X) * len(X))
 
 

@@ -38,10 +38,12 @@ def problem_2d():
     """Seed part 2: 210 + 90 correlated 2D samples, Dirichlet start; 40 iterations."""
     rng = np.random.RandomState(1)
     n_first = int(300 * 0.7)
-    data = np.vstack([
-        rng.multivariate_normal([0, 0], [[1, 0.5], [0.5, 1]], n_first),
-        rng.multivariate_normal([4, 4], [[1, -0.3], [-0.3, 1]], 300 - n_first),
-    ])
+    data = np.vstack(
+        [
+            rng.multivariate_normal([0, 0], [[1, 0.5], [0.5, 1]], n_first),
+            rng.multivariate_normal([4, 4], [[1, -0.3], [-0.3, 1]], 300 - n_first),
+        ]
+    )
     gamma = np.random.RandomState(42).dirichlet(alpha=[1, 1], size=len(data))
     from .multivariate import m_step
 

@@ -88,6 +88,7 @@ class ExportError(Exception):
 
 # --- the report's grades -------------------------------------------------------------------------------------
 
+
 @dataclass
 class Submission:
     """One student's graded assignment: its cells' scores, in grades.csv order."""
@@ -146,8 +147,10 @@ def read_grades(report):
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
-        raise ExportError(f"{path}: cannot read the report's grades ({error.strerror}); export the folder "
-                          "`grader autograde --out` wrote") from None
+        raise ExportError(
+            f"{path}: cannot read the report's grades ({error.strerror}); export the folder "
+            "`grader autograde --out` wrote"
+        ) from None
     grades = Grades()
     for row in csv.DictReader(io.StringIO(text, newline="")):
         key = (row["student_id"], row["assignment_id"])
@@ -176,6 +179,7 @@ def points(value):
 
 
 # --- rosters ------------------------------------------------------------------------------------------------
+
 
 def canvas_download_name(sortable_name):
     """The name Canvas puts in front of a student's files in a submissions download.
@@ -210,8 +214,7 @@ class Roster:
     points_possible: dict = field(default_factory=dict)  # Canvas: column header -> its Points Possible
 
     def excused(self, student, column):
-        return self.kind == "canvas" and column in self.columns and \
-            student.row.get(column, "").strip().upper() == "EX"
+        return self.kind == "canvas" and column in self.columns and student.row.get(column, "").strip().upper() == "EX"
 
 
 def _sniff_rows(path):
@@ -221,15 +224,19 @@ def _sniff_rows(path):
     except OSError as error:
         raise ExportError(f"{path}: cannot read the roster ({error.strerror})") from None
     except UnicodeDecodeError:
-        raise ExportError(f"{path}: the roster is not UTF-8 text; export it again from the LMS as CSV "
-                          "(UTF-8)") from None
+        raise ExportError(
+            f"{path}: the roster is not UTF-8 text; export it again from the LMS as CSV (UTF-8)"
+        ) from None
     head = "\n".join(text.splitlines()[:3])
     try:  # only the delimiter: quoting is always CSV's (quotes doubled), which a few lines may not show
         delimiter = csv.Sniffer().sniff(head, delimiters=",;\t").delimiter
     except csv.Error:
         delimiter = ","
-    rows = [row for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-            if any(cell.strip() for cell in row)]
+    rows = [
+        row
+        for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        if any(cell.strip() for cell in row)
+    ]
     if not rows:
         raise ExportError(f"{path}: the roster is empty")
     return rows
@@ -247,11 +254,13 @@ def read_roster(path, kind):
 def _canvas_roster(path, header, rows):
     name_first = header[:2] == ["LastName", "FirstName"]
     if not (header and (header[0] == "Student" or name_first) and "ID" in header and "Section" in header):
-        raise ExportError(f"{path}: not a Canvas gradebook export (its columns should start Student, ID, ..., "
-                          "Section, then the assignments: Grades > Export > Export Entire Gradebook in Canvas)")
-    info = header[:header.index("Section") + 1]
+        raise ExportError(
+            f"{path}: not a Canvas gradebook export (its columns should start Student, ID, ..., "
+            "Section, then the assignments: Grades > Export > Export Entire Gradebook in Canvas)"
+        )
+    info = header[: header.index("Section") + 1]
     columns = {}
-    for title in header[len(info):]:
+    for title in header[len(info) :]:
         match = CANVAS_TITLE_AND_ID.match(title)
         if match:
             columns[title] = match.group(1)
@@ -273,8 +282,10 @@ def _canvas_roster(path, header, rows):
 def _moodle_roster(path, header, rows):
     present = [name for name in MOODLE_KEYS if name in header]
     if not present:
-        raise ExportError(f"{path}: not a Moodle grade export (it needs an identifier column: "
-                          f"{' or '.join(MOODLE_KEYS)}; Grades > Export > Plain text file in Moodle)")
+        raise ExportError(
+            f"{path}: not a Moodle grade export (it needs an identifier column: "
+            f"{' or '.join(MOODLE_KEYS)}; Grades > Export > Plain text file in Moodle)"
+        )
     columns, info = {}, []
     for title in header:
         match = MOODLE_COLUMN.match(title)
@@ -316,17 +327,25 @@ def assignment_columns(roster, assignment_ids, mapping=None):
     for assignment_id in assignment_ids:
         wanted = mapping.get(assignment_id)
         if wanted is not None:
-            matches = [title for title in roster.columns
-                       if title == wanted or title.endswith(f"({wanted})") or roster.columns[title] == wanted]
+            matches = [
+                title
+                for title in roster.columns
+                if title == wanted or title.endswith(f"({wanted})") or roster.columns[title] == wanted
+            ]
             if not matches:
-                raise ExportError(f"{roster.path}: no column {wanted!r} for {assignment_id} (its assignment "
-                                  f"columns: {', '.join(roster.columns) or 'none'})")
+                raise ExportError(
+                    f"{roster.path}: no column {wanted!r} for {assignment_id} (its assignment "
+                    f"columns: {', '.join(roster.columns) or 'none'})"
+                )
         else:
-            matches = [title for title, name in roster.columns.items()
-                       if _normalised(name) == _normalised(assignment_id)]
+            matches = [
+                title for title, name in roster.columns.items() if _normalised(name) == _normalised(assignment_id)
+            ]
         if len(matches) > 1:
-            raise ExportError(f"{roster.path}: {assignment_id} matches several columns ({'; '.join(matches)}); "
-                              f"say which with --map {assignment_id}=COLUMN")
+            raise ExportError(
+                f"{roster.path}: {assignment_id} matches several columns ({'; '.join(matches)}); "
+                f"say which with --map {assignment_id}=COLUMN"
+            )
         found[assignment_id] = matches[0] if matches else None
     return found
 
@@ -335,8 +354,9 @@ def match_students(roster, grades, key=None):
     """(key name, {report student id: RosterStudent}); an ExportError naming every submission left unmatched."""
     names = [key] if key else list(roster.key_names)
     if key and key not in roster.key_names:
-        raise ExportError(f"--roster-key {key!r}: the {roster.kind} roster's identifiers are "
-                          f"{', '.join(roster.key_names)}")
+        raise ExportError(
+            f"--roster-key {key!r}: the {roster.kind} roster's identifiers are {', '.join(roster.key_names)}"
+        )
     students = grades.students
 
     def index(name):
@@ -353,15 +373,19 @@ def match_students(roster, grades, key=None):
         raise ExportError(
             f"{len(unmatched)} submission(s) have no row in {roster.path} (students matched on its "
             f"{best!r} column): {', '.join(unmatched)}. Add them to the LMS course and export the roster "
-            "again, or choose the identifier with --roster-key; nothing was written")
+            "again, or choose the identifier with --roster-key; nothing was written"
+        )
     ambiguous = [s for s in students if len(by_value[s]) > 1]
     if ambiguous:
-        raise ExportError(f"{roster.path}: several rows share the {best!r} of {', '.join(ambiguous)}; choose "
-                          "another identifier with --roster-key; nothing was written")
+        raise ExportError(
+            f"{roster.path}: several rows share the {best!r} of {', '.join(ambiguous)}; choose "
+            "another identifier with --roster-key; nothing was written"
+        )
     return best, {s: by_value[s][0] for s in students}
 
 
 # --- writing ------------------------------------------------------------------------------------------------
+
 
 @dataclass
 class ExportResult:
@@ -394,8 +418,10 @@ def _value(grades, student_id, assignment_id):
 
 
 def _warnings(grades):
-    warnings = [f"{student}/{assignment}: no grade (nbgrader could not score it; grade it again), left empty"
-                for student, assignment in grades.unscored()]
+    warnings = [
+        f"{student}/{assignment}: no grade (nbgrader could not score it; grade it again), left empty"
+        for student, assignment in grades.unscored()
+    ]
     return warnings + [f"not exported (no submission): {problem}" for problem in grades.problems]
 
 
@@ -414,14 +440,19 @@ def _lms_export(grades, roster, to, key, mapping):
                 result.warnings.append(
                     f"{columns[assignment_id]}: {points(theirs)} points possible in the LMS, "
                     f"{points(grades.points_possible(assignment_id))} in the grader; the scores are the grader's "
-                    "points (set the LMS assignment to the same points)")
+                    "points (set the LMS assignment to the same points)"
+                )
         titles.append(columns[assignment_id] or assignment_id)
     if roster.kind == "canvas":
         header = roster.info + titles
-        table = [header, [CANVAS_POINTS_POSSIBLE] + [""] * (len(roster.info) - 1)
-                 + [points(grades.points_possible(a)) for a in grades.assignments]]
+        table = [
+            header,
+            [CANVAS_POINTS_POSSIBLE]
+            + [""] * (len(roster.info) - 1)
+            + [points(grades.points_possible(a)) for a in grades.assignments],
+        ]
     else:
-        header = [key] + titles
+        header = [key, *titles]
         table = [header]
     for student in roster.students:
         student_id = by_row.get(id(student))
@@ -434,7 +465,7 @@ def _lms_export(grades, roster, to, key, mapping):
         if roster.kind == "canvas":
             table.append([student.row.get(column, "") for column in roster.info] + values)
         elif student.keys.get(key):  # Moodle skips a row without its identifier
-            table.append([student.keys[key]] + values)
+            table.append([student.keys[key], *values])
         else:
             continue
         result.rows += 1
@@ -461,11 +492,18 @@ def _per_question(grades, to, roster=None, key=None):
         for notebook_id, grade_id in sorted(grades.maxima[assignment_id]):
             title = f"{assignment_id}/{notebook_id}/{grade_id}" if several else f"{assignment_id}/{grade_id}"
             cells.append((assignment_id, (notebook_id, grade_id), title))
-    header = ["student_id"] + (["name"] if roster is not None else []) + [title for *_, title in cells] \
-        + [f"{assignment_id} total" for assignment_id in grades.assignments] + ["total"]
-    maxima = [points(grades.maxima[a][cell]) for a, cell, _ in cells] \
-        + [points(grades.points_possible(a)) for a in grades.assignments] \
+    header = (
+        ["student_id"]
+        + (["name"] if roster is not None else [])
+        + [title for *_, title in cells]
+        + [f"{assignment_id} total" for assignment_id in grades.assignments]
+        + ["total"]
+    )
+    maxima = (
+        [points(grades.maxima[a][cell]) for a, cell, _ in cells]
+        + [points(grades.points_possible(a)) for a in grades.assignments]
         + [points(sum(grades.points_possible(a) for a in grades.assignments))]
+    )
     table = [header, ["max_score"] + ([""] if roster is not None else []) + maxima]
     for student_id in order:
         row = [student_id] + ([names.get(student_id, "")] if roster is not None else [])
@@ -473,8 +511,10 @@ def _per_question(grades, to, roster=None, key=None):
             submission = grades.submissions.get((student_id, assignment_id))
             score = submission.cells.get(cell) if submission else None
             row.append("" if score is None else points(score))
-        totals = [grades.submissions[(student_id, a)].total if (student_id, a) in grades.submissions else None
-                  for a in grades.assignments]
+        totals = [
+            grades.submissions[(student_id, a)].total if (student_id, a) in grades.submissions else None
+            for a in grades.assignments
+        ]
         row += ["" if total is None else points(total) for total in totals]
         known = [(student_id, a) in grades.submissions for a in grades.assignments]
         row.append(points(sum(t for t in totals if t is not None)) if any(known) else "")
@@ -495,9 +535,11 @@ def _nbgrader(report, to, db_url=None):
     from nbgrader.plugins import CsvExportPlugin
 
     db_url = db_url or f"sqlite:///{Path(report).resolve() / 'gradebook.db'}"
-    if db_url.startswith("sqlite:///") and not Path(db_url[len("sqlite:///"):]).is_file():
-        raise ExportError(f"{db_url[len('sqlite:///'):]}: no gradebook there; export the folder "
-                          "`grader autograde --out` wrote, or pass --db")
+    if db_url.startswith("sqlite:///") and not Path(db_url[len("sqlite:///") :]).is_file():
+        raise ExportError(
+            f"{db_url[len('sqlite:///') :]}: no gradebook there; export the folder "
+            "`grader autograde --out` wrote, or pass --db"
+        )
     plugin = CsvExportPlugin()
     plugin.to = str(to)
     with Gradebook(db_url) as gradebook:
@@ -523,10 +565,13 @@ def export(report, to, format="nbgrader", roster=None, key=None, mapping=None, d
     if format == "per-question":
         return _per_question(grades, to, read_roster(roster, _roster_kind(roster)) if roster else None, key)
     if roster is None:
-        where = "Grades > Export > Export Entire Gradebook" if format == "canvas" else \
-            "Grades > Export > Plain text file"
-        raise ExportError(f"--format {format} needs --roster: the gradebook the LMS exports ({where}), "
-                          "so that students and assignments get the LMS's ids")
+        where = (
+            "Grades > Export > Export Entire Gradebook" if format == "canvas" else "Grades > Export > Plain text file"
+        )
+        raise ExportError(
+            f"--format {format} needs --roster: the gradebook the LMS exports ({where}), "
+            "so that students and assignments get the LMS's ids"
+        )
     return _lms_export(grades, read_roster(roster, format), to, key, mapping)
 
 

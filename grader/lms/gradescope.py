@@ -66,18 +66,19 @@ VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
 #: When the tests on hidden inputs (which carry the points) may be shown; Gradescope's "hidden" is for tests
 #: worth no points, so it is not offered.
 HIDDEN_INPUT_VISIBILITIES = ("after_due_date", "after_published", "visible")
-_WHEN = {"after_due_date": "after the due date", "after_published": "when the grades are published",
-         "visible": "now"}
+_WHEN = {"after_due_date": "after the due date", "after_published": "when the grades are published", "visible": "now"}
 
 
 # --- building the zip ---------------------------------------------------------------------------------------
+
 
 def _package_files(root):
     """(path in the zip, file) of this package's source: what ``pip install`` needs to install it."""
     for name in ("pyproject.toml", "README.md"):
         if not (root / name).is_file():
-            raise CourseError(f"{root}: no {name}; build the Gradescope autograder from a checkout of the course "
-                              "package")
+            raise CourseError(
+                f"{root}: no {name}; build the Gradescope autograder from a checkout of the course package"
+            )
         yield f"package/{name}", root / name
     for path in sorted((root / "grader").rglob("*")):
         if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
@@ -118,10 +119,14 @@ def build(assignment_id, out, course=None, hidden_visibility="after_due_date"):
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     if hidden_visibility not in HIDDEN_INPUT_VISIBILITIES:
-        raise CourseError(f"hidden-input tests can be shown {', '.join(HIDDEN_INPUT_VISIBILITIES)}, "
-                          f"not {hidden_visibility!r}")
-    config = {"assignment": assignment_id, "notebooks": course.notebooks(assignment_id),
-              "hidden_visibility": hidden_visibility}
+        raise CourseError(
+            f"hidden-input tests can be shown {', '.join(HIDDEN_INPUT_VISIBILITIES)}, not {hidden_visibility!r}"
+        )
+    config = {
+        "assignment": assignment_id,
+        "notebooks": course.notebooks(assignment_id),
+        "hidden_visibility": hidden_visibility,
+    }
     descriptor, scratch = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
     os.close(descriptor)
     try:
@@ -141,6 +146,7 @@ def build(assignment_id, out, course=None, hidden_visibility="after_due_date"):
 
 
 # --- grading one submission -----------------------------------------------------------------------------------
+
 
 def _explain(note):
     """The notes of a notebook in plain words, as the feedback page words them."""
@@ -171,8 +177,14 @@ def _graded_cells(course, assignment_id):
 
 
 def _test(name, score, max_score, passed, output, visibility="visible"):
-    return {"name": name, "score": float(score), "max_score": float(max_score),
-            "status": "passed" if passed else "failed", "output": output, "visibility": visibility}
+    return {
+        "name": name,
+        "score": float(score),
+        "max_score": float(max_score),
+        "status": "passed" if passed else "failed",
+        "output": output,
+        "visibility": visibility,
+    }
 
 
 def results(run, course, assignment_id, notes=(), hidden_visibility="after_due_date"):
@@ -197,8 +209,13 @@ def results(run, course, assignment_id, notes=(), hidden_visibility="after_due_d
         explained = _explain(_visible_notes(note))
         if verdict is None:  # scored by nbgrader alone (no spec for the cell), or not graded at all
             passed = row is not None and score == max_score
-            message = "passed" if passed else ("failed" if row is not None else "not graded") \
-                + (_hints(row.diagnosis) if row is not None else "") + (f"\n{explained}" if explained else "")
+            message = (
+                "passed"
+                if passed
+                else ("failed" if row is not None else "not graded")
+                + (_hints(row.diagnosis) if row is not None else "")
+                + (f"\n{explained}" if explained else "")
+            )
             tests.append(_test(label, score, max_score, passed, message))
             continue
         on_hidden = grade_id in hidden_grades
@@ -214,19 +231,32 @@ def results(run, course, assignment_id, notes=(), hidden_visibility="after_due_d
         if not on_hidden:
             tests.append(_test(label, score, max_score, seed_passed, seen))
             continue
-        tests.append(_test(f"{label} (your notebook's data)", 0.0, 0.0, seed_passed,
-                           seen + ("" if seed_passed else "\nIts points are decided with the same test on other "
-                                   f"inputs, shown {_WHEN[hidden_visibility]}.")))
+        tests.append(
+            _test(
+                f"{label} (your notebook's data)",
+                0.0,
+                0.0,
+                seed_passed,
+                seen
+                + (
+                    ""
+                    if seed_passed
+                    else "\nIts points are decided with the same test on other "
+                    f"inputs, shown {_WHEN[hidden_visibility]}."
+                ),
+            )
+        )
         if not seed_passed:
             later = "failed on your notebook's data (see the test of the same name above); not judged further"
         elif hidden_failed:
-            later = (verdict.get("message") or "failed on other inputs") \
-                + _hints(verdict.get("diagnosis", ""), verdict.get("message", "")) \
+            later = (
+                (verdict.get("message") or "failed on other inputs")
+                + _hints(verdict.get("diagnosis", ""), verdict.get("message", ""))
                 + f"\n{NOTE_EXPLANATIONS[verdict['note']]}"
+            )
         else:
             later = "passed on your notebook's data and on other inputs"
-        tests.append(_test(f"{label} (other inputs)", score, max_score, score == max_score, later,
-                           hidden_visibility))
+        tests.append(_test(f"{label} (other inputs)", score, max_score, score == max_score, later, hidden_visibility))
     for notebook, note in notebook_notes.items():
         visible = _visible_notes(note)
         if visible:
@@ -234,15 +264,25 @@ def results(run, course, assignment_id, notes=(), hidden_visibility="after_due_d
     for problem in run.problems:
         outputs.append(f"{problem.path.name}: {problem.message}")
     if hidden_grades:
-        outputs.append("Each graded cell is checked on your notebook's data (the tests shown now) and on other "
-                       "inputs; its points need both, and the results on other inputs, with your total, are shown "
-                       f"{_WHEN[hidden_visibility]}.")
+        outputs.append(
+            "Each graded cell is checked on your notebook's data (the tests shown now) and on other "
+            "inputs; its points need both, and the results on other inputs, with your total, are shown "
+            f"{_WHEN[hidden_visibility]}."
+        )
     return {"score": float(sum(t["score"] for t in tests)), "output": "\n".join(outputs), "tests": tests}
 
 
 def _no_notebook_results(course, assignment_id, message):
-    tests = [_test(f"{notebook}: {grade_id}" if len(course.notebooks(assignment_id)) > 1 else grade_id,
-                   0.0, points, False, message) for notebook, grade_id, points in _graded_cells(course, assignment_id)]
+    tests = [
+        _test(
+            f"{notebook}: {grade_id}" if len(course.notebooks(assignment_id)) > 1 else grade_id,
+            0.0,
+            points,
+            False,
+            message,
+        )
+        for notebook, grade_id, points in _graded_cells(course, assignment_id)
+    ]
     return {"score": 0.0, "output": message, "tests": tests}
 
 
@@ -289,15 +329,18 @@ def run_autograder(root=None, workers=1):
             run = autograde(work / "class", work / "report", course=course, workers=workers, limits=limits)
             data = results(run, course, assignment_id, notes, hidden_visibility)
             if run.failures:
-                data["output"] += "\nThe grader could not score this submission (not your fault): ask your " \
-                                  "instructor to regrade it."
+                data["output"] += (
+                    "\nThe grader could not score this submission (not your fault): ask your instructor to regrade it."
+                )
                 print(f"nbgrader could not score the submission: {run.failures}")
         except SubmissionsError as error:
             data = _no_notebook_results(course, assignment_id, f"Nothing was graded: {error}. " + " ".join(notes))
     data["execution_time"] = round(time.monotonic() - started)
     write_results(results_dir / "results.json", data)
-    print(f"score {data['score']:g}; {sum(t['status'] == 'passed' for t in data['tests'])} of {len(data['tests'])} "
-          "tests passed")
+    print(
+        f"score {data['score']:g}; {sum(t['status'] == 'passed' for t in data['tests'])} of {len(data['tests'])} "
+        "tests passed"
+    )
     return data
 
 
@@ -316,13 +359,18 @@ def main(argv=None):
     root = Path(args.root or os.environ.get(ROOT_ENV, DEFAULT_GRADESCOPE_ROOT))
     try:
         run_autograder(root)
-    except Exception:  # noqa: BLE001 (always leave a results.json: Gradescope shows nothing useful without one)
+    except Exception:
         traceback.print_exc(file=sys.stdout)
         (root / "results").mkdir(parents=True, exist_ok=True)
-        write_results(root / "results" / "results.json", {
-            "score": 0.0, "tests": [],
-            "output": "The autograder failed on this submission (an error in the grader, not in your work); "
-                      "ask your instructor to regrade it."})
+        write_results(
+            root / "results" / "results.json",
+            {
+                "score": 0.0,
+                "tests": [],
+                "output": "The autograder failed on this submission (an error in the grader, not in your work); "
+                "ask your instructor to regrade it.",
+            },
+        )
         return 1
     return 0
 

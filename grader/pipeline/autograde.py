@@ -28,6 +28,7 @@ import warnings
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import filelock
 import nbformat
@@ -74,13 +75,18 @@ def open_gradebook(db_url):
     try:
         return Gradebook(db_url)
     except ModuleNotFoundError as error:
-        raise OutputError(f"{db_url.split('://')[0]} gradebook {_safe_url(db_url)}: the database driver is not "
-                          f"installed ({error}); for PostgreSQL install the postgres extra "
-                          "(pip install -e '.[postgres]')") from None
+        raise OutputError(
+            f"{db_url.split('://')[0]} gradebook {_safe_url(db_url)}: the database driver is not "
+            f"installed ({error}); for PostgreSQL install the postgres extra "
+            "(pip install -e '.[postgres]')"
+        ) from None
     except sqlalchemy.exc.SQLAlchemyError as error:
         reason = str(getattr(error, "orig", None) or error).splitlines()[0]
-        fix = ("move the file away and run again: everything it held is graded again from the submissions"
-               if db_url.startswith("sqlite") else "check that the server is running and the URL is right")
+        fix = (
+            "move the file away and run again: everything it held is graded again from the submissions"
+            if db_url.startswith("sqlite")
+            else "check that the server is running and the URL is right"
+        )
         raise OutputError(f"gradebook {_safe_url(db_url)} cannot be used ({reason}); {fix}") from None
 
 
@@ -93,8 +99,9 @@ def gradebook_url(db_url):
     try:
         url = sqlalchemy.engine.make_url(db_url)
     except sqlalchemy.exc.ArgumentError:
-        raise OutputError(f"{db_url!r} is not a database URL (e.g. sqlite:///path/gradebook.db or "
-                          "postgresql://user@host/database)") from None
+        raise OutputError(
+            f"{db_url!r} is not a database URL (e.g. sqlite:///path/gradebook.db or postgresql://user@host/database)"
+        ) from None
     if url.drivername == "postgresql":
         url = url.set(drivername="postgresql+psycopg")
     return url.render_as_string(hide_password=False)
@@ -114,8 +121,11 @@ def _in_gradebook(gradebook, submission):
         record = gradebook.find_submission(submission.assignment_id, submission.student_id)
     except MissingEntry:
         return False
-    return all(grade.auto_score is not None or grade.manual_score is not None
-               for notebook in record.notebooks for grade in notebook.grades)
+    return all(
+        grade.auto_score is not None or grade.manual_score is not None
+        for notebook in record.notebooks
+        for grade in notebook.grades
+    )
 
 
 @contextlib.contextmanager
@@ -147,7 +157,7 @@ def one_engine_per_database():
 class ReplayOutputs(NbGraderPreprocessor):
     """Stands in for nbgrader's Execute: puts back the outputs a sandboxed worker produced."""
 
-    executed = {}  # (student, assignment, notebook) -> executed notebook (plain dict)
+    executed: ClassVar[dict] = {}  # (student, assignment, notebook) -> executed notebook (plain dict)
 
     def preprocess(self, nb, resources):
         info = resources["nbgrader"]
@@ -186,8 +196,9 @@ class Grader:
         try:
             self.out.mkdir(parents=True, exist_ok=True)
         except OSError as error:
-            raise OutputError(f"{self.out}: cannot create the output folder ({error.strerror}); choose a "
-                              "writable --out") from None
+            raise OutputError(
+                f"{self.out}: cannot create the output folder ({error.strerror}); choose a writable --out"
+            ) from None
         self.db_url = gradebook_url(db_url) if db_url else f"sqlite:///{self.out / 'gradebook.db'}"
         self.secret = verify.course_secret(course.root)  # before the sandbox limits, which hide its file
         self.limits = (limits or sandbox.Limits()).hiding(*self.private_paths())
@@ -196,20 +207,28 @@ class Grader:
         for private in (self.submitted, self.autograded):
             private.mkdir(exist_ok=True)
             private.chmod(0o700)  # other students' work is not readable by a sandboxed run
-        self.config = course.config(CourseDirectory={
-            "db_url": self.db_url,
-            "submitted_directory": str(self.submitted),
-            "autograded_directory": str(self.autograded),
-        })
+        self.config = course.config(
+            CourseDirectory={
+                "db_url": self.db_url,
+                "submitted_directory": str(self.submitted),
+                "autograded_directory": str(self.autograded),
+            }
+        )
         self._data_files = {}
 
     def private_paths(self):
         """What student code must not see: solutions, gradebooks, everyone's submitted and graded work."""
         root = self.course.root
-        gradebooks = [url[len("sqlite:///"):] for url in (self.db_url, self.course.db_url())
-                      if url.startswith("sqlite:///")]
-        return [self.course.solutions, self.out, *gradebooks, root / verify.SECRET_FILE,
-                *(root / folder for folder in ("submitted", "autograded", "feedback"))]
+        gradebooks = [
+            url[len("sqlite:///") :] for url in (self.db_url, self.course.db_url()) if url.startswith("sqlite:///")
+        ]
+        return [
+            self.course.solutions,
+            self.out,
+            *gradebooks,
+            root / verify.SECRET_FILE,
+            *(root / folder for folder in ("submitted", "autograded", "feedback")),
+        ]
 
     # --- setup -------------------------------------------------------------------------------
 
@@ -221,8 +240,7 @@ class Grader:
                 return
             except MissingEntry:
                 pass
-        self.course.generate_release(release_dir=self.out / ".release", db_url=self.db_url,
-                                     assignments=[assignment_id])
+        self.course.generate_release(release_dir=self.out / ".release", db_url=self.db_url, assignments=[assignment_id])
 
     def data_files(self, assignment_id):
         """Non-notebook files of the assignment (data the notebook reads), as bytes."""
@@ -230,8 +248,9 @@ class Grader:
             folder = self.course.solutions / assignment_id
             self._data_files[assignment_id] = {
                 str(p.relative_to(folder)): p.read_bytes()
-                for p in sorted(folder.rglob("*")) if p.is_file() and p.suffix != ".ipynb"
-                and ".ipynb_checkpoints" not in p.parts}
+                for p in sorted(folder.rglob("*"))
+                if p.is_file() and p.suffix != ".ipynb" and ".ipynb_checkpoints" not in p.parts
+            }
         return self._data_files[assignment_id]
 
     def spec_source(self, assignment_id):
@@ -253,8 +272,14 @@ class Grader:
         """The notebook as nbgrader will execute it: outputs cleared, locked and test cells restored."""
         path = self.submitted / submission.student_id / submission.assignment_id / f"{notebook_name}.ipynb"
         nb = nbformat.read(path, as_version=4)
-        resources = {"nbgrader": {"student": submission.student_id, "assignment": submission.assignment_id,
-                                  "notebook": notebook_name, "db_url": self.db_url}}
+        resources = {
+            "nbgrader": {
+                "student": submission.student_id,
+                "assignment": submission.assignment_id,
+                "notebook": notebook_name,
+                "db_url": self.db_url,
+            }
+        }
         converter = self._converter(submission.student_id, submission.assignment_id)
         for preprocessor in converter.sanitize_preprocessors:
             nb, resources = preprocessor(config=self.config).preprocess(nb, resources)
@@ -270,11 +295,13 @@ class Grader:
     def score(self, submission, executions):
         """nbgrader's Autograde with the executions replayed; the only step that writes grades."""
         for notebook_name, execution in executions.items():
-            ReplayOutputs.executed[(submission.student_id, submission.assignment_id, notebook_name)] = \
+            ReplayOutputs.executed[(submission.student_id, submission.assignment_id, notebook_name)] = (
                 execution.notebook
+            )
         converter = self._converter(submission.student_id, submission.assignment_id)
         converter.autograde_preprocessors = [
-            ReplayOutputs if p.__name__ == "Execute" else p for p in converter.autograde_preprocessors]
+            ReplayOutputs if p.__name__ == "Execute" else p for p in converter.autograde_preprocessors
+        ]
         logged = _LoggedErrors()
         converter.log.addHandler(logged)
         try:
@@ -303,8 +330,16 @@ class Grader:
 
     # --- the run -------------------------------------------------------------------------------------
 
-    def run(self, submissions_path, workers=None, scheduler=None, progress=None, lms_assignment=None,
-            collector_regex=CANVAS_REGEX, on_graded=None):
+    def run(
+        self,
+        submissions_path,
+        workers=None,
+        scheduler=None,
+        progress=None,
+        lms_assignment=None,
+        collector_regex=CANVAS_REGEX,
+        on_graded=None,
+    ):
         """Grade everything at ``submissions_path`` that is not graded yet; return a :class:`Run`.
 
         ``lms_assignment`` marks the input as an LMS download of that assignment (see :func:`collect`).
@@ -316,12 +351,14 @@ class Grader:
         if scheduler:
             _check_scheduler(scheduler)
         if not scheduler:
-            zygote.shared().preload("grader.blanks", "grader.verify.child",
-                                    *(m for spec in self.course.specs.all() for m in spec.preload))
+            zygote.shared().preload(
+                "grader.blanks", "grader.verify.child", *(m for spec in self.course.specs.all() for m in spec.preload)
+            )
             zygote.shared().start()  # its imports (seconds) overlap with collecting and sanitizing
         with timing.stage("preparation"):
-            submissions, run.problems = collect(submissions_path, self.course, self.out / ".scratch",
-                                                lms_assignment, collector_regex)
+            submissions, run.problems = collect(
+                submissions_path, self.course, self.out / ".scratch", lms_assignment, collector_regex
+            )
         self.limits = self.limits.hiding(submissions_path)
         for assignment_id in sorted({s.assignment_id for s in submissions}):
             with timing.stage("setup", assignment_id):
@@ -331,8 +368,7 @@ class Grader:
         with open_gradebook(self.db_url) as gradebook:
             for submission in submissions:
                 fingerprint = submission.fingerprint()
-                if not ledger.is_graded(self.autograded, submission.student_id, submission.assignment_id,
-                                        fingerprint):
+                if not ledger.is_graded(self.autograded, submission.student_id, submission.assignment_id, fingerprint):
                     pending.append((submission, fingerprint))
                 elif _in_gradebook(gradebook, submission):
                     run.skipped.append(submission.key)
@@ -343,7 +379,7 @@ class Grader:
             progress.start(total=len(pending))
 
         jobs = []
-        for submission, fingerprint in pending:
+        for submission, _fingerprint in pending:
             with timing.stage("preparation", submission.assignment_id):
                 stage(submission, self.submitted)
                 for notebook_name in submission.files:
@@ -354,8 +390,9 @@ class Grader:
                         continue
                     missing = self.missing_cells(submission.assignment_id, notebook_name, nb)
                     if missing:
-                        submission.notes[notebook_name] = "; ".join(filter(None, (
-                            submission.notes.get(notebook_name), f"missing-cell ({', '.join(missing)})")))
+                        submission.notes[notebook_name] = "; ".join(
+                            filter(None, (submission.notes.get(notebook_name), f"missing-cell ({', '.join(missing)})"))
+                        )
                     jobs.append((submission, notebook_name, nb))
 
         results = {submission.key: {} for submission, _ in pending}
@@ -373,9 +410,15 @@ class Grader:
                     self.score(submission, executions)
                 # the EM grade cells' scores come from the out-of-kernel verification, after nbgrader's
                 with timing.stage("verdicts", submission.assignment_id):
-                    recorded = verify.record(self.db_url, self.autograded, submission.student_id,
-                                             submission.assignment_id, executions, self.submitted,
-                                             self.course.specs.get(submission.assignment_id))
+                    recorded = verify.record(
+                        self.db_url,
+                        self.autograded,
+                        submission.student_id,
+                        submission.assignment_id,
+                        executions,
+                        self.submitted,
+                        self.course.specs.get(submission.assignment_id),
+                    )
                 for name, note in recorded.items():
                     notes[name] = "; ".join(filter(None, (notes.get(name), note)))
             except Exception as error:  # one submission nbgrader cannot grade must not stop the class
@@ -383,8 +426,13 @@ class Grader:
                 run.failures[submission.key] = cause
                 notes["*"] = f"grading-error ({cause})"
             # a failure is the grader's, not the student's: no fingerprint, so the next run grades it again
-            ledger.write(self.autograded, submission.student_id, submission.assignment_id,
-                         None if submission.key in run.failures else fingerprints[submission.key], notes)
+            ledger.write(
+                self.autograded,
+                submission.student_id,
+                submission.assignment_id,
+                None if submission.key in run.failures else fingerprints[submission.key],
+                notes,
+            )
             run.graded.append(submission.key)
             if on_graded:
                 on_graded(submission.student_id, submission.assignment_id, notes)
@@ -411,17 +459,34 @@ class Grader:
             from distributed import as_completed as dask_completed
 
             with Client(scheduler) as client:
-                futures = {client.submit(verify.execute_and_verify, dict(nb), self.data_files(s.assignment_id),
-                                         self.limits, self.spec_source(s.assignment_id), self.secret,
-                                         pure=False): (s, name, nb)
-                           for s, name, nb in jobs}
+                futures = {
+                    client.submit(
+                        verify.execute_and_verify,
+                        dict(nb),
+                        self.data_files(s.assignment_id),
+                        self.limits,
+                        self.spec_source(s.assignment_id),
+                        self.secret,
+                        pure=False,
+                    ): (s, name, nb)
+                    for s, name, nb in jobs
+                }
                 for future in dask_completed(futures):
                     submission, name, nb = futures[future]
                     yield (submission, name), _result_or_crash(future, nb)
             return
         with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
-            futures = {pool.submit(verify.execute_and_verify, nb, self.data_files(s.assignment_id), self.limits,
-                                   self.spec_source(s.assignment_id), self.secret): (s, name, nb) for s, name, nb in jobs}
+            futures = {
+                pool.submit(
+                    verify.execute_and_verify,
+                    nb,
+                    self.data_files(s.assignment_id),
+                    self.limits,
+                    self.spec_source(s.assignment_id),
+                    self.secret,
+                ): (s, name, nb)
+                for s, name, nb in jobs
+            }
             for future in as_completed(futures):
                 submission, name, nb = futures[future]
                 yield (submission, name), _result_or_crash(future, nb)
@@ -432,14 +497,18 @@ def _check_scheduler(address, timeout=10):
     try:
         from distributed import Client
     except ImportError:
-        raise OutputError(f"--scheduler {address} needs Dask's distributed, which a student install leaves out: "
-                          "pip install -e '.[dask]'") from None
+        raise OutputError(
+            f"--scheduler {address} needs Dask's distributed, which a student install leaves out: "
+            "pip install -e '.[dask]'"
+        ) from None
     try:
         with Client(address, timeout=timeout):
             pass
     except (OSError, TimeoutError, ValueError) as error:
-        raise OutputError(f"Dask scheduler {address}: cannot connect ({type(error).__name__}: {error}); start "
-                          "it (dask scheduler, then dask worker ADDRESS) or check --scheduler") from None
+        raise OutputError(
+            f"Dask scheduler {address}: cannot connect ({type(error).__name__}: {error}); start "
+            "it (dask scheduler, then dask worker ADDRESS) or check --scheduler"
+        ) from None
 
 
 def _result_or_crash(future, notebook):
@@ -452,8 +521,18 @@ def _result_or_crash(future, notebook):
         return executor.Execution(executed, "kernel-died")
 
 
-def autograde(submissions_path, out, course=None, workers=None, scheduler=None, db_url=None, limits=None,
-              progress=None, lms_assignment=None, collector_regex=CANVAS_REGEX):
+def autograde(
+    submissions_path,
+    out,
+    course=None,
+    workers=None,
+    scheduler=None,
+    db_url=None,
+    limits=None,
+    progress=None,
+    lms_assignment=None,
+    collector_regex=CANVAS_REGEX,
+):
     """Grade a class and write the reports; return the :class:`Run`. See ``grader autograde --help``.
 
     One run at a time per output folder (a lock file in it); a second one raises :class:`OutputError`.
@@ -466,16 +545,21 @@ def autograde(submissions_path, out, course=None, workers=None, scheduler=None, 
     try:
         lock.acquire(timeout=0)
     except filelock.Timeout:
-        raise OutputError(f"{grader.out} is being graded by another run (it holds {lock.lock_file}); wait for it "
-                          "to finish, or grade into another --out folder") from None
+        raise OutputError(
+            f"{grader.out} is being graded by another run (it holds {lock.lock_file}); wait for it "
+            "to finish, or grade into another --out folder"
+        ) from None
     try:
-        return _autograde_locked(grader, submissions_path, workers, scheduler, progress, lms_assignment,
-                                 collector_regex)
+        return _autograde_locked(
+            grader, submissions_path, workers, scheduler, progress, lms_assignment, collector_regex
+        )
     except OSError as error:
         if error.errno not in _OUTPUT_ERRNOS:
             raise
-        raise OutputError(f"{error.filename or grader.out}: {error.strerror}; free space (or fix the permissions) "
-                          "and run again: what was graded is kept, the rest is graded then") from None
+        raise OutputError(
+            f"{error.filename or grader.out}: {error.strerror}; free space (or fix the permissions) "
+            "and run again: what was graded is kept, the rest is graded then"
+        ) from None
     finally:
         lock.release()
 
@@ -489,11 +573,19 @@ def _autograde_locked(grader, submissions_path, workers, scheduler, progress, lm
 
     workers = workers or os.cpu_count() or 1
     # rendering a notebook's feedback costs a twentieth of grading it: one renderer keeps up with 8 workers
-    with one_engine_per_database(), \
-            FeedbackWriter(grader, processes=-(-workers // 8) if workers > 1 else 0) as feedback:
-        run = grader.run(submissions_path, workers=workers, scheduler=scheduler, progress=progress,
-                         lms_assignment=lms_assignment, collector_regex=collector_regex,
-                         on_graded=feedback.submission_graded)
+    with (
+        one_engine_per_database(),
+        FeedbackWriter(grader, processes=-(-workers // 8) if workers > 1 else 0) as feedback,
+    ):
+        run = grader.run(
+            submissions_path,
+            workers=workers,
+            scheduler=scheduler,
+            progress=progress,
+            lms_assignment=lms_assignment,
+            collector_regex=collector_regex,
+            on_graded=feedback.submission_graded,
+        )
         with timing.stage("reports"):
             run.rows = report.write_all(grader, run, feedback)
     return run

@@ -27,30 +27,30 @@ NOTE_EXPLANATIONS = {
     "timeout": "Your notebook ran longer than the time limit and was stopped; cells after that point were not run.",
     "memory": "Your code tried to use more memory than allowed.",
     "kernel-died": "The Python process running your notebook stopped unexpectedly (for example os._exit or a crash); "
-                   "cells after that point were not run.",
+    "cells after that point were not run.",
     "output-limit": "Your notebook printed more output than allowed; the rest was discarded.",
     "missing-notebook": "This notebook was not in your submission.",
     "invalid-notebook": "This file could not be read as a notebook (is it valid .ipynb JSON?).",
     "tampered": "The grading of this notebook was interfered with (grading cells modified, or tests disabled or "
-                "fooled from your code); the grading cells were restored and your solution was checked on its own, "
-                "outside your notebook.",
+    "fooled from your code); the grading cells were restored and your solution was checked on its own, "
+    "outside your notebook.",
     "hard-coded": "Your code gave exactly the same results when it was run on different data: results must be "
-                  "computed from the inputs, not typed in.",
+    "computed from the inputs, not typed in.",
     "other-inputs": "Your code is right on this notebook's data but not on other data the grader tried (the "
-                    "message of each test says what went wrong there): check the steps that only work here.",
+    "message of each test says what went wrong there): check the steps that only work here.",
     "missing-cell": "Some cells of the original notebook were missing from your submission (deleted, or their "
-                    "metadata removed); their tests count as failed.",
+    "metadata removed); their tests count as failed.",
     "renamed-notebook": "Your notebook had another file name; it was graded as this notebook.",
     "symlink": "Your submission held a link (a shortcut) instead of your notebook; links are never followed, so "
-               "there was nothing of yours to grade. Submit the notebook file itself.",
+    "there was nothing of yours to grade. Submit the notebook file itself.",
     "not-a-file": "Your submission held something that is not a file where your notebook should be; it was not read.",
     "too-large": "Your notebook file is larger than the grader accepts, so it was not read. Clear the outputs "
-                 "(Kernel > Restart Kernel and Clear Outputs) and submit it again.",
+    "(Kernel > Restart Kernel and Clear Outputs) and submit it again.",
     "compression-ratio": "Your notebook was compressed far more than a notebook can be, so it was not read.",
     "metadata-restored": "Some cells had lost their grading information (for example when cells were copied into a "
-                         "new notebook); they were recognised by their cell ids and graded as usual.",
+    "new notebook); they were recognised by their cell ids and graded as usual.",
     "sandbox-error": "The grader could not set up the environment to run your notebook. This is not your fault: "
-                     "ask your instructor to grade it again.",
+    "ask your instructor to grade it again.",
 }
 
 
@@ -85,18 +85,26 @@ def feedback_notebook(autograded, grades, note="", verified=None):
         message = verified.get(meta["grade_id"]) or "; ".join(f"{o.ename}: {o.evalue}" for o in errors)
         passed = score is not None and score == max_score
         verdict = "✓ passed" if passed else f"✗ {message or 'failed'}"
-        cell.outputs = [nbformat.v4.new_output("stream", name="stdout" if passed else "stderr",
-                                               text=f"{verdict}  ({score or 0:g} / {max_score:g} points)\n")]
-        lines.append(f"| `{meta['grade_id']}` | {score or 0:g} / {max_score:g} | "
-                     f"{'passed' if passed else 'failed'} |")
+        cell.outputs = [
+            nbformat.v4.new_output(
+                "stream",
+                name="stdout" if passed else "stderr",
+                text=f"{verdict}  ({score or 0:g} / {max_score:g} points)\n",
+            )
+        ]
+        lines.append(f"| `{meta['grade_id']}` | {score or 0:g} / {max_score:g} | {'passed' if passed else 'failed'} |")
         hints += [i for i in diagnosis_ids(message) if i not in hints]
     if hints:
         lines += ["", "### What to look at", ""] + [f"- **{i}**: {CATALOGUE[i].hint}" for i in hints]
     for cell in nb.cells:
         if cell.cell_type == "code":
             # tracebacks of the student's own cells can quote restored test code: keep the message only
-            cell.outputs = [nbformat.v4.new_output("stream", name="stderr", text=f"{o.ename}: {o.evalue}\n")
-                            if o.output_type == "error" else o for o in cell.outputs]
+            cell.outputs = [
+                nbformat.v4.new_output("stream", name="stderr", text=f"{o.ename}: {o.evalue}\n")
+                if o.output_type == "error"
+                else o
+                for o in cell.outputs
+            ]
     nb.cells.insert(0, nbformat.v4.new_markdown_cell("\n".join(lines)))
     return nb
 
@@ -144,8 +152,13 @@ class FeedbackWriter:
     def __init__(self, grader, processes=0):
         self.grader = grader
         # spawn, not fork: the grading process runs threads; the renderers die with the grader, even by SIGKILL
-        self._pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"),
-                                         initializer=sandbox.die_with_parent) if processes else None
+        self._pool = (
+            ProcessPoolExecutor(
+                processes, mp_context=multiprocessing.get_context("spawn"), initializer=sandbox.die_with_parent
+            )
+            if processes
+            else None
+        )
         self._rendered = {}  # target -> Future of write_one, or the target once written in this process
         self.errors = {}  # target -> why it could not be written; the rest of the class is not held up
 
@@ -157,14 +170,17 @@ class FeedbackWriter:
             self._pool.shutdown(cancel_futures=error_type is not None)
 
     def _paths(self, student_id, assignment_id, notebook_id):
-        return (Path(self.grader.autograded) / student_id / assignment_id / f"{notebook_id}.ipynb",
-                self.grader.out / "feedback" / student_id / assignment_id / f"{notebook_id}.html")
+        return (
+            Path(self.grader.autograded) / student_id / assignment_id / f"{notebook_id}.ipynb",
+            self.grader.out / "feedback" / student_id / assignment_id / f"{notebook_id}.html",
+        )
 
     def _render(self, source, target, grades, note):
         assignment_id = source.parent.name
         if self._pool:
-            self._rendered[target] = timing.submit(self._pool, "feedback", assignment_id,
-                                                   write_one, source, target, grades, note)
+            self._rendered[target] = timing.submit(
+                self._pool, "feedback", assignment_id, write_one, source, target, grades, note
+            )
             return
         try:
             with timing.stage("feedback", assignment_id):
@@ -180,8 +196,10 @@ class FeedbackWriter:
             except MissingEntry:
                 return
             for notebook in notebooks:
-                grades = {grade.name: (None if grade.score is None else float(grade.score), float(grade.max_score))
-                          for grade in notebook.grades}
+                grades = {
+                    grade.name: (None if grade.score is None else float(grade.score), float(grade.max_score))
+                    for grade in notebook.grades
+                }
                 source, target = self._paths(student_id, assignment_id, notebook.name)
                 if source.is_file():
                     self._render(source, target, grades, notebook_note(notes, notebook.name))
@@ -202,8 +220,11 @@ class FeedbackWriter:
                 notes[key] = row.note
         for key, cell_grades in sorted(grades.items()):
             source, target = self._paths(*key)
-            if target in self._rendered or not source.is_file() or (
-                    fresh is not None and key[:2] not in fresh and target.is_file()):
+            if (
+                target in self._rendered
+                or not source.is_file()
+                or (fresh is not None and key[:2] not in fresh and target.is_file())
+            ):
                 continue
             self._render(source, target, cell_grades, notes[key])
         written = []
@@ -213,4 +234,3 @@ class FeedbackWriter:
             except Exception as error:
                 self.errors[target] = f"{type(error).__name__}: {error}"
         return written
-

@@ -7,8 +7,15 @@ class ProgressBar:
     """The ``progress`` object :meth:`grader.pipeline.autograde.Grader.run` reports to."""
 
     def __init__(self, console=None):
-        self._progress = Progress(TextColumn("grading"), BarColumn(), MofNCompleteColumn(),
-                                  TextColumn("ETA"), TimeRemainingColumn(), console=console, transient=False)
+        self._progress = Progress(
+            TextColumn("grading"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=console,
+            transient=False,
+        )
         self._task = None
 
     def start(self, total):

@@ -63,14 +63,37 @@ def collect_rows(grader, run=None):
                 note = notebook_note(notes, notebook.name)
                 for grade in sorted(notebook.grades, key=lambda g: g.name):
                     score = "" if grade.score is None else float(grade.score)
-                    diagnosis = verified[grade.name]["diagnosis"] if grade.name in verified else \
-                        ";".join(diagnosis_ids(errors.get(grade.name, "")))
-                    rows.append(Row(student_id, assignment_id, notebook.name, grade.name, score,
-                                    float(grade.max_score), diagnosis, note))
-    for problem in (run.problems if run else []):
+                    diagnosis = (
+                        verified[grade.name]["diagnosis"]
+                        if grade.name in verified
+                        else ";".join(diagnosis_ids(errors.get(grade.name, "")))
+                    )
+                    rows.append(
+                        Row(
+                            student_id,
+                            assignment_id,
+                            notebook.name,
+                            grade.name,
+                            score,
+                            float(grade.max_score),
+                            diagnosis,
+                            note,
+                        )
+                    )
+    for problem in run.problems if run else []:
         if problem.row:  # no submission carries it (unknown assignment, duplicate, link as a student's folder)
-            rows.append(Row(problem.student_id, problem.assignment_id, "", "", "", "", "",
-                            f"{problem.note}: {problem.path.name}"))
+            rows.append(
+                Row(
+                    problem.student_id,
+                    problem.assignment_id,
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    f"{problem.note}: {problem.path.name}",
+                )
+            )
     return rows
 
 
@@ -104,13 +127,13 @@ def _distribution_figures(rows):
         columns = min(4, len(cells))
         lines = -(-len(cells) // columns)
         figure, axes = plt.subplots(lines, columns, figsize=(3.2 * columns, 2.4 * lines), squeeze=False)
-        for axis, ((notebook_id, grade_id, max_score), scores) in zip(axes.ravel(), sorted(cells.items())):
+        for axis, ((_notebook_id, grade_id, max_score), scores) in zip(axes.ravel(), sorted(cells.items())):
             values = sorted(Counter(scores).items())
             axis.bar([f"{value:g}" for value, _ in values], [count for _, count in values], color="tab:blue")
             axis.set_title(f"{grade_id} (max {max_score:g})", fontsize=9)
             axis.set_xlabel("score")
             axis.set_ylabel("students")
-        for axis in axes.ravel()[len(cells):]:
+        for axis in axes.ravel()[len(cells) :]:
             axis.set_visible(False)
         figure.suptitle(f"{assignment_id}: score distribution per question")
         figure.tight_layout()
@@ -131,12 +154,18 @@ def question_table(rows):
     table = []
     for key, scores in sorted(cells.items()):
         maximum = maxima[key]
-        table.append({
-            "assignment_id": key[0], "notebook_id": key[1], "grade_id": key[2], "max_score": maximum,
-            "students": len(scores), "mean": sum(scores) / len(scores),
-            "full": sum(s == maximum for s in scores) / len(scores),
-            "zero": sum(s == 0 for s in scores) / len(scores),
-        })
+        table.append(
+            {
+                "assignment_id": key[0],
+                "notebook_id": key[1],
+                "grade_id": key[2],
+                "max_score": maximum,
+                "students": len(scores),
+                "mean": sum(scores) / len(scores),
+                "full": sum(s == maximum for s in scores) / len(scores),
+                "zero": sum(s == 0 for s in scores) / len(scores),
+            }
+        )
     return table
 
 
@@ -153,10 +182,16 @@ def write_summary(rows, run, path):
     diagnoses = Counter(d for r in rows for d in r.diagnosis.split(";") if d)
     notes = sorted({(r.student_id, r.assignment_id, r.notebook_id, r.note) for r in rows if r.note})
     html = environment.get_template("summary.html.j2").render(
-        questions=question_table(rows), figures=_distribution_figures(rows), diagnoses=diagnoses.most_common(),
-        notes=notes, totals=sorted((k, v) for k, v in totals.items()), n_submissions=len(students),
-        problems=run.problems if run else [], failures=run.failures if run else {},
-        feedback_errors=run.feedback_errors if run else {})
+        questions=question_table(rows),
+        figures=_distribution_figures(rows),
+        diagnoses=diagnoses.most_common(),
+        notes=notes,
+        totals=sorted((k, v) for k, v in totals.items()),
+        n_submissions=len(students),
+        problems=run.problems if run else [],
+        failures=run.failures if run else {},
+        feedback_errors=run.feedback_errors if run else {},
+    )
     Path(path).write_text(html)
     return path
 
@@ -167,12 +202,24 @@ def console_table(rows, console=None):
     from rich.table import Table
 
     table = Table(title="Autograde summary: score per question")
-    for column, justify in (("assignment", "left"), ("question", "left"), ("students", "right"),
-                            ("mean", "right"), ("full marks", "right"), ("zero", "right")):
+    for column, justify in (
+        ("assignment", "left"),
+        ("question", "left"),
+        ("students", "right"),
+        ("mean", "right"),
+        ("full marks", "right"),
+        ("zero", "right"),
+    ):
         table.add_column(column, justify=justify)
     for q in question_table(rows):
-        table.add_row(q["assignment_id"], q["grade_id"], str(q["students"]), f"{q['mean']:.2f} / {q['max_score']:g}",
-                      f"{q['full']:.0%}", f"{q['zero']:.0%}")
+        table.add_row(
+            q["assignment_id"],
+            q["grade_id"],
+            str(q["students"]),
+            f"{q['mean']:.2f} / {q['max_score']:g}",
+            f"{q['full']:.0%}",
+            f"{q['zero']:.0%}",
+        )
     (console or Console()).print(table)
 
 

@@ -59,13 +59,19 @@ class SubmissionsError(Exception):
 class Intake(Configurable):
     """How much of a class's input the grader reads; anything beyond is refused unread."""
 
-    max_notebook_mb = Int(32, help="A notebook larger than this (MiB) is refused before it is read, graded as "
-                                   "zero with the note too-large.").tag(config=True)
-    max_zip_mb = Int(4096, help="A zip whose members declare more than this (MiB) in all is refused as a "
-                                "whole.").tag(config=True)
+    max_notebook_mb = Int(
+        32,
+        help="A notebook larger than this (MiB) is refused before it is read, graded as zero with the note too-large.",
+    ).tag(config=True)
+    max_zip_mb = Int(4096, help="A zip whose members declare more than this (MiB) in all is refused as a whole.").tag(
+        config=True
+    )
     max_zip_members = Int(100_000, help="A zip with more members than this is refused as a whole.").tag(config=True)
-    max_zip_ratio = Int(100, help="A zip member of at least 1 MiB compressed more than this many times is refused "
-                                  "unread, with the note compression-ratio.").tag(config=True)
+    max_zip_ratio = Int(
+        100,
+        help="A zip member of at least 1 MiB compressed more than this many times is refused "
+        "unread, with the note compression-ratio.",
+    ).tag(config=True)
 
     @property
     def notebook_bytes(self):
@@ -124,17 +130,28 @@ class _Folder:
                 here = (*parts, child.name)
                 if child.is_symlink():
                     target = os.readlink(child.path)  # the link itself, not what it points to
-                    found.append(Entry(self, here, "refused", refusal=(
-                        "symlink", f"a symbolic link (to {target}): refused, never followed")))
+                    found.append(
+                        Entry(
+                            self,
+                            here,
+                            "refused",
+                            refusal=("symlink", f"a symbolic link (to {target}): refused, never followed"),
+                        )
+                    )
                 elif child.is_dir(follow_symlinks=False):
                     found.append(Entry(self, here, "dir"))
                     walk(child.path, here)
                 elif child.is_file(follow_symlinks=False):
-                    found.append(_sized(Entry(self, here, "file", child.stat(follow_symlinks=False).st_size),
-                                        intake))
+                    found.append(_sized(Entry(self, here, "file", child.stat(follow_symlinks=False).st_size), intake))
                 else:
-                    found.append(Entry(self, here, "refused", refusal=(
-                        "not-a-file", "neither a file nor a folder (a device, pipe or socket): refused")))
+                    found.append(
+                        Entry(
+                            self,
+                            here,
+                            "refused",
+                            refusal=("not-a-file", "neither a file nor a folder (a device, pipe or socket): refused"),
+                        )
+                    )
 
         walk(self.path, ())
         return found
@@ -165,13 +182,17 @@ class _Zip:
         except (zipfile.BadZipFile, OSError) as error:
             raise SubmissionsError(f"{self.path}: not a readable zip file ({error})") from None
         if len(members) > intake.max_zip_members:
-            raise SubmissionsError(f"{self.path}: {len(members)} members, more than the {intake.max_zip_members} "
-                                   "a class zip may hold (c.Intake.max_zip_members): nothing was read")
+            raise SubmissionsError(
+                f"{self.path}: {len(members)} members, more than the {intake.max_zip_members} "
+                "a class zip may hold (c.Intake.max_zip_members): nothing was read"
+            )
         declared = sum(member.file_size for member in members)
         if declared > intake.max_zip_mb * 2**20:
-            raise SubmissionsError(f"{self.path}: its members declare {declared / 2**20:.0f} MiB uncompressed, more "
-                                   f"than the {intake.max_zip_mb} MiB a class zip may hold (c.Intake.max_zip_mb): "
-                                   "nothing was read")
+            raise SubmissionsError(
+                f"{self.path}: its members declare {declared / 2**20:.0f} MiB uncompressed, more "
+                f"than the {intake.max_zip_mb} MiB a class zip may hold (c.Intake.max_zip_mb): "
+                "nothing was read"
+            )
         found, folders = {}, set()
         for member in members:
             parts = tuple(part for part in member.filename.split("/") if part)
@@ -182,13 +203,15 @@ class _Zip:
             folders.update(parts[:end] for end in range(1, len(parts)))
             mode = member.external_attr >> 16
             if stat.S_ISLNK(mode):
-                found[parts] = Entry(self, parts, "refused", refusal=(
-                    "symlink", "a symbolic link in the zip: refused, never followed"))
+                found[parts] = Entry(
+                    self, parts, "refused", refusal=("symlink", "a symbolic link in the zip: refused, never followed")
+                )
             elif member.is_dir():
                 folders.add(parts)
             elif stat.S_IFMT(mode) not in (0, stat.S_IFREG):
-                found[parts] = Entry(self, parts, "refused", refusal=(
-                    "not-a-file", "neither a file nor a folder in the zip: refused"))
+                found[parts] = Entry(
+                    self, parts, "refused", refusal=("not-a-file", "neither a file nor a folder in the zip: refused")
+                )
             else:
                 found[parts] = _sized(Entry(self, parts, "file", member.file_size, member=member), intake)
         for parts in folders:
@@ -214,18 +237,38 @@ def _sized(entry, intake):
     if not entry.is_notebook:
         return entry
     if entry.size > intake.notebook_bytes:
-        return Entry(entry.source, entry.parts, "refused", entry.size, refusal=(
-            "too-large", (f"{entry.size / 2**20:.1f} MiB, more than the {intake.max_notebook_mb} MiB a notebook "
-                          "may have (c.Intake.max_notebook_mb): refused unread")))
+        return Entry(
+            entry.source,
+            entry.parts,
+            "refused",
+            entry.size,
+            refusal=(
+                "too-large",
+                (
+                    f"{entry.size / 2**20:.1f} MiB, more than the {intake.max_notebook_mb} MiB a notebook "
+                    "may have (c.Intake.max_notebook_mb): refused unread"
+                ),
+            ),
+        )
     member = entry.member
     if member is not None and member.file_size >= RATIO_FLOOR:
         ratio = member.file_size / max(member.compress_size, 1)
         if ratio > intake.max_zip_ratio:
-            return Entry(entry.source, entry.parts, "refused", entry.size, refusal=(
-                "compression-ratio", (f"compressed {ratio:.0f} times ({member.file_size / 2**20:.0f} MiB in "
-                                      f"{member.compress_size / 2**20:.1f} MiB), more than the "
-                                      f"{intake.max_zip_ratio} times a zip member may be (c.Intake.max_zip_ratio): "
-                                      "refused unread")))
+            return Entry(
+                entry.source,
+                entry.parts,
+                "refused",
+                entry.size,
+                refusal=(
+                    "compression-ratio",
+                    (
+                        f"compressed {ratio:.0f} times ({member.file_size / 2**20:.0f} MiB in "
+                        f"{member.compress_size / 2**20:.1f} MiB), more than the "
+                        f"{intake.max_zip_ratio} times a zip member may be (c.Intake.max_zip_ratio): "
+                        "refused unread"
+                    ),
+                ),
+            )
     return entry
 
 
@@ -340,8 +383,11 @@ def _describe(entries):
     said = []
     if notebooks:
         depths = Counter(len(e.parts) for e in notebooks)
-        said.append(f"{len(notebooks)} notebook(s) ({examples(notebooks)}; "
-                    + ", ".join(f"{n} at depth {depth}" for depth, n in sorted(depths.items())) + ")")
+        said.append(
+            f"{len(notebooks)} notebook(s) ({examples(notebooks)}; "
+            + ", ".join(f"{n} at depth {depth}" for depth, n in sorted(depths.items()))
+            + ")"
+        )
     if others:
         said.append(f"{len(others)} other file(s) ({examples(others)})")
     if folders:
@@ -362,8 +408,7 @@ def _layout_root(entries, assignments):
             votes[entry.parts[:-3], entry.parts[-2] in assignments] += 1
     if not votes:
         return None
-    return max({root for root, _ in votes},
-               key=lambda root: (votes[root, True], votes[root, False], -len(root)))
+    return max({root for root, _ in votes}, key=lambda root: (votes[root, True], votes[root, False], -len(root)))
 
 
 def _scan(path, course, assignment_id, collector_regex, intake):
@@ -376,18 +421,24 @@ def _scan(path, course, assignment_id, collector_regex, intake):
         course.require(assignment_id)
         found = list(_lms_files(source, entries, assignment_id, collector_regex))
         if not any(student_id for student_id, *_ in found):
-            raise SubmissionsError(f"{source.path}: no file name matches the collector pattern {collector_regex!r} "
-                                   f"(an LMS download of {assignment_id}); found {_describe(entries)}")
+            raise SubmissionsError(
+                f"{source.path}: no file name matches the collector pattern {collector_regex!r} "
+                f"(an LMS download of {assignment_id}); found {_describe(entries)}"
+            )
         unmatched = f"file name does not match the collector pattern {collector_regex!r}: ignored"
     else:
         root = _layout_root(entries, set(course.assignments))
         if root is None:
-            raise SubmissionsError(f"{source.path}: no notebook in the layout {LAYOUT} (nbgrader's submitted "
-                                   f"folder, or a zip of one); found {_describe(entries)}. For an LMS download of "
-                                   "one assignment, name it with --assignment")
+            raise SubmissionsError(
+                f"{source.path}: no notebook in the layout {LAYOUT} (nbgrader's submitted "
+                f"folder, or a zip of one); found {_describe(entries)}. For an LMS download of "
+                "one assignment, name it with --assignment"
+            )
         found = list(_layout_files(entries, root, set(course.assignments)))
-        unmatched = (f"not in the layout {LAYOUT} (under {source.path.joinpath(*root)}): ignored "
-                     "(for an LMS download, name the assignment with --assignment)")
+        unmatched = (
+            f"not in the layout {LAYOUT} (under {source.path.joinpath(*root)}): ignored "
+            "(for an LMS download, name the assignment with --assignment)"
+        )
     return source, entries, found, unmatched
 
 
@@ -455,25 +506,41 @@ def collect(path, course, scratch=None, assignment_id=None, collector_regex=CANV
             continue
         if not assignment:  # a link in place of a student's folder: no assignment to grade it under
             note, message = entry.refusal
-            problems.append(Problem(where, f"{message}; the student's folder is not graded", student_id, "",
-                                    note, row=True))
+            problems.append(
+                Problem(where, f"{message}; the student's folder is not graded", student_id, "", note, row=True)
+            )
             continue
         if assignment not in assignments:
-            problems.append(Problem(where, f"unknown assignment {assignment!r} (the course has: "
-                                           f"{', '.join(sorted(assignments))})", student_id, assignment,
-                                    "unknown-assignment", row=True))
+            problems.append(
+                Problem(
+                    where,
+                    f"unknown assignment {assignment!r} (the course has: {', '.join(sorted(assignments))})",
+                    student_id,
+                    assignment,
+                    "unknown-assignment",
+                    row=True,
+                )
+            )
             continue
         folded = student_id.strip().casefold()
         first = seen_students.setdefault(folded, student_id)
         if first != student_id and entry is None:
             continue  # a duplicate's assignment folder: its notebooks say so, once each
         if first != student_id:
-            problems.append(Problem(where, f"duplicate student: {student_id!r} is the same id as {first!r}; "
-                                           f"only {first!r} is graded", student_id, assignment,
-                                    "duplicate-student", row=True))
+            problems.append(
+                Problem(
+                    where,
+                    f"duplicate student: {student_id!r} is the same id as {first!r}; only {first!r} is graded",
+                    student_id,
+                    assignment,
+                    "duplicate-student",
+                    row=True,
+                )
+            )
             continue
-        submission = by_key.setdefault((student_id, assignment),
-                                       Submission(student_id, assignment, limit=intake.notebook_bytes))
+        submission = by_key.setdefault(
+            (student_id, assignment), Submission(student_id, assignment, limit=intake.notebook_bytes)
+        )
         if entry is None:
             continue  # an assignment folder without a notebook: graded as missing
         if name is None:  # a link in place of the assignment's folder: each of its notebooks is refused
@@ -508,29 +575,49 @@ def _match_expected(submission, course, problems):
             files[name] = submitted.pop(name)
     missing = [name for name in expected if name not in files]
     if len(missing) == 1 and len(submitted) == 1:
-        (other, entry), = submitted.items()
+        ((other, entry),) = submitted.items()
         files[missing[0]] = entry
         submission.notes[missing[0]] = f"renamed-notebook (submitted as {other}.ipynb)"
-        problems.append(Problem(entry.path, f"expected {missing[0]}.ipynb; graded it as that notebook",
-                                submission.student_id, submission.assignment_id, "renamed-notebook"))
+        problems.append(
+            Problem(
+                entry.path,
+                f"expected {missing[0]}.ipynb; graded it as that notebook",
+                submission.student_id,
+                submission.assignment_id,
+                "renamed-notebook",
+            )
+        )
         submitted.clear()
         missing = []
-    for other, entry in submitted.items():
-        problems.append(Problem(entry.path, f"unexpected notebook (expected {', '.join(n + '.ipynb' for n in expected)}"
-                                            "): ignored", submission.student_id, submission.assignment_id,
-                                "unexpected-notebook"))
+    for entry in submitted.values():
+        problems.append(
+            Problem(
+                entry.path,
+                f"unexpected notebook (expected {', '.join(n + '.ipynb' for n in expected)}): ignored",
+                submission.student_id,
+                submission.assignment_id,
+                "unexpected-notebook",
+            )
+        )
     for name in missing:
         submission.notes[name] = "missing-notebook"
-        problems.append(Problem(Path(submission.student_id) / submission.assignment_id / f"{name}.ipynb",
-                                "missing notebook: graded as zero", submission.student_id, submission.assignment_id,
-                                "missing-notebook"))
+        problems.append(
+            Problem(
+                Path(submission.student_id) / submission.assignment_id / f"{name}.ipynb",
+                "missing notebook: graded as zero",
+                submission.student_id,
+                submission.assignment_id,
+                "missing-notebook",
+            )
+        )
     for name, entry in list(files.items()):
         if entry.kind == "refused":
             note, message = entry.refusal
             del files[name]
             submission.notes[name] = _joined(submission.notes.get(name), note)
-            problems.append(Problem(entry.path, f"{message}; graded as zero", submission.student_id,
-                                    submission.assignment_id, note))
+            problems.append(
+                Problem(entry.path, f"{message}; graded as zero", submission.student_id, submission.assignment_id, note)
+            )
             continue
         try:
             nb, reason = check_notebook(entry.read_bytes(submission.limit))
@@ -539,18 +626,33 @@ def _match_expected(submission, course, problems):
         if reason:
             del files[name]
             submission.notes[name] = "invalid-notebook"
-            problems.append(Problem(entry.path, f"{reason}: graded as zero", submission.student_id,
-                                    submission.assignment_id, "invalid-notebook"))
+            problems.append(
+                Problem(
+                    entry.path,
+                    f"{reason}: graded as zero",
+                    submission.student_id,
+                    submission.assignment_id,
+                    "invalid-notebook",
+                )
+            )
             continue
         release = _release_notebook(course, submission.assignment_id, name)
         restored = restore_metadata(nb, release) if release is not None else []
         if restored:
             submission.contents[name] = nbformat.writes(nb).encode("utf-8")
-            submission.notes[name] = _joined(submission.notes.get(name),
-                                            f"metadata-restored ({len(restored)} cells, by cell id)")
-            problems.append(Problem(entry.path, f"nbgrader metadata missing from cell(s) {', '.join(restored)}: "
-                                                "restored from the release by cell id", submission.student_id,
-                                    submission.assignment_id, "metadata-restored"))
+            submission.notes[name] = _joined(
+                submission.notes.get(name), f"metadata-restored ({len(restored)} cells, by cell id)"
+            )
+            problems.append(
+                Problem(
+                    entry.path,
+                    f"nbgrader metadata missing from cell(s) {', '.join(restored)}: "
+                    "restored from the release by cell id",
+                    submission.student_id,
+                    submission.assignment_id,
+                    "metadata-restored",
+                )
+            )
     submission.files = files
 
 

@@ -66,7 +66,7 @@ def submit(pool, name, assignment_id, function, *args):
     def done(inner):
         try:
             result, seconds = inner.result()
-        except BaseException as error:  # noqa: B036 - handed to the caller's future as it would have been
+        except BaseException as error:
             outer.set_exception(error)
             return
         add(name, assignment_id, seconds)

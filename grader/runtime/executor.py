@@ -8,6 +8,7 @@ cells with :func:`grader.runtime.shell.run_cells`, and streams each cell's
 outputs back, so a timeout or a crash keeps everything that ran before it.
 """
 
+import contextlib
 import json
 import os
 import shutil
@@ -16,8 +17,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 
-from . import sandbox
-from . import zygote
+from . import sandbox, zygote
 from .shell import LIMIT_MARKER
 
 
@@ -46,21 +46,23 @@ def _child(conn, notebook, files, limits, workdir, skip):
         conn.send_bytes(json.dumps({"start": index}).encode())
 
     def finished(index, cell):
-        conn.send_bytes(json.dumps({"index": index, "outputs": cell["outputs"],
-                                    "execution_count": cell["execution_count"]}).encode())
+        conn.send_bytes(
+            json.dumps(
+                {"index": index, "outputs": cell["outputs"], "execution_count": cell["execution_count"]}
+            ).encode()
+        )
 
-    run_cells(notebook["cells"], limits.cell_timeout, limits.output_bytes, on_cell=finished, on_start=started,
-              skip=set(skip))
+    run_cells(
+        notebook["cells"], limits.cell_timeout, limits.output_bytes, on_cell=finished, on_start=started, skip=set(skip)
+    )
     conn.send_bytes(b'{"done": true}')
     conn.close()
 
 
 def _kill(pid):
     for kill in (os.killpg, os.kill):
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             kill(pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
 
 
 #: Seconds the child gets beyond ``cell_timeout`` to interrupt a cell itself before it is killed.
@@ -187,6 +189,11 @@ def _mark_unexecuted(notebook, note):
     """Cells the child never reported get an error output, so nbgrader cannot score them as passed."""
     for cell in notebook["cells"]:
         if cell["cell_type"] == "code" and cell.get("execution_count") is None:
-            cell["outputs"] = [{"output_type": "error", "ename": "NotExecuted",
-                                "evalue": f"grading stopped before this cell ran ({note or 'kernel-died'})",
-                                "traceback": []}]
+            cell["outputs"] = [
+                {
+                    "output_type": "error",
+                    "ename": "NotExecuted",
+                    "evalue": f"grading stopped before this cell ran ({note or 'kernel-died'})",
+                    "traceback": [],
+                }
+            ]

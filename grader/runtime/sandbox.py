@@ -21,6 +21,7 @@ says so in :func:`capabilities`, so the README and tests can tell what is
 defended here.
 """
 
+import contextlib
 import ctypes
 import json
 import os
@@ -44,18 +45,35 @@ MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
 MS_NOATIME, MS_NODIRATIME, MS_RELATIME, MS_STRICTATIME = 1024, 2048, 1 << 21, 1 << 24
 #: Per-mount options a bind remount must repeat, or it silently clears them.
-MOUNT_OPTIONS = {"nosuid": MS_NOSUID, "nodev": MS_NODEV, "noexec": MS_NOEXEC, "noatime": MS_NOATIME,
-                 "nodiratime": MS_NODIRATIME, "relatime": MS_RELATIME, "strictatime": MS_STRICTATIME}
+MOUNT_OPTIONS = {
+    "nosuid": MS_NOSUID,
+    "nodev": MS_NODEV,
+    "noexec": MS_NOEXEC,
+    "noatime": MS_NOATIME,
+    "nodiratime": MS_NODIRATIME,
+    "relatime": MS_RELATIME,
+    "strictatime": MS_STRICTATIME,
+}
 
 PR_SET_PDEATHSIG, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS, PR_CAP_AMBIENT = 1, 24, 38, 47
 PR_CAP_AMBIENT_CLEAR_ALL = 4
 LINUX_CAPABILITY_VERSION_3 = 0x20080522
 
 #: Protections :func:`enter` can apply, as reported by :func:`capabilities`.
-PROTECTIONS = ("mount-namespace", "read-only-filesystem", "hidden-paths", "private-tmp", "private-dev",
-               "network-namespace",
-               "pid-namespace", "ipc-namespace", "process-limit", "capabilities-dropped", "no-unix-sockets",
-               "unprivileged-user")
+PROTECTIONS = (
+    "mount-namespace",
+    "read-only-filesystem",
+    "hidden-paths",
+    "private-tmp",
+    "private-dev",
+    "network-namespace",
+    "pid-namespace",
+    "ipc-namespace",
+    "process-limit",
+    "capabilities-dropped",
+    "no-unix-sockets",
+    "unprivileged-user",
+)
 PIDS_CGROUP = "/sys/fs/cgroup/pids"
 
 
@@ -90,7 +108,9 @@ def _libc():
 
 
 def _mount(libc, source, target, fstype, flags, data=None):
-    encode = (lambda s: s.encode() if isinstance(s, str) else s)
+    def encode(s):
+        return s.encode() if isinstance(s, str) else s
+
     return libc.mount(encode(source), encode(target), encode(fstype), flags, encode(data)) == 0
 
 
@@ -137,8 +157,9 @@ def _hide(libc, path):
     if os.path.isdir(path):
         return _mount(libc, "hidden", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,mode=0555")
     if os.path.exists(path):
-        return _mount(libc, os.devnull, path, None, MS_BIND) and \
-            _mount(libc, None, path, None, MS_REMOUNT | MS_BIND | MS_RDONLY)
+        return _mount(libc, os.devnull, path, None, MS_BIND) and _mount(
+            libc, None, path, None, MS_REMOUNT | MS_BIND | MS_RDONLY
+        )
     return True
 
 
@@ -147,8 +168,11 @@ def _holds_python(folder):
     folder = os.path.realpath(folder)
     # sys.path[0] is only the directory the grader was started from, not needed by student code
     needed = [sys.prefix, sys.base_prefix, *sys.path[1:], os.path.dirname(os.path.dirname(__file__))]
-    return any(os.path.realpath(p) == folder or os.path.realpath(p).startswith(folder + os.sep)
-               for p in needed if os.path.isabs(p))
+    return any(
+        os.path.realpath(p) == folder or os.path.realpath(p).startswith(folder + os.sep)
+        for p in needed
+        if os.path.isabs(p)
+    )
 
 
 def _scratch_root(workdir):
@@ -167,7 +191,7 @@ def _private_filesystem(libc, limits, workdir, applied):
     root = _scratch_root(workdir)  # before the file system turns read-only: tempfile probes it for writing
     if applied.get("pid-namespace"):
         _mount(libc, "proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
-    applied["hidden-paths"] = all([_hide(libc, path) for path in (*limits.hidden, *SYSTEM_HIDDEN)])
+    applied["hidden-paths"] = all(_hide(libc, path) for path in (*limits.hidden, *SYSTEM_HIDDEN))
     applied["read-only-filesystem"] = _read_only_everywhere(libc)
     scratch = f"size={limits.scratch_bytes},mode=1777"
     applied["private-tmp"] = _mount(libc, "scratch", root, "tmpfs", MS_NOSUID | MS_NODEV, scratch)
@@ -193,14 +217,19 @@ def _private_dev(libc, shm_options):
         for name, (major, minor) in DEVICES.items():
             os.mknod(f"/dev/{name}", stat.S_IFCHR | 0o666, os.makedev(major, minor))
             os.chmod(f"/dev/{name}", 0o666)
-        for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"),
-                             ("stderr", "/proc/self/fd/2")):
+        for name, target in (
+            ("fd", "/proc/self/fd"),
+            ("stdin", "/proc/self/fd/0"),
+            ("stdout", "/proc/self/fd/1"),
+            ("stderr", "/proc/self/fd/2"),
+        ):
             os.symlink(target, f"/dev/{name}")
         os.mkdir("/dev/shm")
     except OSError:
         return False
-    return _mount(libc, "shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, shm_options) and \
-        _mount(libc, None, "/dev", None, MS_REMOUNT | MS_NOSUID | MS_NOEXEC | MS_RDONLY)
+    return _mount(libc, "shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, shm_options) and _mount(
+        libc, None, "/dev", None, MS_REMOUNT | MS_NOSUID | MS_NOEXEC | MS_RDONLY
+    )
 
 
 def die_with_parent():
@@ -307,7 +336,8 @@ def can_drop_privileges():
     import grader
 
     return os.geteuid() == 0 and all(
-        _world_readable(p) for p in (sys.base_prefix, sys.prefix, os.path.dirname(grader.__file__)))
+        _world_readable(p) for p in (sys.base_prefix, sys.prefix, os.path.dirname(grader.__file__))
+    )
 
 
 def _drop_privileges(workdir):
@@ -364,10 +394,8 @@ def release(pid):
         except OSError:
             return  # never created (no cgroups here) or already removed
         for process in left:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(process, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         try:
             os.rmdir(path)
             return
@@ -384,17 +412,28 @@ def _remove_stale_cgroups(parent):
         try:
             os.kill(int(name.rsplit("-", 1)[1]), 0)
         except ProcessLookupError:
-            try:
+            with contextlib.suppress(OSError):  # still has processes, or removed by another grader meanwhile
                 os.rmdir(os.path.join(parent, name))
-            except OSError:
-                pass  # still has processes, or removed by another grader meanwhile
         except (ValueError, PermissionError):
             pass
 
 
 #: Environment variables student code keeps; the rest (tokens, credentials, paths of the grader) is removed.
-ENVIRONMENT_KEPT = {"PATH", "LANG", "LANGUAGE", "TZ", "PYTHONPATH", "PYTHONHASHSEED", "LD_LIBRARY_PATH", "MPLBACKEND",
-                    "VIRTUAL_ENV", "CONDA_PREFIX", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"}
+ENVIRONMENT_KEPT = {
+    "PATH",
+    "LANG",
+    "LANGUAGE",
+    "TZ",
+    "PYTHONPATH",
+    "PYTHONHASHSEED",
+    "LD_LIBRARY_PATH",
+    "MPLBACKEND",
+    "VIRTUAL_ENV",
+    "CONDA_PREFIX",
+    "OPENBLAS_NUM_THREADS",
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+}
 
 
 def _scrub_environment():

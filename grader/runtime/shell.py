@@ -104,8 +104,14 @@ class _DisplayHook(DisplayHook):
         pass
 
     def write_format_data(self, format_dict, md_dict=None):
-        self.recorder.rich({"output_type": "execute_result", "data": format_dict, "metadata": md_dict or {},
-                            "execution_count": self.prompt_count})
+        self.recorder.rich(
+            {
+                "output_type": "execute_result",
+                "data": format_dict,
+                "metadata": md_dict or {},
+                "execution_count": self.prompt_count,
+            }
+        )
 
 
 class RecordingShell(InteractiveShell):
@@ -118,8 +124,14 @@ class RecordingShell(InteractiveShell):
         pass
 
     def _showtraceback(self, etype, evalue, stb):
-        self.recorder.outputs.append({"output_type": "error", "ename": _clip(etype.__name__),
-                                      "evalue": _clip(str(evalue)), "traceback": [_clip("\n".join(stb))]})
+        self.recorder.outputs.append(
+            {
+                "output_type": "error",
+                "ename": _clip(etype.__name__),
+                "evalue": _clip(str(evalue)),
+                "traceback": [_clip("\n".join(stb))],
+            }
+        )
 
 
 def _clip(text):
@@ -149,11 +161,16 @@ def run_cells(cells, cell_timeout, max_output_bytes, on_cell=None, on_start=None
 
     recorder = _Recorder(max_output_bytes)
     # no history database or saving thread in a throwaway process
-    shell = RecordingShell.instance(colors="NoColor", config=Config({
-        "HistoryManager": {"enabled": False},
-        # Jupyter's "tight" crops each figure by drawing it twice; a grading run draws it once, uncropped
-        "InlineBackend": {"print_figure_kwargs": {"bbox_inches": None}},
-    }))
+    shell = RecordingShell.instance(
+        colors="NoColor",
+        config=Config(
+            {
+                "HistoryManager": {"enabled": False},
+                # Jupyter's "tight" crops each figure by drawing it twice; a grading run draws it once, uncropped
+                "InlineBackend": {"print_figure_kwargs": {"bbox_inches": None}},
+            }
+        ),
+    )
     shell.recorder = recorder
     shell.display_pub = _Publisher(recorder, shell=shell)
     shell.displayhook = _DisplayHook(recorder, shell=shell, cache_size=1000)

@@ -14,6 +14,7 @@ pipe and streams results on the output pipe (see :mod:`.executor`).
 """
 
 import atexit
+import contextlib
 import os
 import pickle
 import signal
@@ -23,13 +24,26 @@ import subprocess
 import sys
 import threading
 
-PRELOAD = ["numpy", "scipy.stats", "scipy.special", "matplotlib", "matplotlib.pyplot", "matplotlib_inline",
-           "matplotlib_inline.backend_inline", "IPython", "IPython.core.interactiveshell",
-           "grader.runtime.shell", "grader.runtime.executor", "grader.runtime.sandbox"]
+PRELOAD = [
+    "numpy",
+    "scipy.stats",
+    "scipy.special",
+    "matplotlib",
+    "matplotlib.pyplot",
+    "matplotlib_inline",
+    "matplotlib_inline.backend_inline",
+    "IPython",
+    "IPython.core.interactiveshell",
+    "grader.runtime.shell",
+    "grader.runtime.executor",
+    "grader.runtime.sandbox",
+]
 
 ENVIRONMENT = {
     # one BLAS thread per child: the parallelism is across submissions
-    "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
     "MPLBACKEND": "module://matplotlib_inline.backend_inline",
 }
 
@@ -56,9 +70,12 @@ class Zygote:
         parent, child = socket.socketpair()
         # the verification secret must not be inherited: a child could read it back from /proc/self/environ
         env = {k: v for k, v in os.environ.items() if k != "GRADER_SECRET"} | ENVIRONMENT
-        self._process = subprocess.Popen([sys.executable, "-m", "grader.runtime.zygote", str(child.fileno()),
-                                          *self._preload],
-                                         pass_fds=[child.fileno()], env=env, stdin=subprocess.DEVNULL)
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "grader.runtime.zygote", str(child.fileno()), *self._preload],
+            pass_fds=[child.fileno()],
+            env=env,
+            stdin=subprocess.DEVNULL,
+        )
         child.close()
         self._control = parent
         atexit.register(self.close)
@@ -89,10 +106,8 @@ class Zygote:
         os.close(to_child_r)
         os.close(from_child_w)
         requests = Connection(to_child_w, readable=False)
-        try:
+        with contextlib.suppress(BrokenPipeError, OSError):
             requests.send_bytes(pickle.dumps((*job, duplex)))
-        except (BrokenPipeError, OSError):
-            pass
         results = Connection(from_child_r, writable=False)
         if duplex:
             return pid, results, requests

@@ -14,5 +14,18 @@ from .record import VERDICTS, edited_cells, read_verdicts, record
 from .runs import VerifiedExecution, cells_to_run, execute_and_verify, hidden_inputs, judge, verify, verify_source
 from .secret import SECRET_FILE, course_secret
 
-__all__ = ["SECRET_FILE", "VERDICTS", "VerifiedExecution", "cells_to_run", "course_secret", "edited_cells",
-           "execute_and_verify", "hidden_inputs", "judge", "read_verdicts", "record", "verify", "verify_source"]
+__all__ = [
+    "SECRET_FILE",
+    "VERDICTS",
+    "VerifiedExecution",
+    "cells_to_run",
+    "course_secret",
+    "edited_cells",
+    "execute_and_verify",
+    "hidden_inputs",
+    "judge",
+    "read_verdicts",
+    "record",
+    "verify",
+    "verify_source",
+]

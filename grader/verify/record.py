@@ -111,14 +111,20 @@ def record(db_url, autograded_dir, student_id, assignment_id, executions, submit
                     earned, note, diagnosis, message = False, "", "", "not verified (the worker failed)"
                 else:
                     earned, note, diagnosis, message = _verdict(grade.name, verification)
-                    if kernel_passed and not verification["seed"].get(grade.name, {}).get("passed") \
-                            and not any(verification["errors"].values()):
+                    if (
+                        kernel_passed
+                        and not verification["seed"].get(grade.name, {}).get("passed")
+                        and not any(verification["errors"].values())
+                    ):
                         note = "tampered"  # the test passed in the kernel, and fails on the same inputs here
                 flags.append(note)
                 grade.auto_score = grade.max_score if earned else 0.0
                 grade.needs_manual_grade = False
                 verdicts.setdefault(notebook_name, {})[grade.name] = {
-                    "diagnosis": diagnosis, "note": note, "message": message}
+                    "diagnosis": diagnosis,
+                    "note": note,
+                    "message": message,
+                }
             for note in ("tampered", "hard-coded", "other-inputs"):
                 if note in flags and not notes.get(notebook_name, "").startswith(note):
                     notes[notebook_name] = _join(notes.get(notebook_name), note)

@@ -27,8 +27,9 @@ class Unanswered(Exception):
 
 def student_exception(type_name, message):
     """An exception standing for what the student's function raised in the child, under its type's name."""
-    name = type_name if isinstance(type_name, str) and type_name.isidentifier() and len(type_name) <= 60 \
-        else "Exception"
+    name = (
+        type_name if isinstance(type_name, str) and type_name.isidentifier() and len(type_name) <= 60 else "Exception"
+    )
     return type(name, (StudentError,), {})(str(message)[:500])
 
 
@@ -102,8 +103,14 @@ class RemoteFunction:
 
     def __call__(self, *args, **kwargs):
         encode = self._session.encoder.encode
-        result = self._session.ask({"op": "call", "function": self._handle, "args": [encode(a) for a in args],
-                                    "kwargs": {str(k): encode(v) for k, v in kwargs.items()}})
+        result = self._session.ask(
+            {
+                "op": "call",
+                "function": self._handle,
+                "args": [encode(a) for a in args],
+                "kwargs": {str(k): encode(v) for k, v in kwargs.items()},
+            }
+        )
         self._session.transcript.append(result)
         return result
 

@@ -75,9 +75,9 @@ class Child:
     def __init__(self, cells, injections, files, limits, deadline):
         self.workdir = tempfile.mkdtemp(prefix="grader-verify-")
         self.pid, results, requests = zygote.shared().spawn(
-            (child.run, (cells, injections, files, limits, self.workdir)), duplex=True)
-        self.session = Session(results, requests, limits.cell_timeout + executor.GRACE, deadline,
-                               on_dead=self.close)
+            (child.run, (cells, injections, files, limits, self.workdir)), duplex=True
+        )
+        self.session = Session(results, requests, limits.cell_timeout + executor.GRACE, deadline, on_dead=self.close)
         self.errors, self.failed = {}, ""
 
     def ready(self, timeout):
@@ -193,5 +193,13 @@ def execute_and_verify(notebook, files, limits, spec_source, secret):
     return VerifiedExecution(**fields, verification=verification)
 
 
-__all__ = ["Assignment", "VerifiedExecution", "cells_to_run", "execute_and_verify", "hidden_inputs", "judge",
-           "verify", "verify_source"]
+__all__ = [
+    "Assignment",
+    "VerifiedExecution",
+    "cells_to_run",
+    "execute_and_verify",
+    "hidden_inputs",
+    "judge",
+    "verify",
+    "verify_source",
+]

@@ -102,8 +102,11 @@ class Encoder:
             return entry
         if isinstance(value, dict):
             entry = self._remember(value, {"dict": None})
-            entry["dict"] = [[k if isinstance(k, str) else int(k), self.encode(v, depth + 1)]
-                             for k, v in list(value.items())[:MAX_ENTRIES] if isinstance(k, (str, int))]
+            entry["dict"] = [
+                [k if isinstance(k, str) else int(k), self.encode(v, depth + 1)]
+                for k, v in list(value.items())[:MAX_ENTRIES]
+                if isinstance(k, (str, int))
+            ]
             return entry
         if isinstance(value, np.random.Generator):
             return self._remember(value, {"rng": value.bit_generator.state})
@@ -234,8 +237,10 @@ class Decoder:
     def _decode_array(self, entry):
         shape, kind, values = entry["array"], entry.get("kind"), entry.get("values")
         _require(isinstance(shape, list) and len(shape) <= 8, "bad shape")
-        _require(all(isinstance(d, int) and not isinstance(d, bool) and 0 <= d <= MAX_ELEMENTS for d in shape),
-                 "bad dimension")
+        _require(
+            all(isinstance(d, int) and not isinstance(d, bool) and 0 <= d <= MAX_ELEMENTS for d in shape),
+            "bad dimension",
+        )
         size = math.prod(shape)
         _require(isinstance(values, list) and len(values) == size and size <= self._budget, "size mismatch")
         self._budget -= size

@@ -22,8 +22,13 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader.apps.lab import (INSTRUCTOR_LAB_PLUGINS, fetch_assignments, lab_command, lab_environment,
-                             write_student_config)
+from grader.apps.lab import (
+    INSTRUCTOR_LAB_PLUGINS,
+    fetch_assignments,
+    lab_command,
+    lab_environment,
+    write_student_config,
+)
 from grader.course import DEFAULT_ROOT, Course
 from grader.samples import SEED_STYLE, fill_blanks
 
@@ -31,14 +36,21 @@ pytestmark = pytest.mark.browser
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Debian's chromium, fully offline: Playwright's own browser download is not used.
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 ARTIFACTS = DEFAULT_ROOT / "test-artifacts" / "browser"
 #: JupyterLab settings that make the page deterministic: every cell stays in the DOM, no news pop-up.
 LAB_SETTINGS = {
     "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
-    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false",
-                                                                        "checkForUpdates": False},
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false", "checkForUpdates": False},
 }
 #: The first line of each notebook's final-fit figure cell.
 FIT_CELL_START = {"01_em_1d": "x = np.linspace(min(data) - 1", "02_em_2d": "grid_x, grid_y = np.meshgrid"}
@@ -82,10 +94,13 @@ def lab(tmp_path_factory):
         path = root / "lab-settings" / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(settings))
-    env.update(JUPYTERLAB_SETTINGS_DIR=str(root / "lab-settings"), JUPYTERLAB_WORKSPACES_DIR=str(root / "workspaces"),
-               JUPYTER_RUNTIME_DIR=str(root / "runtime"))
+    env.update(
+        JUPYTERLAB_SETTINGS_DIR=str(root / "lab-settings"),
+        JUPYTERLAB_WORKSPACES_DIR=str(root / "workspaces"),
+        JUPYTER_RUNTIME_DIR=str(root / "runtime"),
+    )
     port, token = free_loopback_port(), secrets.token_hex(16)
-    argv = lab_command(workspace, port=port, open_browser=False) + [f"--IdentityProvider.token={token}"]
+    argv = [*lab_command(workspace, port=port, open_browser=False), f"--IdentityProvider.token={token}"]
     log_path = root / "lab.log"
     with open(log_path, "w") as log:
         server = subprocess.Popen(argv, cwd=course_root, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -246,9 +261,11 @@ def test_iteration_slider_redraws_the_figure(page, lab):
 
     slider_cell.locator(".noUi-handle").focus()
     page.keyboard.press("End")
-    page.wait_for_function("([cell, src]) => { const img = [...cell.querySelectorAll('.widget-output img')].pop();"
-                           " return img && img.getAttribute('src') !== src; }",
-                           arg=[slider_cell.element_handle(), before[0]])
+    page.wait_for_function(
+        "([cell, src]) => { const img = [...cell.querySelectorAll('.widget-output img')].pop();"
+        " return img && img.getAttribute('src') !== src; }",
+        arg=[slider_cell.element_handle(), before[0]],
+    )
     after = figure.get_attribute("src"), readout.inner_text()
     assert after[1] != before[1] and after[0] != before[0]
     screenshot(slider_cell, "02_em_2d-7-slider-moved")
@@ -286,9 +303,13 @@ def run_cell(page, cell):
 
 
 #: The first line of each of notebook 02's figure cells below the EM cell (the slider's too).
-FIGURES_02 = ["from matplotlib.colors import LinearSegmentedColormap",
-              "plt.plot(np.arange(1, n_iterations + 1), log_likelihoods", "grid_x, grid_y = np.meshgrid",
-              "from matplotlib.patches import Ellipse", "from ipywidgets import IntSlider, interact"]
+FIGURES_02 = [
+    "from matplotlib.colors import LinearSegmentedColormap",
+    "plt.plot(np.arange(1, n_iterations + 1), log_likelihoods",
+    "grid_x, grid_y = np.meshgrid",
+    "from matplotlib.patches import Ellipse",
+    "from ipywidgets import IntSlider, interact",
+]
 
 
 def release_copy(lab, assignment_id, name, answers=None):
@@ -310,8 +331,9 @@ def test_figures_below_a_failed_em_cell_each_say_in_one_line_which_cell_to_fix(p
     for figure in figures:
         run_cell(page, figure)
         shown = figure.locator(".jp-OutputArea").inner_text().strip()
-        assert shown == (f"This figure needs cell [{em_prompt}] (`# EM algorithm`) to run without an error: "
-                         "fix that cell first."), shown
+        assert shown == (
+            f"This figure needs cell [{em_prompt}] (`# EM algorithm`) to run without an error: fix that cell first."
+        ), shown
         assert figure.locator(".jp-OutputArea-output img").count() == 0
     screenshot(figures[0], "02_em_2d-8-calm-failure")
     # A graded cell keeps its whole error.
@@ -324,12 +346,12 @@ def test_figures_below_a_failed_em_cell_each_say_in_one_line_which_cell_to_fix(p
 def test_every_figure_has_a_text_alternative_and_02_labels_its_panels_by_iteration(page, lab):
     open_notebook(page, lab, release_copy(lab, "02_em_2d", "02_em_2d_captions", SEED_STYLE["02_em_2d"]))
     run_all_cells(page)
-    code_cell(page, "self_check(globals())").locator(".jp-OutputArea-output",
-                                                      has_text="All checks passed").wait_for()
+    code_cell(page, "self_check(globals())").locator(".jp-OutputArea-output", has_text="All checks passed").wait_for()
     wait_until_idle(page)
     cells = page.evaluate("""() => [...document.querySelectorAll('.jp-Notebook .jp-Cell')].map(cell => ({
         figure: cell.classList.contains('jp-CodeCell') && cell.querySelector('.jp-OutputArea-output img') !== null,
-        text: cell.classList.contains('jp-MarkdownCell') ? cell.querySelector('.jp-RenderedMarkdown').innerText : ''}))""")
+        text: cell.classList.contains('jp-MarkdownCell')
+            ? cell.querySelector('.jp-RenderedMarkdown').innerText : ''}))""")
     figures = [index for index, cell in enumerate(cells) if cell["figure"]]
     assert len(figures) >= 6  # five figures and the slider's
     # Right under each figure, a short text alternative a screen reader reaches next.
@@ -343,8 +365,11 @@ def test_every_figure_has_a_text_alternative_and_02_labels_its_panels_by_iterati
 
 
 def test_model_selection_sweep_reports_progress_and_draws_readable_panels(page, lab):
-    open_notebook(page, lab, release_copy(lab, "06_model_selection", "06_model_selection_filled",
-                                          SEED_STYLE["06_model_selection"]))
+    open_notebook(
+        page,
+        lab,
+        release_copy(lab, "06_model_selection", "06_model_selection_filled", SEED_STYLE["06_model_selection"]),
+    )
     run_all_cells(page)
     sweep = code_cell(page, 'covariance_types = ["full", "diag", "tied", "spherical"]')
     # The first progress line arrives while the sweep still runs.
@@ -353,7 +378,9 @@ def test_model_selection_sweep_reports_progress_and_draws_readable_panels(page, 
     sweep.locator(".jp-OutputArea-output", has_text="BIC picks").wait_for()
     wait_until_idle(page)
     shown = sweep.locator(".jp-OutputArea").inner_text()
-    assert all(f"fitted {i}/4: {kind}" in shown for i, kind in enumerate(["full", "diag", "tied", "spherical"], start=1)), shown
+    assert all(
+        f"fitted {i}/4: {kind}" in shown for i, kind in enumerate(["full", "diag", "tied", "spherical"], start=1)
+    ), shown
     assert "Traceback" not in shown and sweep.locator(".jp-OutputArea-output img").count() == 1
     screenshot(sweep.locator(".jp-OutputArea"), "06_model_selection-1-criteria")
     caption = page.locator(".jp-MarkdownCell", has_text="Figure: two panels, BIC and AIC minus their lowest")
