@@ -34,6 +34,22 @@ def inputs(ns, notebook_inputs):
     return notebook_inputs() if supplied is None else supplied
 
 
+class Hashed:
+    """An array as a cache key (by shape, dtype and content), for :func:`functools.lru_cache`."""
+
+    __slots__ = ("_key", "array")
+
+    def __init__(self, array: np.ndarray) -> None:
+        self.array = array
+        self._key = (array.shape, array.dtype.str, array.tobytes())
+
+    def __hash__(self) -> int:
+        return hash(self._key)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Hashed) and self._key == other._key
+
+
 class CheckFailed(AssertionError):
     """A check found a problem; ``diagnosis`` holds misconception ids, if any."""
 

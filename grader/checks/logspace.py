@@ -200,7 +200,7 @@ LOG_LIKELIHOOD_CANDIDATES = [
 class OwnCase(Case):
     """A case with the student's own numerators ``a`` on it (the reference's where theirs are not finite)."""
 
-    a: np.ndarray = None
+    a: np.ndarray | None = None
     own: bool = True
 
 

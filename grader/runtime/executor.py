@@ -28,7 +28,7 @@ class Execution:
     notebook: dict
     note: str = ""
     seconds: float = 0.0
-    sandbox: dict = None  # {protection: applied?} as reported by the child (see grader.runtime.sandbox.enter)
+    sandbox: dict | None = None  # {protection: applied?} as reported by the child (see grader.runtime.sandbox.enter)
 
 
 def _child(conn, notebook, files, limits, workdir, skip):

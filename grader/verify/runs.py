@@ -179,7 +179,7 @@ def verify_source(spec_source, notebook, files, limits, secret):
 class VerifiedExecution(executor.Execution):
     """An execution plus the verification of the same notebook (None where the assignment has no spec)."""
 
-    verification: dict = None
+    verification: dict | None = None
 
 
 def execute_and_verify(notebook, files, limits, spec_source, secret):
