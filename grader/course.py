@@ -6,35 +6,23 @@ it at a temporary copy.
 """
 
 import contextlib
-import functools
 import logging
 import os
 import shutil
 import sys
 from pathlib import Path
 
-import nbgrader.api
-from nbgrader import preprocessors as nbp
+from nbgrader.preprocessors import ClearSolutions
 from traitlets.config import Config, PyFileConfigLoader
 
 from . import assignments
+from .nbgrader_internals import generate_assignment_preprocessors, read_schema_version_in_process
 from .preprocessors import ClearSolutionsAndBlanks
 
 #: nbgrader's own GenerateAssignment pipeline with ClearSolutions swapped for ours.
-GENERATE_ASSIGNMENT_PREPROCESSORS = [
-    nbp.IncludeHeaderFooter,
-    nbp.InstantiateTests,
-    nbp.LockCells,
-    ClearSolutionsAndBlanks,
-    nbp.ClearOutput,
-    nbp.CheckCellMetadata,
-    nbp.ComputeChecksums,
-    nbp.SaveCells,
-    nbp.ClearHiddenTests,
-    nbp.ClearMarkScheme,
-    nbp.ComputeChecksums,
-    nbp.CheckCellMetadata,
-]
+GENERATE_ASSIGNMENT_PREPROCESSORS = generate_assignment_preprocessors(
+    replace=ClearSolutions, by=ClearSolutionsAndBlanks
+)
 
 #: The package root: a checkout of the course is the default course.
 DEFAULT_ROOT = Path(__file__).resolve().parent.parent
@@ -42,15 +30,6 @@ DEFAULT_ROOT = Path(__file__).resolve().parent.parent
 
 class CourseError(Exception):
     """The course itself is unusable (missing config, unknown assignment)."""
-
-
-@functools.cache
-def gradebook_schema_version():
-    """The alembic revision nbgrader stamps on a new gradebook, read in this process."""
-    from alembic.script import ScriptDirectory
-    from nbgrader.dbutil import ALEMBIC_DIR
-
-    return ScriptDirectory(ALEMBIC_DIR).get_current_head()
 
 
 def ensure_tools_on_path():
@@ -64,7 +43,7 @@ def ensure_tools_on_path():
     scripts = os.path.dirname(sys.executable)
     if scripts not in os.environ.get("PATH", "").split(os.pathsep):
         os.environ["PATH"] = scripts + os.pathsep + os.environ.get("PATH", "")
-    nbgrader.api.get_alembic_version = gradebook_schema_version
+    read_schema_version_in_process()
 
 
 class Course:

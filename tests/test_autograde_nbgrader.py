@@ -36,23 +36,3 @@ def test_wrong_sigma_update_earns_partial_credit(course):
     earned = {grade_id for grade_id, (score, maximum) in grades.items() if score == maximum}
     assert earned == {"test_estep", "test_mu", "test_pi"}
     assert all(score == 0 for grade_id, (score, _) in grades.items() if grade_id not in earned)
-
-
-def test_gradebook_schema_version_is_the_one_alembic_reports(tmp_path):
-    """grader stamps new gradebooks with a revision read in-process; nbgrader asks the alembic program."""
-    import subprocess
-
-    from nbgrader.api import Gradebook
-    from nbgrader.dbutil import _temp_alembic_ini
-    from sqlalchemy import create_engine, text
-
-    from grader.course import gradebook_schema_version
-
-    with _temp_alembic_ini(f"sqlite:///{tmp_path / 'unused.db'}") as ini:
-        heads = subprocess.run(["alembic", "-c", ini, "heads"], capture_output=True, text=True, check=True).stdout
-    assert gradebook_schema_version() == heads.split()[0]
-
-    url = f"sqlite:///{tmp_path / 'gradebook.db'}"
-    Gradebook(url).close()
-    with create_engine(url).connect() as connection:
-        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == heads.split()[0]

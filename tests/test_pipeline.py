@@ -310,24 +310,3 @@ def test_bundled_sample_class_is_in_sync_with_the_release(tmp_path):
         assert filecmp.cmp(BUNDLED / relative, fresh / relative, shallow=False), (
             f"{relative} is stale: run `python -m grader.sample_class`"
         )
-
-
-def test_gradebooks_share_one_engine_per_database_only_within_a_run(tmp_path):
-    import nbgrader.api
-    from nbgrader.api import Gradebook
-
-    from grader.pipeline.autograde import one_engine_per_database
-
-    url = f"sqlite:///{tmp_path / 'gradebook.db'}"
-    create_engine = nbgrader.api.create_engine
-    with one_engine_per_database():
-        with Gradebook(url) as first:
-            first.add_student("ada")
-        with Gradebook(url) as second:
-            assert second.engine is first.engine
-            assert [s.id for s in second.students] == ["ada"]  # a closed gradebook's engine keeps working
-        with Gradebook(f"sqlite:///{tmp_path / 'other.db'}") as other:
-            assert other.engine is not first.engine
-    assert nbgrader.api.create_engine is create_engine
-    with Gradebook(url) as after:
-        assert after.engine is not first.engine

@@ -19,7 +19,6 @@ The work is split where it can run in parallel and where it must not:
    last, from the gradebook.
 """
 
-import contextlib
 import errno
 import json
 import logging
@@ -32,7 +31,6 @@ from typing import ClassVar
 
 import filelock
 import nbformat
-import nbgrader.api
 import sqlalchemy.exc
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.converters import Autograde
@@ -42,6 +40,7 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 
 from .. import verify
 from ..course import Course, _quiet_logs, ensure_tools_on_path
+from ..nbgrader_internals import one_engine_per_database
 from ..runtime import executor, sandbox, zygote
 from . import ledger, report, timing
 from .errors import OutputError, ScoringError
@@ -126,32 +125,6 @@ def _in_gradebook(gradebook, submission):
         for notebook in record.notebooks
         for grade in notebook.grades
     )
-
-
-@contextlib.contextmanager
-def one_engine_per_database():
-    """Within the block, nbgrader's gradebooks share one SQLAlchemy engine per database URL.
-
-    nbgrader opens a new Gradebook, and with it a new engine, in each of its
-    preprocessors: about 14 per submission, each recompiling every SQL
-    statement. An engine is meant to last as long as the program, its
-    statement cache with it. Only the grading thread opens gradebooks.
-    """
-    engines = {}
-    create_engine = nbgrader.api.create_engine
-
-    def shared(url, **kwargs):
-        if url not in engines:
-            engines[url] = create_engine(url, **kwargs)
-        return engines[url]
-
-    nbgrader.api.create_engine = shared
-    try:
-        yield
-    finally:
-        nbgrader.api.create_engine = create_engine
-        for engine in engines.values():
-            engine.dispose()
 
 
 class ReplayOutputs(NbGraderPreprocessor):

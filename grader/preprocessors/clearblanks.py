@@ -9,8 +9,9 @@ import ast
 import io
 import tokenize
 
-from nbgrader.preprocessors import ClearSolutions
 from traitlets import Unicode
+
+from ..nbgrader_internals import SolutionRegions
 
 BLANK = "###"
 
@@ -54,7 +55,7 @@ def blank_out(source, marker="### BLANK"):
     return "\n".join(out)
 
 
-class ClearSolutionsAndBlanks(ClearSolutions):
+class ClearSolutionsAndBlanks(SolutionRegions):
     """``ClearSolutions`` that also clears inline blanks.
 
     Reporting the cell as replaced matters: otherwise nbgrader treats a
@@ -63,8 +64,7 @@ class ClearSolutionsAndBlanks(ClearSolutions):
 
     blank_marker = Unicode("### BLANK", help="Trailing comment that marks an inline blank").tag(config=True)
 
-    def _replace_solution_region(self, cell, language):
-        replaced = super()._replace_solution_region(cell, language)
+    def after_solution_regions(self, cell, replaced):
         if cell.cell_type == "code" and self.blank_marker in cell.source:
             cell.source = blank_out(cell.source, self.blank_marker)
             replaced = True

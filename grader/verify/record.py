@@ -38,11 +38,10 @@ def edited_cells(gradebook, submitted, notebook_name, assignment_id):
     The release text of a test cell is the gradebook's source without its
     hidden-tests region.
     """
-    import nbformat
     from nbgrader.api import MissingEntry
-    from nbgrader.preprocessors import ClearHiddenTests
 
-    hidden_tests = ClearHiddenTests()
+    from ..nbgrader_internals import released_test_source
+
     edited = []
     for cell in submitted.cells:
         meta = cell.metadata.get("nbgrader", {})
@@ -52,8 +51,7 @@ def edited_cells(gradebook, submitted, notebook_name, assignment_id):
             continue
         if not source.locked:
             continue
-        released = nbformat.from_dict({"cell_type": source.cell_type, "source": source.source, "metadata": {}})
-        hidden_tests._remove_hidden_test_region(released)
+        released = released_test_source(source.cell_type, source.source)
         points = None
         if meta.get("grade"):
             try:
@@ -64,7 +62,7 @@ def edited_cells(gradebook, submitted, notebook_name, assignment_id):
             changed_points = points is not None and float(meta.get("points", 0)) != float(points)
         except (TypeError, ValueError):
             changed_points = True
-        if cell.source != released.source or changed_points:
+        if cell.source != released or changed_points:
             edited.append(meta["grade_id"])
     return edited
 
