@@ -175,6 +175,21 @@ def test_a_child_that_dies_earns_nothing():
     assert not any(v["passed"] for run in ("seed", "hidden") for v in result[run].values())
 
 
+def test_a_cell_over_its_time_limit_is_interrupted_and_the_next_cells_still_run():
+    """As in the graded execution: the cell fails with CellTimeout, the notebook is not held to its deadline."""
+    nb = fill_blanks(release("01_em_1d"), SEED_STYLE["01_em_1d"])
+    looping = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "init")
+    looping.source += "\nimport time\ntime.sleep(3600)\n"
+    files = {}
+    limits = sandbox.Limits(cell_timeout=1, notebook_timeout=120)
+    result = verify(SPECS["01_em_1d"], plain(nb), files, limits, "test")
+    assert result["errors"] == {"seed": "", "hidden": ""}
+    assert result["cell_errors"]["seed"]["init"].startswith("CellTimeout")
+    # the cell's own assignments before the sleep happened, and the answer cell after it ran
+    assert "em_loop" not in result["cell_errors"]["seed"]
+    assert any(v["passed"] for v in result["seed"].values())
+
+
 def passed(result, run):
     return {grade_id: verdict["passed"] for grade_id, verdict in result[run].items()}
 

@@ -12,15 +12,18 @@ meets one; the answers are data that the grading side validates.
 """
 
 import json
+import signal
 import sys
 
 from ..runtime import sandbox
+from ..runtime.shell import CellTimeout
 from .transport import Decoder, Encoder, Malformed
 
 # Bound before the student's code runs, which may rebind the module attributes.
 _dumps, _loads = json.dumps, json.loads
 _settrace, _setprofile = sys.settrace, sys.setprofile
 _BaseException, _str, _type = BaseException, str, type
+_setitimer, _ITIMER_REAL = signal.setitimer, signal.ITIMER_REAL
 MAX_REQUEST = 256 * 2**20
 
 
@@ -31,17 +34,33 @@ def _describe(exception):
         return ""
 
 
-def run_cells(cells, injections, user_ns):
-    """Execute ``cells`` [(name, source)] in ``user_ns``; {name: error} of the cells that raised."""
+def _on_alarm(signum, frame):
+    raise CellTimeout("cell execution timed out")
+
+
+def run_cells(cells, injections, user_ns, cell_timeout=None):
+    """Execute ``cells`` [(name, source)] in ``user_ns``; {name: error} of the cells that raised.
+
+    A cell running longer than ``cell_timeout`` seconds is interrupted, as in the
+    graded execution, and the next cells run; a cell that defeats the alarm meets
+    the grading process's deadline for the whole notebook.
+    """
     from IPython.core.inputtransformer2 import TransformerManager
 
+    if cell_timeout:
+        signal.signal(signal.SIGALRM, _on_alarm)
     errors = {}
     for name, source in cells:
         try:
+            if cell_timeout:
+                _setitimer(_ITIMER_REAL, cell_timeout)
             # a fresh transformer: input transformers the student registered do not rewrite the next cells
             exec(compile(TransformerManager().transform_cell(source), f"<cell {name}>", "exec"), user_ns)
         except _BaseException as exception:  # SystemExit too: a kernel keeps the state of a cell that raised
             errors[name] = f"{_type(exception).__name__}: {_describe(exception)}"[:300]
+        finally:
+            if cell_timeout:
+                _setitimer(_ITIMER_REAL, 0)
         if name in injections:
             user_ns.update(injections[name])
     return errors
@@ -100,7 +119,7 @@ def run(results, cells, injections, files, limits, workdir, requests=None):
         raise
     # no history database or saving thread in a throwaway process
     shell = InteractiveShell.instance(config=Config({"HistoryManager": {"enabled": False}}))
-    errors = run_cells(cells, injections, shell.user_ns)
+    errors = run_cells(cells, injections, shell.user_ns, limits.cell_timeout)
     _settrace(None)
     _setprofile(None)
     results.send_bytes(_dumps({"ready": True, "errors": errors}).encode())
