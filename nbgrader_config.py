@@ -3,6 +3,7 @@
 import os
 
 from grader.course import GENERATE_ASSIGNMENT_PREPROCESSORS
+from grader.settings import share_with_nbgrader
 
 c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
 
@@ -11,5 +12,9 @@ c.CourseDirectory.course_id = "gmm-em"
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "notebooks"
 c.GenerateAssignment.preprocessors = GENERATE_ASSIGNMENT_PREPROCESSORS
-# Student cells print EM progress; a generous limit still ends a runaway loop.
-c.ExecutePreprocessor.timeout = 120
+
+# The grader's settings (README, "Settings"), e.g. c.Grading.workers = 8 or c.Intake.max_notebook_mb = 16.
+# Student cells print EM progress: the default cell timeout (120 s) is generous and still ends a runaway loop.
+
+# Last: Validate and plain nbgrader time cells out as the grader does.
+share_with_nbgrader(c)

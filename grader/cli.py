@@ -5,7 +5,6 @@ Run ``grader <subcommand> --help`` for the options of each.
 """
 
 import argparse
-import os
 import sys
 import tempfile
 from pathlib import Path
@@ -15,7 +14,7 @@ from rich.console import Console
 from .course import Course, CourseError
 from .pipeline.errors import OutputError
 from .pipeline.submissions import CANVAS_REGEX, SubmissionsError
-from .runtime import sandbox
+from .settings import Grading, Intake, flag
 
 console = Console(soft_wrap=True)
 errors = Console(stderr=True, soft_wrap=True)
@@ -31,10 +30,9 @@ def cmd_release(args):
     console.print(f"released {', '.join(args.assignment or course.assignments)} into {target}")
 
 
-def _limits(args):
-    return sandbox.Limits(
-        cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout, memory_bytes=args.memory_mb * 2**20
-    )
+def _settings(args):
+    """The grading settings given on the command line (None: not given, the course's config decides)."""
+    return {name: getattr(args, name, None) for settings in (Grading, Intake) for name in settings.names()}
 
 
 def _autograde(course, submissions, out, args):
@@ -46,13 +44,10 @@ def _autograde(course, submissions, out, args):
         submissions,
         out,
         course=course,
-        workers=args.workers,
-        scheduler=args.scheduler,
-        db_url=args.db,
-        limits=_limits(args),
         progress=ProgressBar(console),
         lms_assignment=getattr(args, "assignment", None),
         collector_regex=getattr(args, "collector_regex", CANVAS_REGEX),
+        **_settings(args),
     )
     for problem in run.problems:
         errors.print(f"[yellow]warning[/yellow] {problem.path}: {problem.message}")
@@ -95,7 +90,7 @@ def cmd_feedback(args):
     from .pipeline.feedback import FeedbackWriter
     from .pipeline.report import collect_rows
 
-    grader = Grader(_course(args), args.out, db_url=args.db)
+    grader = Grader(_course(args), args.out, db_url=args.db_url)
     with FeedbackWriter(grader) as writer:
         written = writer.write(collect_rows(grader))
     for page, why in writer.errors.items():
@@ -167,19 +162,16 @@ def parser():
     release.set_defaults(func=cmd_release)
 
     def grading_options(sub):
-        sub.add_argument("--workers", type=int, default=os.cpu_count(), help="parallel executions (default: cores)")
-        sub.add_argument("--scheduler", help="Dask scheduler address (tcp://host:port) to execute on a cluster")
-        sub.add_argument("--db", help="SQLAlchemy URL of the gradebook (default: sqlite in the output folder)")
-        sub.add_argument("--cell-timeout", type=float, default=sandbox.Limits.cell_timeout, help="seconds per cell")
-        sub.add_argument(
-            "--notebook-timeout", type=float, default=sandbox.Limits.notebook_timeout, help="seconds per notebook"
-        )
-        sub.add_argument(
-            "--memory-mb",
-            type=int,
-            default=sandbox.Limits.memory_bytes // 2**20,
-            help="address-space limit per notebook run, MiB",
-        )
+        """One flag per setting (grader.settings); unset, the course's nbgrader_config.py decides."""
+        for settings in (Grading, Intake):
+            for name, trait in sorted(settings.class_traits(config=True).items()):
+                sub.add_argument(
+                    flag(name, trait),
+                    dest=name,
+                    type=type(trait.default_value),
+                    default=None,
+                    help=f"{trait.help} (c.{settings.__name__}.{name}, default {trait.default_value!r})",
+                )
 
     autograde = commands.add_parser("autograde", help="grade a folder or zip of submissions")
     autograde.add_argument(
@@ -206,7 +198,7 @@ def parser():
 
     feedback = commands.add_parser("feedback", help="regenerate the feedback HTML of an output folder")
     feedback.add_argument("out", type=Path)
-    feedback.add_argument("--db", help="gradebook URL if not the output folder's")
+    feedback.add_argument("--db", dest="db_url", help="gradebook URL if not the output folder's")
     feedback.set_defaults(func=cmd_feedback)
 
     export = commands.add_parser(

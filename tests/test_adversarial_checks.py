@@ -19,11 +19,10 @@ from grader.assignments import draws
 from grader.course import Course
 from grader.em import multivariate, univariate
 from grader.pipeline.autograde import autograde
-from grader.runtime import sandbox
 from grader.samples import SEED_STYLE, fill_blanks, variant
 from tests.conftest import CourseCopy, copy_course
 
-LIMITS = sandbox.Limits(cell_timeout=60, notebook_timeout=180)
+LIMITS = {"cell_timeout": 60, "notebook_timeout": 180}
 POINTS = {
     "01_em_1d": {"test_estep": 3, "test_mu": 2, "test_sigma": 2, "test_pi": 1, "test_convergence": 2},
     "02_em_2d": {
@@ -168,7 +167,7 @@ def graded(tmp_path_factory):
             target.mkdir(parents=True)
             nbformat.write(STUDENTS[student_id](release, assignment_id), target / f"{assignment_id}.ipynb")
         out = root / f"out-{assignment_id}"
-        autograde(folder, out, course=course, workers=2, limits=LIMITS)
+        autograde(folder, out, course=course, workers=2, **LIMITS)
         with open(out / "grades.csv", newline="") as handle:
             for row in csv.DictReader(handle):
                 if row["grade_id"]:

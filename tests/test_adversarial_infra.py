@@ -26,7 +26,7 @@ from tests.conftest import CourseCopy, copy_course
 
 ASSIGNMENT = "01_em_1d"
 GRADED_CELLS = {"test_estep", "test_mu", "test_sigma", "test_pi", "test_convergence"}
-LIMITS = sandbox.Limits(cell_timeout=20, notebook_timeout=90, memory_bytes=3 * 2**30, output_bytes=2**20)
+LIMITS = {"cell_timeout": 20, "notebook_timeout": 90, "memory_mb": 3 * 2**10, "output_kb": 2**10}
 HONEST = ("honest_a", "honest_b")
 STRUCTURAL = ("deletes_test_cell", "deletes_answer_cell", "renames_grade_id")
 PROTECTIONS = sandbox.capabilities()
@@ -152,7 +152,7 @@ def graded(course, tmp_path_factory):
     broken.parent.mkdir(parents=True)
     broken.write_text('{"cells": [')
 
-    autograde(folder, paths["out"], course=course, workers=2, limits=LIMITS)
+    autograde(folder, paths["out"], course=course, workers=2, **LIMITS)
 
     rows = {}
     for row in read_csv(paths["out"] / "grades.csv"):
@@ -241,7 +241,7 @@ def test_output_flood_is_capped_and_noted_without_costing_earned_marks(graded):
     assert notes(rows["floods"]) == {"output-limit"}
     assert scores(rows["floods"]) == full_marks(rows["floods"])
     notebook = autograded / "floods" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
-    assert notebook.stat().st_size < 2 * LIMITS.output_bytes + 2**20
+    assert notebook.stat().st_size < 2 * LIMITS["output_kb"] * 2**10 + 2**20
 
 
 @requires("mount-namespace", "read-only-filesystem", "hidden-paths", "capabilities-dropped")

@@ -64,10 +64,9 @@ import pytest
 
 from grader.course import Course
 from grader.pipeline.autograde import autograde
-from grader.runtime import sandbox
 from tests.conftest import copy_course
 
-LIMITS = sandbox.Limits(cell_timeout=60, notebook_timeout=180)
+LIMITS = {"cell_timeout": 60, "notebook_timeout": 180}
 ENVIRONMENT = "GRADER_TEST_ASSIGNMENTS"
 CHECK_MODULE = re.compile(r"from\s+grader\.checks\s+import\s+(\w+)")
 
@@ -434,7 +433,7 @@ def graded(tmp_path_factory):
                 target.mkdir(parents=True, exist_ok=True)
                 nbformat.write(nb, target / f"{notebook}.ipynb")
     out = root / "out"
-    run = autograde(submissions, out, course=course, workers=2, limits=LIMITS)
+    run = autograde(submissions, out, course=course, workers=2, **LIMITS)
     with open(out / "grades.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
     return Graded(run, rows, expected)

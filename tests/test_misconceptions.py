@@ -36,14 +36,13 @@ import pytest
 from grader.course import Course
 from grader.misconceptions import CATALOGUE, diagnosis_ids, graded_cell_errors
 from grader.pipeline.autograde import autograde
-from grader.runtime import sandbox
 from grader.samples import ALTERNATIVES, MUTANTS, SEED_STYLE, fill_blanks
 from tests.conftest import copy_course
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "misconceptions.md"
 TABLE_START, TABLE_END = "<!-- detection-table:start -->", "<!-- detection-table:end -->"
 ENVIRONMENT = "GRADER_TEST_ASSIGNMENTS"
-LIMITS = sandbox.Limits(cell_timeout=120, notebook_timeout=300)
+LIMITS = {"cell_timeout": 120, "notebook_timeout": 300}
 #: A decimal number that is not an equation or section reference: an expected value leaking out.
 NUMBER = re.compile(r"(?<!eq\. )(?<!eq\. \()(?<!eqs\. )(?<!section )(?<![\d.])\d+\.\d+")
 
@@ -121,7 +120,8 @@ def validate(folder, notebook_name):
 
     path = Path(folder) / notebook_name
     try:
-        result = Validator(config=Config({"ExecutePreprocessor": {"timeout": LIMITS.cell_timeout}})).validate(str(path))
+        config = Config({"ExecutePreprocessor": {"timeout": LIMITS["cell_timeout"]}})
+        result = Validator(config=config).validate(str(path))
     except Exception as error:  # the comparison then fails with this message
         return set(), f"{type(error).__name__}: {error}"
     if result.get("changed") or result.get("type_changed"):
@@ -157,7 +157,7 @@ def graded(tmp_path_factory):
             shutil.copytree(course.release / assignment_id, validation / student / assignment_id)
             nbformat.write(nb, validation / student / assignment_id / f"{notebook}.ipynb")
     out = root / "out"
-    run = autograde(submissions, out, course=course, workers=2, limits=LIMITS)
+    run = autograde(submissions, out, course=course, workers=2, **LIMITS)
     results = {key: Submission(assignment_id) for key, assignment_id, _ in keys.values()}
     with open(out / "grades.csv", newline="") as handle:
         for row in csv.DictReader(handle):

@@ -14,7 +14,6 @@ import pytest
 
 from grader.course import Course
 from grader.pipeline.autograde import autograde
-from grader.runtime import sandbox
 from tests.conftest import copy_course
 
 ASSIGNMENT = "09_tiny"
@@ -124,7 +123,7 @@ def graded(tmp_path_factory):
         folder.mkdir(parents=True)
         nbformat.write(nb, folder / f"{ASSIGNMENT}.ipynb")
     out = tmp_path_factory.mktemp("out")
-    autograde(submissions, out, course=course, workers=2, limits=sandbox.Limits(cell_timeout=60, notebook_timeout=120))
+    autograde(submissions, out, course=course, workers=2, cell_timeout=60, notebook_timeout=120)
     with open(out / "grades.csv", newline="") as handle:
         return {row["student_id"]: row for row in csv.DictReader(handle)}, release
 

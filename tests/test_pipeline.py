@@ -161,7 +161,7 @@ def test_interrupted_run_resumes_with_only_the_missing_work(graded, tmp_path):
     course, submissions, _out, _run, _plain = graded
     out = tmp_path / "out"
     with pytest.raises(KeyboardInterrupt):
-        Grader(course, out).run(submissions, workers=2, progress=StopAfter(3))
+        Grader(course, out, workers=2).run(submissions, progress=StopAfter(3))
     resumed = autograde(submissions, out, course=course, workers=2)
     total = 2 * len(ASSIGNMENTS) + len(MISTAKEN)
     assert len(resumed.skipped) == 3 and len(resumed.graded) == total - 3

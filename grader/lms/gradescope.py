@@ -306,7 +306,6 @@ def run_autograder(root=None, workers=1):
     """Grade ``<root>/submission`` and write ``<root>/results/results.json``; returns the results written."""
     from ..pipeline.autograde import autograde
     from ..pipeline.submissions import SubmissionsError
-    from ..runtime import sandbox
 
     root = Path(root or os.environ.get(ROOT_ENV, DEFAULT_GRADESCOPE_ROOT)).resolve()
     source, submission, results_dir = root / "source", root / "submission", root / "results"
@@ -325,8 +324,8 @@ def run_autograder(root=None, workers=1):
             if not copied:
                 raise SubmissionsError(f"no notebook in the submission; upload {expected}")
             # student code sees none of the autograder: its source (course, secret), the upload, the results
-            limits = sandbox.Limits().hiding(source, submission, results_dir)
-            run = autograde(work / "class", work / "report", course=course, workers=workers, limits=limits)
+            hidden = (source, submission, results_dir)
+            run = autograde(work / "class", work / "report", course=course, workers=workers, hidden_paths=hidden)
             data = results(run, course, assignment_id, notes, hidden_visibility)
             if run.failures:
                 data["output"] += (

@@ -22,7 +22,6 @@ The work is split where it can run in parallel and where it must not:
 import errno
 import json
 import logging
-import os
 import warnings
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -41,7 +40,8 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from .. import verify
 from ..course import Course, _quiet_logs, ensure_tools_on_path
 from ..nbgrader_internals import one_engine_per_database
-from ..runtime import executor, sandbox, zygote
+from ..runtime import executor, zygote
+from ..settings import Grading, Intake
 from . import ledger, report, timing
 from .errors import OutputError, ScoringError
 from .submissions import CANVAS_REGEX, check_input, collect, stage
@@ -162,9 +162,16 @@ class Run:
 class Grader:
     """Autograding of one output folder (its gradebook, submitted and autograded copies)."""
 
-    def __init__(self, course, out, db_url=None, limits=None):
+    def __init__(self, course, out, hidden_paths=(), **settings):
+        """``settings`` override the course's :class:`grader.settings.Grading` (``workers=2``, ``db_url=...``).
+
+        ``settings`` may also override :class:`grader.settings.Intake`'s limits on the input.
+        ``hidden_paths`` are kept from student code beside the grader's own private folders.
+        """
         ensure_tools_on_path()
         self.course = course
+        self.intake = Intake.for_course(course, **{k: settings.pop(k) for k in Intake.names() if k in settings})
+        self.settings = Grading.for_course(course, **settings)
         self.out = Path(out).resolve()
         try:
             self.out.mkdir(parents=True, exist_ok=True)
@@ -172,9 +179,10 @@ class Grader:
             raise OutputError(
                 f"{self.out}: cannot create the output folder ({error.strerror}); choose a writable --out"
             ) from None
+        db_url = self.settings.db_url
         self.db_url = gradebook_url(db_url) if db_url else f"sqlite:///{self.out / 'gradebook.db'}"
         self.secret = verify.course_secret(course.root)  # before the sandbox limits, which hide its file
-        self.limits = (limits or sandbox.Limits()).hiding(*self.private_paths())
+        self.limits = self.settings.limits(hidden=(*self.private_paths(), *hidden_paths))
         self.submitted = self.out / "submitted"
         self.autograded = self.out / "autograded"
         for private in (self.submitted, self.autograded):
@@ -306,8 +314,6 @@ class Grader:
     def run(
         self,
         submissions_path,
-        workers=None,
-        scheduler=None,
         progress=None,
         lms_assignment=None,
         collector_regex=CANVAS_REGEX,
@@ -318,6 +324,7 @@ class Grader:
         ``lms_assignment`` marks the input as an LMS download of that assignment (see :func:`collect`).
         ``on_graded(student_id, assignment_id, notes)`` is called as each submission's grades are stored.
         """
+        scheduler = self.settings.scheduler
         run = Run(self.out, self.db_url)
         with open_gradebook(self.db_url):
             pass  # a gradebook that cannot be used is said before anything slow starts
@@ -330,7 +337,7 @@ class Grader:
             zygote.shared().start()  # its imports (seconds) overlap with collecting and sanitizing
         with timing.stage("preparation"):
             submissions, run.problems = collect(
-                submissions_path, self.course, self.out / ".scratch", lms_assignment, collector_regex
+                submissions_path, self.course, self.out / ".scratch", lms_assignment, collector_regex, self.intake
             )
         self.limits = self.limits.hiding(submissions_path)
         for assignment_id in sorted({s.assignment_id for s in submissions}):
@@ -415,7 +422,7 @@ class Grader:
         for submission, _ in pending:
             if expected[submission.key] == 0:
                 finish(submission)
-        for (submission, notebook_name), execution in self._execute(jobs, workers, scheduler):
+        for (submission, notebook_name), execution in self._execute(jobs):
             results[submission.key][notebook_name] = execution
             if len(results[submission.key]) == expected[submission.key]:
                 finish(submission)
@@ -423,10 +430,11 @@ class Grader:
             progress.stop()
         return run
 
-    def _execute(self, jobs, workers, scheduler):
+    def _execute(self, jobs):
         """Yield ((submission, notebook), Execution) as executions finish, locally or on Dask."""
         if not jobs:
             return
+        scheduler = self.settings.scheduler
         if scheduler:
             from distributed import Client
             from distributed import as_completed as dask_completed
@@ -448,7 +456,7 @@ class Grader:
                     submission, name, nb = futures[future]
                     yield (submission, name), _result_or_crash(future, nb)
             return
-        with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
+        with ThreadPoolExecutor(max_workers=self.settings.parallel) as pool:
             futures = {
                 pool.submit(
                     verify.execute_and_verify,
@@ -498,22 +506,23 @@ def autograde(
     submissions_path,
     out,
     course=None,
-    workers=None,
-    scheduler=None,
-    db_url=None,
-    limits=None,
     progress=None,
     lms_assignment=None,
     collector_regex=CANVAS_REGEX,
+    hidden_paths=(),
+    **settings,
 ):
     """Grade a class and write the reports; return the :class:`Run`. See ``grader autograde --help``.
 
-    One run at a time per output folder (a lock file in it); a second one raises :class:`OutputError`.
+    ``settings`` override the course's :class:`grader.settings.Grading` (``workers=2``,
+    ``cell_timeout=60``, ...). One run at a time per output folder (a lock file in it); a second one
+    raises :class:`OutputError`.
     """
     course = course or Course()
     # an input with nothing to grade is said before anything is created or started
-    check_input(submissions_path, course, lms_assignment, collector_regex)
-    grader = Grader(course, out, db_url=db_url, limits=limits)
+    intake = Intake.for_course(course, **{k: v for k, v in settings.items() if k in Intake.names()})
+    check_input(submissions_path, course, lms_assignment, collector_regex, intake)
+    grader = Grader(course, out, hidden_paths, **settings)
     lock = filelock.FileLock(grader.out / ".grader.lock")
     try:
         lock.acquire(timeout=0)
@@ -523,9 +532,7 @@ def autograde(
             "to finish, or grade into another --out folder"
         ) from None
     try:
-        return _autograde_locked(
-            grader, submissions_path, workers, scheduler, progress, lms_assignment, collector_regex
-        )
+        return _autograde_locked(grader, submissions_path, progress, lms_assignment, collector_regex)
     except OSError as error:
         if error.errno not in _OUTPUT_ERRNOS:
             raise
@@ -541,19 +548,15 @@ def autograde(
 _OUTPUT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}
 
 
-def _autograde_locked(grader, submissions_path, workers, scheduler, progress, lms_assignment, collector_regex):
+def _autograde_locked(grader, submissions_path, progress, lms_assignment, collector_regex):
     from .feedback import FeedbackWriter
 
-    workers = workers or os.cpu_count() or 1
-    # rendering a notebook's feedback costs a twentieth of grading it: one renderer keeps up with 8 workers
     with (
         one_engine_per_database(),
-        FeedbackWriter(grader, processes=-(-workers // 8) if workers > 1 else 0) as feedback,
+        FeedbackWriter(grader, processes=grader.settings.renderers) as feedback,
     ):
         run = grader.run(
             submissions_path,
-            workers=workers,
-            scheduler=scheduler,
             progress=progress,
             lms_assignment=lms_assignment,
             collector_regex=collector_regex,

@@ -15,8 +15,9 @@ Submissions are read as data, never followed or unpacked:
   link in a folder, a member compressed beyond a ratio is refused unread;
 * a notebook larger than a limit is refused before it is read.
 
-The limits are the traits of :class:`Intake`, set in the course's
-``nbgrader_config.py`` (``c.Intake.max_notebook_mb = 64``).
+The limits are the traits of :class:`grader.settings.Intake`, set in the
+course's ``nbgrader_config.py`` (``c.Intake.max_notebook_mb = 64``) or per run
+(``--max-notebook-mb 64``).
 
 Every problem is reported with the file it concerns and never stops the other
 submissions: a broken or refused notebook is graded as zero, with a note. An
@@ -37,8 +38,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
-from traitlets import Int
-from traitlets.config import Configurable
+
+from ..settings import Intake
 
 IGNORED_PARTS = {".ipynb_checkpoints", "__MACOSX"}
 
@@ -54,33 +55,6 @@ TIMESTAMP_BYTES = 1024
 
 class SubmissionsError(Exception):
     """The submissions path itself is unusable (missing, empty, not a folder or zip, beyond the zip limits)."""
-
-
-class Intake(Configurable):
-    """How much of a class's input the grader reads; anything beyond is refused unread."""
-
-    max_notebook_mb = Int(
-        32,
-        help="A notebook larger than this (MiB) is refused before it is read, graded as zero with the note too-large.",
-    ).tag(config=True)
-    max_zip_mb = Int(4096, help="A zip whose members declare more than this (MiB) in all is refused as a whole.").tag(
-        config=True
-    )
-    max_zip_members = Int(100_000, help="A zip with more members than this is refused as a whole.").tag(config=True)
-    max_zip_ratio = Int(
-        100,
-        help="A zip member of at least 1 MiB compressed more than this many times is refused "
-        "unread, with the note compression-ratio.",
-    ).tag(config=True)
-
-    @property
-    def notebook_bytes(self):
-        return self.max_notebook_mb * 2**20
-
-
-def intake_settings(course):
-    """The :class:`Intake` limits of ``course``: its ``nbgrader_config.py``, else the defaults."""
-    return Intake(config=course.config())
 
 
 @dataclass(frozen=True)
@@ -442,9 +416,9 @@ def _scan(path, course, assignment_id, collector_regex, intake):
     return source, entries, found, unmatched
 
 
-def check_input(path, course, assignment_id=None, collector_regex=CANVAS_REGEX):
+def check_input(path, course, assignment_id=None, collector_regex=CANVAS_REGEX, intake=None):
     """Raise :class:`SubmissionsError` if ``path`` holds nothing to grade; only lists it, reads no notebook."""
-    _scan(path, course, assignment_id, collector_regex, intake_settings(course))
+    _scan(path, course, assignment_id, collector_regex, intake or Intake.for_course(course))
 
 
 def _lms_files(source, entries, assignment_id, regex):
@@ -483,7 +457,7 @@ def _layout_files(entries, root, assignments):
             yield relative[0], relative[1], None, None
 
 
-def collect(path, course, scratch=None, assignment_id=None, collector_regex=CANVAS_REGEX):
+def collect(path, course, scratch=None, assignment_id=None, collector_regex=CANVAS_REGEX, intake=None):
     """Read the submissions at ``path``; return (submissions, problems).
 
     With ``assignment_id`` the input is an LMS download of that assignment,
@@ -493,7 +467,7 @@ def collect(path, course, scratch=None, assignment_id=None, collector_regex=CANV
     """
     if scratch:
         shutil.rmtree(Path(scratch) / "unzipped", ignore_errors=True)
-    intake = intake_settings(course)
+    intake = intake or Intake.for_course(course)
     source, entries, found, unmatched = _scan(path, course, assignment_id, collector_regex, intake)
     lms = bool(assignment_id)
     by_key, problems, folders = {}, [], {}
