@@ -95,8 +95,7 @@ def _with_extremes(rng, mu):
 
 
 def _wide(rng):
-    """(X (12, 784), mu (3, 784)): random images and sharp means, every ln p(x_n | mu_k) far below ln of the tiniest
-    float."""
+    """(X (12, 784), mu (3, 784)): random images, sharp means; every p(x_n | mu_k) is far below the smallest float."""
     X = (rng.uniform(size=(12, WIDE_PIXELS)) < 0.5).astype(float)
     return X, rng.beta(0.3, 0.3, size=(3, WIDE_PIXELS))
 
