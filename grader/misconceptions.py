@@ -597,13 +597,104 @@ KMEANS_LIMIT = [
     ),
 ]
 
+#: Notebook 09: EM for a mixture of Bernoulli distributions on binary digits.
+BERNOULLI_MIXTURE = [
+    Misconception(
+        "bernoulli-complement-missing",
+        "log_p",
+        "a pixel that is 0 contributes ln(1 - mu_kd): the log of eq. (9.48) is "
+        "sum_d x_nd ln mu_kd + (1 - x_nd) ln(1 - mu_kd), and the second term is missing.",
+    ),
+    Misconception(
+        "bernoulli-pixels-swapped",
+        "log_p",
+        "mu_kd is the probability that pixel d is 1 (eq. 9.44), so ln mu_kd goes with x_nd and ln(1 - mu_kd) with "
+        "1 - x_nd (eq. 9.48): the two are swapped.",
+    ),
+    Misconception(
+        "bernoulli-probability-underflow",
+        "log_p",
+        "a product of many pixel probabilities (eq. 9.48) underflows to 0 for wide images, and its log is -inf: "
+        "sum the logs instead, sum_d x_nd ln mu_kd + (1 - x_nd) ln(1 - mu_kd).",
+    ),
+    Misconception(
+        "bernoulli-pixels-averaged",
+        "log_p",
+        "the pixels are independent given the component, so their log-probabilities add up (eq. 9.48): sum over "
+        "the pixels d, do not average.",
+    ),
+    Misconception(
+        "bernoulli-responsibilities-wrong-axis",
+        "log_gamma",
+        "each image's responsibilities are normalised over the components k (the denominator of eq. 9.56): take "
+        "the log-sum-exp along axis=1, not over the images (axis=0) or over the whole array.",
+    ),
+    Misconception(
+        "bernoulli-responsibilities-keepdims-missing",
+        "log_gamma",
+        "logsumexp(..., axis=1) gives one value per image, shape (N,), which does not line up with the rows of the "
+        "(N, K) array it is subtracted from: keepdims=True keeps it (N, 1) (eq. 9.56 in logs).",
+    ),
+    Misconception(
+        "bernoulli-responsibilities-underflow",
+        "log_gamma",
+        "np.exp of a log-likelihood of many pixels underflows to 0, and 0 / 0 is NaN: normalise in log space, "
+        "log_weighted - logsumexp(log_weighted, axis=1, keepdims=True) (eq. 9.56).",
+    ),
+    Misconception(
+        "bernoulli-responsibilities-unnormalised",
+        "log_gamma",
+        "the responsibilities of eq. (9.56) divide by the sum over the components, so each image's row sums to 1: "
+        "subtract its log-sum-exp from log_weighted.",
+    ),
+    Misconception(
+        "bernoulli-nk-wrong-axis",
+        "N_k",
+        "N_k = sum_n gamma(z_nk) (eq. 9.57) sums over the images, one number per component: gamma.sum(axis=0), "
+        "not over the components (axis=1), whose sums are all 1.",
+    ),
+    Misconception(
+        "bernoulli-mean-divided-by-n",
+        "mu",
+        "the new mean divides by N_k, the effective number of images of component k (eq. 9.58 and eq. 9.59), "
+        "not by the total number of images N.",
+    ),
+    Misconception(
+        "bernoulli-mean-unweighted",
+        "mu",
+        "every image x_n enters the new mean of component k weighted by its responsibility gamma(z_nk) "
+        "(eq. 9.58): sum_n gamma_nk x_n, not the plain sum of the images.",
+    ),
+    Misconception(
+        "bernoulli-mean-not-column",
+        "mu",
+        "gamma.T @ X has shape (K, D) and N_k shape (K,): divide each ROW k by N_k (eq. 9.58), which takes "
+        "N_k[:, None]; a plain / N_k divides the columns.",
+    ),
+    Misconception(
+        "bernoulli-weights-unnormalised",
+        "pi",
+        "the mixing weights are fractions of the images, pi_k = N_k / N (eq. 9.60), and sum to 1: divide N_k "
+        "by the number of images.",
+    ),
+]
+
 CATALOGUE = {
     m.id: m
-    for m in [*EM_STEPS, *LOG_SPACE, *INITIALISATION, *SINGULARITIES, *MODEL_SELECTION, *LOWER_BOUND, *KMEANS_LIMIT]
+    for m in [
+        *EM_STEPS,
+        *LOG_SPACE,
+        *INITIALISATION,
+        *SINGULARITIES,
+        *MODEL_SELECTION,
+        *LOWER_BOUND,
+        *KMEANS_LIMIT,
+        *BERNOULLI_MIXTURE,
+    ]
 }
 assert len(CATALOGUE) == len(EM_STEPS) + len(LOG_SPACE) + len(INITIALISATION) + len(SINGULARITIES) + len(
     MODEL_SELECTION
-) + len(LOWER_BOUND) + len(KMEANS_LIMIT), "catalogue ids must be unique"
+) + len(LOWER_BOUND) + len(KMEANS_LIMIT) + len(BERNOULLI_MIXTURE), "catalogue ids must be unique"
 
 
 def hint(misconception_id):

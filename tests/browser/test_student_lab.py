@@ -243,6 +243,48 @@ def test_student_fills_the_blanks_sees_the_self_check_pass_and_validates(page, l
     assert "passes all the tests" in dialog.inner_text(), dialog.inner_text()
 
 
+def test_student_fills_09s_blanks_sees_the_means_figure_and_the_self_check_pass_and_validates(page, lab):
+    """Notebook 09 (Bernoulli mixtures): five blanks in three functions typed in, the means drawn as images."""
+    assignment_id = "09_bernoulli_mixtures"
+    open_notebook(page, lab, f"{assignment_id}/{assignment_id}.ipynb")
+    answer_cell = code_cell(page, "def log_bernoulli(X, mu):")
+
+    run_all_cells(page)
+    message = answer_cell.locator(".jp-OutputArea-output", has_text="UnfilledBlank")
+    message.wait_for()
+    wait_until_idle(page)
+    assert "is not filled in yet" in message.inner_text()
+    assert "Traceback" not in answer_cell.inner_text()
+    screenshot(answer_cell, f"{assignment_id}-1-unfilled-blank")
+
+    for target, answer in SEED_STYLE[assignment_id].items():
+        type_answer(page, answer_cell, target, one_line(answer))
+    run_all_cells(page)
+    self_check = code_cell(page, "self_check(globals())")
+    self_check.locator(".jp-OutputArea-output", has_text="All checks passed").wait_for()
+    wait_until_idle(page)
+    assert "UnfilledBlank" not in answer_cell.inner_text() and "✗" not in self_check.inner_text()
+    screenshot(self_check, f"{assignment_id}-2-self-check-passed")
+
+    means = code_cell(page, "fig, axes = plt.subplots(2, K + 1")
+    assert means.locator(".jp-OutputArea-output img").count() == 1
+    screenshot(means.locator(".jp-OutputArea"), f"{assignment_id}-3-means-as-images")
+    # Right under the figure, its text alternative.
+    cells = page.locator(".jp-Notebook .jp-Cell")
+    index = next(i for i in range(cells.count()) if "fig, axes = plt.subplots(2, K + 1" in cells.nth(i).inner_text())
+    caption = cells.nth(index + 1).locator(".jp-RenderedMarkdown").inner_text()
+    assert caption.startswith("Figure: ") and "means after EM" in caption, caption
+
+    # Validate checks the file on disk: save first, as the student must.
+    page.keyboard.press("Control+s")
+    page.wait_for_function("() => !document.querySelector('.lm-TabBar-tab.jp-mod-current.jp-mod-dirty')")
+    page.locator(".jp-Toolbar .validate-button").click()
+    dialog = page.locator(".jp-Dialog-content")
+    dialog.wait_for()
+    screenshot(dialog, f"{assignment_id}-4-validate")
+    assert "passes all the tests" in dialog.inner_text(), dialog.inner_text()
+
+
 def test_iteration_slider_redraws_the_figure(page, lab):
     folder = lab.workspace / "02_em_2d"
     filled = fill_blanks(nbformat.read(folder / "02_em_2d.ipynb", as_version=4), SEED_STYLE["02_em_2d"])
