@@ -679,22 +679,108 @@ BERNOULLI_MIXTURE = [
     ),
 ]
 
-CATALOGUE = {
-    m.id: m
-    for m in [
-        *EM_STEPS,
-        *LOG_SPACE,
-        *INITIALISATION,
-        *SINGULARITIES,
-        *MODEL_SELECTION,
-        *LOWER_BOUND,
-        *KMEANS_LIMIT,
-        *BERNOULLI_MIXTURE,
-    ]
-}
-assert len(CATALOGUE) == len(EM_STEPS) + len(LOG_SPACE) + len(INITIALISATION) + len(SINGULARITIES) + len(
-    MODEL_SELECTION
-) + len(LOWER_BOUND) + len(KMEANS_LIMIT) + len(BERNOULLI_MIXTURE), "catalogue ids must be unique"
+#: Notebook 10: squared colour distances and the nearest centre (eqs. 9.1, 9.2), the distortion, the quantised
+#: image, the bits of PRML section 9.1.1 and a mixture's segmentation from log responsibilities (eq. 9.23).
+SEGMENTATION = [
+    Misconception(
+        "colour-distance-not-squared",
+        "sq_dist",
+        "k-means measures ||x_n - mu_k||^2, the SQUARED Euclidean distance in colour space (eq. 9.1): "
+        "sum the squared channel differences and take no square root.",
+    ),
+    Misconception(
+        "colour-distance-square-of-sum",
+        "sq_dist",
+        "||x_n - mu_k||^2 is the sum over the three colour channels of the squared differences (eq. 9.1): "
+        "square each channel's difference first, then sum, not the other way round.",
+    ),
+    Misconception(
+        "colour-nearest-argmax",
+        "labels",
+        "each pixel goes to its NEAREST centre (eq. 9.2): take the argmin over k of the squared distance, "
+        "not the argmax.",
+    ),
+    Misconception(
+        "distortion-mean",
+        "J",
+        "the distortion J of eq. (9.1) is a sum over the pixels, not a mean: use np.sum.",
+    ),
+    Misconception(
+        "distortion-all-centres",
+        "J",
+        "in eq. (9.1) r_nk keeps only the centre of each pixel's own cluster: sum ||x_n - mu_k||^2 for "
+        "k = labels[n], not over every centre.",
+    ),
+    Misconception(
+        "quantised-transposed",
+        "quantised",
+        "pixels = image.reshape(-1, 3) lists the image row by row, so the quantised image is "
+        "centres[labels].reshape(height, width, 3): height first, as the array's shape, with no transpose.",
+    ),
+    Misconception(
+        "quantised-labels-not-colours",
+        "quantised",
+        "the quantised image shows every pixel in its centre's colour, centres[labels], shape "
+        "(height, width, 3); the labels alone are the segmentation map, not the image.",
+    ),
+    Misconception(
+        "bits-not-rounded-up",
+        "ratio",
+        "a label is stored in a whole number of bits: ceil(log2 K) per pixel (PRML section 9.1.1), so round "
+        "log2 K up with np.ceil (3 colours need 2 bits, not log2 3 and not 1).",
+    ),
+    Misconception(
+        "bits-natural-log",
+        "ratio",
+        "the bits of a label count binary digits: log2 K (np.log2), not the natural logarithm np.log "
+        "(PRML section 9.1.1).",
+    ),
+    Misconception(
+        "bits-centres-missing",
+        "ratio",
+        "the quantised image must also store its K centres, 24 bits each: N ceil(log2 K) + 24 K bits "
+        "(PRML section 9.1.1).",
+    ),
+    Misconception(
+        "bits-8-per-pixel",
+        "ratio",
+        "a raw pixel takes 24 bits, 8 for each of red, green and blue, so the raw image takes 24 N bits, "
+        "not 8 N (PRML section 9.1.1).",
+    ),
+    Misconception(
+        "segment-weights-missing",
+        "log_resp",
+        "the responsibility of eq. (9.23) weighs each density by its mixing weight: add np.log(weights) to "
+        "the log densities, or pixels go to components by the density alone.",
+    ),
+    Misconception(
+        "segment-logsumexp-wrong-axis",
+        "log_resp",
+        "each pixel's responsibilities sum to 1 over the components k (eq. 9.23): normalise with "
+        "logsumexp over axis=1, the components, not axis=0, the pixels.",
+    ),
+    Misconception(
+        "segment-exp-underflow",
+        "log_resp",
+        "far from every component all densities underflow to 0 and their ratio is NaN: stay in log space, "
+        "ln pi_k + ln N(x_n | mu_k, Sigma_k) minus its logsumexp over k (eq. 9.23 in logs).",
+    ),
+]
+
+#: Every topic's list, in the order of the notebooks.
+TOPICS = (
+    EM_STEPS,
+    LOG_SPACE,
+    INITIALISATION,
+    SINGULARITIES,
+    MODEL_SELECTION,
+    LOWER_BOUND,
+    KMEANS_LIMIT,
+    BERNOULLI_MIXTURE,
+    SEGMENTATION,
+)
+CATALOGUE = {m.id: m for topic in TOPICS for m in topic}
+assert len(CATALOGUE) == sum(map(len, TOPICS)), "catalogue ids must be unique"
 
 
 def hint(misconception_id):
