@@ -663,13 +663,13 @@ DENSITY = [
         "anomaly-wrong-tail",
         "threshold",
         "anomalies are the LEAST likely points: the threshold is the low percentile of the log densities, "
-        "np.percentile(log_p, percentile), not the 100 - percentile one at the top (PDSH 05.12).",
+        "np.percentile(log_p, percentile), not the 100 - percentile one at the top (PDSH section 05.12).",
     ),
     Misconception(
         "anomaly-flagged-above",
         "flagged",
         "the flagged points are those whose log density lies BELOW the threshold, log_p < threshold: "
-        "low density means unusual (PDSH 05.12).",
+        "low density means unusual (PDSH section 05.12).",
     ),
     Misconception(
         "anomaly-density-units",

@@ -1,4 +1,4 @@
-"""11_density_anomaly: a Gaussian mixture as a density, a generator and an anomaly detector (PDSH 05.12)."""
+"""11_density_anomaly: a Gaussian mixture as a density, a generator and an anomaly detector."""
 
 import numpy as np
 
@@ -177,7 +177,7 @@ ASSIGNMENT = Assignment(
         "(eq. 9.10)",
         "samples": "each point's mean plus its component's Cholesky factor times its standard normal z_n, "
         "shape (n_samples, D) (PRML section 8.1.2)",
-        "threshold": "the percentile-th percentile of the log densities log_p (PDSH 05.12)",
+        "threshold": "the percentile-th percentile of the log densities log_p (PDSH section 05.12)",
         "flagged": "True for the points whose log density lies below the threshold",
     },
 )

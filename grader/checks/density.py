@@ -5,7 +5,7 @@ in logs), ``bic(log_likelihood, n_components, n_features, n_samples)`` for a
 full-covariance mixture (PRML eq. 4.139 times -2, as in notebook 06),
 ``sample_mixture(n_samples, means, covariances, weights, rng)`` (ancestral
 sampling, PRML section 8.1.2) and ``anomalies(log_p, percentile)`` (the
-threshold at a percentile of the log densities, PDSH 05.12).
+threshold at a percentile of the log densities, PDSH section 05.12).
 
 The log density and the BIC are compared with :mod:`grader.em.density` and
 scikit-learn's ``GaussianMixture.bic`` on mixtures fitted to the notebook's
@@ -548,7 +548,7 @@ def _anomaly_outcome(anomalies, log_p, percentile):
 
 
 def check_anomalies(ns):
-    """The threshold is the percentile of the log densities; the flagged points are those below it (PDSH 05.12)."""
+    """The threshold is the percentile of the log densities, the flagged points those below it (PDSH section 05.12)."""
     with quiet():
         problem = _problem(ns)
         anomalies = student_function(ns, "anomalies")
@@ -561,7 +561,7 @@ def check_anomalies(ns):
         what = (
             "`anomalies(log_p, percentile)` should return the percentile-th percentile of the log densities "
             "ln p(x_n) as the threshold and flag the points whose log density lies below it, the least likely "
-            "points (PDSH 05.12)"
+            "points (PDSH section 05.12)"
         )
         if ids:
             raise named(what, ids)
