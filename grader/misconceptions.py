@@ -767,6 +767,94 @@ SEGMENTATION = [
     ),
 ]
 
+#: Notebook 11: a mixture as a density (eq. 9.7 in logs), a generator (ancestral sampling) and an anomaly detector;
+#: its BIC also meets four entries of MODEL_SELECTION.
+DENSITY = [
+    Misconception(
+        "density-max-not-logsumexp",
+        "log_p",
+        "ln p(x) = ln sum_k pi_k N(x | mu_k, Sigma_k) (eq. 9.7 in logs) adds up every component's share: "
+        "logsumexp over k, not the largest term alone (the max keeps only the most responsible component).",
+    ),
+    Misconception(
+        "density-sum-of-logs",
+        "log_p",
+        "eq. (9.7) is the log of a SUM over the components: summing the logs ln pi_k + ln N(x | mu_k, Sigma_k) "
+        "over k takes the log of a product instead; use logsumexp over k.",
+    ),
+    Misconception(
+        "density-weights-missing",
+        "log_p",
+        "every component enters eq. (9.7) weighted by pi_k: the log-sum-exp runs over ln pi_k + ln N(x | mu_k, "
+        "Sigma_k), so add np.log(weights), neither leave it out nor add the weights themselves.",
+    ),
+    Misconception(
+        "density-exp-underflow",
+        "log_p",
+        "far from every component the densities pi_k N(x | mu_k, Sigma_k) underflow to 0 and their log is -inf: "
+        "never leave log space, take logsumexp of ln pi_k + ln N(x | mu_k, Sigma_k) (eq. 9.7 in logs).",
+    ),
+    Misconception(
+        "bic-log-n-missing",
+        "bic_value",
+        "each free parameter costs ln N in the BIC (eq. 4.139 times -2): the penalty is M ln N, not M alone.",
+    ),
+    Misconception(
+        "sampling-single-component",
+        "labels",
+        "ancestral sampling (PRML section 8.1.2) draws a component for EVERY point, z_n with p(z_n = k) = pi_k "
+        "(eq. 9.10): rng.choice(K, size=n_samples, p=weights), not one component for all the points.",
+    ),
+    Misconception(
+        "sampling-uniform-components",
+        "labels",
+        "the components are chosen with the mixing weights as probabilities, p(z_n = k) = pi_k (eq. 9.10): "
+        "pass p=weights, otherwise every component is drawn equally often.",
+    ),
+    Misconception(
+        "sampling-covariance-as-scale",
+        "samples",
+        "mu_k + A z with z standard normal has covariance A A^T, so with A = Sigma_k the draws have covariance "
+        "Sigma_k squared: scale z by the Cholesky factor L_k of Sigma_k = L_k L_k^T, the matrix square root.",
+    ),
+    Misconception(
+        "sampling-cholesky-transposed",
+        "samples",
+        "np.linalg.cholesky gives the lower-triangular L_k with Sigma_k = L_k L_k^T: the draws are mu_k + L_k z "
+        "(einsum 'nij,nj->ni'); L_k^T z has covariance L_k^T L_k, which is not Sigma_k.",
+    ),
+    Misconception(
+        "sampling-ignores-rng",
+        "labels, samples",
+        "draw every random number from the generator `rng` the function is given (rng.choice, "
+        "rng.standard_normal), not from np.random: the same generator state must give the same draws.",
+    ),
+    Misconception(
+        "anomaly-wrong-tail",
+        "threshold",
+        "anomalies are the LEAST likely points: the threshold is the low percentile of the log densities, "
+        "np.percentile(log_p, percentile), not the 100 - percentile one at the top (PDSH section 05.12).",
+    ),
+    Misconception(
+        "anomaly-flagged-above",
+        "flagged",
+        "the flagged points are those whose log density lies BELOW the threshold, log_p < threshold: "
+        "low density means unusual (PDSH section 05.12).",
+    ),
+    Misconception(
+        "anomaly-density-units",
+        "threshold",
+        "log_p holds log densities, so the threshold must be a log density too: take the percentile of "
+        "log_p itself, not of np.exp(log_p), before comparing it with log_p.",
+    ),
+    Misconception(
+        "anomaly-percentile-as-fraction",
+        "threshold",
+        "np.percentile takes percentiles from 0 to 100, so pass `percentile` itself; dividing it by 100 is "
+        "for np.quantile, which takes fractions.",
+    ),
+]
+
 #: Every topic's list, in the order of the notebooks.
 TOPICS = (
     EM_STEPS,
@@ -778,6 +866,7 @@ TOPICS = (
     KMEANS_LIMIT,
     BERNOULLI_MIXTURE,
     SEGMENTATION,
+    DENSITY,
 )
 CATALOGUE = {m.id: m for topic in TOPICS for m in topic}
 assert len(CATALOGUE) == sum(map(len, TOPICS)), "catalogue ids must be unique"
