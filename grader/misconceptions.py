@@ -768,7 +768,7 @@ SEGMENTATION = [
 ]
 
 #: Notebook 11: a mixture as a density (eq. 9.7 in logs), a generator (ancestral sampling) and an anomaly detector;
-#: its BIC also meets four entries of MODEL_SELECTION.
+#: its BIC also meets three entries of MODEL_SELECTION.
 DENSITY = [
     Misconception(
         "density-max-not-logsumexp",
