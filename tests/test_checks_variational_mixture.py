@@ -13,6 +13,8 @@ from sklearn.mixture import BayesianGaussianMixture
 
 from grader.assignments import INPUTS, default_registry
 from grader.checks import variational_mixture
+from grader.checks.candidates import attempt, reproduces
+from grader.checks.core import all_close
 from grader.course import DEFAULT_ROOT, Course
 from grader.em import variational as reference
 from grader.misconceptions import VARIATIONAL_MIXTURE
@@ -192,8 +194,21 @@ def diagnoses(ns):
     return out
 
 
-def sample_namespace(sample):
-    return run_cells(sample.notebook(nbformat.read(RELEASE, as_version=4)), "variational")
+def sample_namespace(sample, where=None):
+    """The namespace after the answer cell; with ``where``'s variables set after the data cell, as verification does.
+
+    Answers may read the data cell's globals (``K``, ``data``), so a hidden run re-runs the cells after it.
+    """
+    notebook = sample.notebook(nbformat.read(RELEASE, as_version=4))
+    if where is None:
+        return run_cells(notebook, "variational")
+    ns = run_cells(notebook, "data")
+    ns.update(where.variables)
+    for cell in notebook.cells:
+        if cell.cell_type == "code" and cell.id in ("model", "variational"):
+            exec(compile(cell.source, cell.id, "exec"), ns)
+    ns[INPUTS] = where.details
+    return ns
 
 
 def test_every_catalogue_id_of_the_notebook_has_a_mutant():
@@ -202,10 +217,8 @@ def test_every_catalogue_id_of_the_notebook_has_a_mutant():
 
 @pytest.mark.parametrize("sample", MUTANTS_12, ids=lambda s: s.key)
 def test_each_mistake_is_named_by_its_own_id_only(sample):
-    ns = sample_namespace(sample)
     for where in [None, *HIDDEN]:
-        judged = ns if where is None else {**ns, **where.variables, INPUTS: where.details}
-        failed = diagnoses(judged)
+        failed = diagnoses(sample_namespace(sample, where))
         assert failed, "the mistake passed every check"
         assert {i for ids in failed.values() for i in ids} == {sample.misconception}, failed
         assert all(ids in ((), (sample.misconception,)) for ids in failed.values()), failed
@@ -213,10 +226,8 @@ def test_each_mistake_is_named_by_its_own_id_only(sample):
 
 @pytest.mark.parametrize("sample", ALTERNATIVES_12, ids=lambda s: s.key)
 def test_correct_alternatives_pass_on_the_notebooks_and_hidden_inputs(sample):
-    ns = sample_namespace(sample)
     for where in [None, *HIDDEN]:
-        judged = ns if where is None else {**ns, **where.variables, INPUTS: where.details}
-        assert diagnoses(judged) == {}
+        assert diagnoses(sample_namespace(sample, where)) == {}
 
 
 def test_two_mistakes_at_once_match_no_known_mistake():
@@ -250,3 +261,23 @@ def test_blank_release_fails_every_check_with_run_the_cell():
     failed = failures(ns)
     assert set(failed) == {CONCENTRATION, LOG_WEIGHTS, RESPONSIBILITIES, SWITCH_OFF}
     assert all("is not defined" in message for message in failed.values())
+
+
+CANDIDATE_LISTS = {
+    "alpha": (variational_mixture.ALPHA_CANDIDATES, variational_mixture._count_cases),
+    "weights": (variational_mixture.WEIGHT_CANDIDATES, variational_mixture._count_cases),
+    "expected_log_pi": (variational_mixture.LOG_WEIGHT_CANDIDATES, variational_mixture._concentrations),
+    "log_r": (variational_mixture.RESPONSIBILITY_CANDIDATES, variational_mixture._response_cases),
+}
+
+
+@pytest.mark.parametrize("quantity", sorted(CANDIDATE_LISTS))
+def test_two_catalogued_mistakes_never_coincide_on_every_input(quantity):
+    candidates, make_cases = CANDIDATE_LISTS[quantity]
+    for problem in [variational_mixture.notebook_problem(), *(where.details for where in HIDDEN)]:
+        cases = make_cases(problem)
+        values = [(ids, [attempt(lambda c, f=compute: f(*c), c) for c in cases]) for ids, compute in candidates]
+        for i, (ids, mine) in enumerate(values):
+            for other, theirs in values[i + 1 :]:
+                if other != ids:
+                    assert not all(reproduces(a, b, all_close) for a, b in zip(mine, theirs)), (ids, other)

@@ -174,6 +174,10 @@ SAMPLES = Samples(
             },
         ),
         sample(
+            "N from the data and K from the notebook",
+            blanks={"weights": "(alpha_0 + N_k) / (K * alpha_0 + len(data))"},
+        ),
+        sample(
             "scipy's psi and log_softmax",
             edits=(_IMPORTS,),
             blanks={

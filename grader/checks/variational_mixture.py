@@ -95,20 +95,26 @@ def _single_out(outcomes, cases, candidates):
 
 
 def _outcomes(function, cases, shape_of, label):
-    return [_numbers(call(function, *case), shape_of(case), f"`{label}(...)`") for case in cases]
+    """The student's ``function(*case)`` on every case, on copies (code that writes into its inputs changes no case)."""
+    return [_numbers(call(function, *(np.copy(a) for a in case)), shape_of(case), f"`{label}(...)`") for case in cases]
 
 
 # --- the inputs: counts, priors, posteriors ------------------------------------------------------------------
 
 
 def _counts(problem):
-    """Effective counts N_k (K,): the start's, a soft split's, and one with a component at exactly 0."""
+    """Effective counts N_k (K,): the start's, a soft split's, and one with a component at exactly 0.
+
+    Each sums to N, the number of points, as counts from responsibilities do.
+    """
     data, start = problem.data, problem.start
     K = start.shape[1]
     rng = np.random.RandomState(problem.cases_seed)
     soft = rng.dirichlet(np.ones(K), size=len(data)).sum(axis=0)
     empty = soft.copy()
-    empty[rng.randint(K)] = 0.0
+    gone, gaining = rng.choice(K, 2, replace=False)
+    empty[gaining] += empty[gone]
+    empty[gone] = 0.0
     return [start.sum(axis=0), soft, empty]
 
 
