@@ -855,6 +855,88 @@ DENSITY = [
     ),
 ]
 
+#: Notebook 12: the variational Bayesian mixture's Dirichlet factor (eqs. 10.58, 10.66, 10.69) and responsibilities
+#: (eqs. 10.46, 10.49).
+VARIATIONAL_MIXTURE = [
+    Misconception(
+        "alpha-prior-missing",
+        "alpha",
+        "q(pi) is a Dirichlet whose concentration is the prior's plus the effective counts, alpha_k = alpha_0 + N_k "
+        "(eq. 10.58): the prior alpha_0 is missing.",
+    ),
+    Misconception(
+        "alpha-prior-minus-one",
+        "alpha",
+        "alpha_k = alpha_0 + N_k (eq. 10.58): the -1 belongs to the mode of a Dirichlet (a MAP estimate), "
+        "not to its variational update.",
+    ),
+    Misconception(
+        "digamma-normaliser-missing",
+        "expected_log_pi",
+        "E[ln pi_k] = psi(alpha_k) - psi(alpha_hat) with alpha_hat = sum_k alpha_k (eq. 10.66): the term "
+        "psi(alpha_hat) is missing.",
+    ),
+    Misconception(
+        "log-instead-of-digamma",
+        "expected_log_pi",
+        "E[ln pi_k] is not ln E[pi_k]: under a Dirichlet it is psi(alpha_k) - psi(alpha_hat), with the digamma "
+        "function psi (scipy.special.digamma, eq. 10.66), not ln alpha_k - ln alpha_hat.",
+    ),
+    Misconception(
+        "weights-without-k-alpha",
+        "weights",
+        "E[pi_k] = (alpha_0 + N_k) / (K alpha_0 + N) (eq. 10.69): the denominator is alpha_hat, the sum of all K "
+        "concentrations, so it includes K alpha_0 and the weights add up to 1.",
+    ),
+    Misconception(
+        "weights-prior-missing",
+        "weights",
+        "N_k / N is the maximum-likelihood weight of EM (eq. 9.26); the expected weight under q(pi) adds the prior, "
+        "(alpha_0 + N_k) / (K alpha_0 + N) (eq. 10.69).",
+    ),
+    Misconception(
+        "expected-log-precision-missing",
+        "log_rho",
+        "ln rho_nk (eq. 10.46) has the term 1/2 E[ln Lambda_k] (eq. 10.65), the expected log-normaliser of "
+        "component k's Gaussian: it is missing.",
+    ),
+    Misconception(
+        "expected-log-precision-not-halved",
+        "log_rho",
+        "ln rho_nk (eq. 10.46) takes half the expected log precision, 1/2 E[ln Lambda_k] (eq. 10.65), not all of it.",
+    ),
+    Misconception(
+        "expected-quadratic-not-halved",
+        "log_rho",
+        "ln rho_nk (eq. 10.46) subtracts half the expected quadratic form, 1/2 E[(x_n - mu_k)^2 Lambda_k] "
+        "(eq. 10.64), not all of it.",
+    ),
+    Misconception(
+        "expected-log-weight-missing",
+        "log_rho",
+        "ln rho_nk (eq. 10.46) starts with E[ln pi_k] (eq. 10.66): without it the weights, and so the prior "
+        "alpha_0, never reach the responsibilities.",
+    ),
+    Misconception(
+        "responsibilities-probability-space",
+        "log_r",
+        "np.exp(ln rho) underflows to 0 for a point far from every component, and 0 / 0 is NaN: normalise in log "
+        "space, ln r_nk = ln rho_nk - logsumexp over k (eq. 10.49).",
+    ),
+    Misconception(
+        "responsibilities-wrong-axis",
+        "log_r",
+        "r_nk = rho_nk / sum_j rho_nj (eq. 10.49) normalises each point over its components: take the log-sum-exp "
+        "along axis=1 with keepdims=True, not over the points (axis=0) or the whole array.",
+    ),
+    Misconception(
+        "log-rho-unnormalised",
+        "log_r",
+        "ln rho_nk is unnormalised (eq. 10.46): subtract each point's log-sum-exp over k to get ln r_nk "
+        "(eq. 10.49), so that every row of r sums to 1.",
+    ),
+]
+
 #: Every topic's list, in the order of the notebooks.
 TOPICS = (
     EM_STEPS,
@@ -867,6 +949,7 @@ TOPICS = (
     BERNOULLI_MIXTURE,
     SEGMENTATION,
     DENSITY,
+    VARIATIONAL_MIXTURE,
 )
 CATALOGUE = {m.id: m for topic in TOPICS for m in topic}
 assert len(CATALOGUE) == sum(map(len, TOPICS)), "catalogue ids must be unique"
