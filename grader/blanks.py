@@ -43,14 +43,17 @@ def hints():
 
     Read only when a cell has a blank. The kernel runs in the notebook's
     folder (``<course>/notebooks/<assignment>/`` or a student's copy of it),
-    so a course's own specs are found above it.
+    so a course's own specs are found above it, and the folder's name says
+    which assignment's hint a target shared by several notebooks (``log_p``,
+    ``labels``) gets.
     """
     from .assignments import PACKAGE_SPECS, Registry
 
     here = Path.cwd()
     registry = Registry([*(folder / "assignments" for folder in (here, *here.parents[:3])), PACKAGE_SPECS])
+    specs = registry.all()
     merged = {}
-    for spec in registry.all():
+    for spec in sorted(specs, key=lambda spec: spec.id == here.name):  # this folder's assignment last: it wins
         merged.update(spec.blank_hints)
     return merged
 

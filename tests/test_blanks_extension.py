@@ -230,3 +230,15 @@ def test_the_figure_draws_once_the_cell_is_fixed_and_other_errors_stay_whole(lab
     assert not kernel_errors(lab_kernel.run(cells["resp-plot"], "resp-plot"))  # it defines the colours
     figure = lab_kernel.run(cells["fit-plot"], "fit-plot")
     assert not kernel_errors(figure) and any(output[0] == "display_data" for output in figure)
+
+
+@pytest.mark.parametrize("spec", default_registry().all(), ids=lambda spec: spec.id)
+def test_a_blank_gets_the_hint_of_its_own_notebook_where_notebooks_share_a_target(spec, tmp_path, monkeypatch):
+    """The kernel runs in the assignment's folder; a target two notebooks share (log_p, labels) gets this one's hint."""
+    from grader import blanks
+
+    folder = tmp_path / spec.id
+    folder.mkdir()
+    monkeypatch.chdir(folder)
+    hints = blanks.hints()
+    assert {target: hints[target] for target in spec.blank_hints} == dict(spec.blank_hints)
