@@ -20,7 +20,7 @@ from grader.course import Course
 from grader.em import multivariate, univariate
 from grader.pipeline.autograde import autograde
 from grader.samples import SEED_STYLE, fill_blanks, variant
-from tests.conftest import CourseCopy, copy_course
+from tests.support.course import CourseCopy, copy_course
 
 LIMITS = {"cell_timeout": 60, "notebook_timeout": 180}
 POINTS = {

@@ -29,7 +29,7 @@ import pytest
 
 from grader.pipeline.autograde import autograde
 from grader.samples import SEED_STYLE, fill_blanks
-from tests.conftest import CourseCopy, copy_course
+from tests.support.course import CourseCopy, copy_course
 
 ASSIGNMENT = "01_em_1d"
 NOTEBOOK = f"{ASSIGNMENT}.ipynb"

@@ -25,7 +25,7 @@ from nbgrader.api import Gradebook
 from grader.pipeline.autograde import autograde, gradebook_url
 from grader.pipeline.errors import OutputError
 from grader.samples import MUTANTS, SEED_STYLE, fill_blanks
-from tests.conftest import CourseCopy, copy_course
+from tests.support.course import CourseCopy, copy_course
 
 ASSIGNMENT = "01_em_1d"
 #: nbgrader's scoring raises on a student id with a leading space (its gradebook strips it, its paths do not).

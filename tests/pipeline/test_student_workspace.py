@@ -27,8 +27,7 @@ from grader.apps.lab import fetch_assignments, released_assignments, workspace_p
 from grader.cli import main
 from grader.course import DEFAULT_ROOT, Course, CourseError
 from grader.samples import SEED_STYLE, fill_blanks
-
-from .conftest import copy_course
+from tests.support.course import copy_course
 
 STARTUP_SECONDS = 120
 

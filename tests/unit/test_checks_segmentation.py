@@ -16,7 +16,7 @@ from grader.course import DEFAULT_ROOT, Course
 from grader.em import segmentation as reference
 from grader.misconceptions import SEGMENTATION
 from grader.samples import ALTERNATIVES, MUTANTS, fill_blanks
-from tests.notebook_runs import failure_messages, run_cells
+from tests.support.notebook_runs import failure_messages, run_cells
 
 ASSIGNMENT = "10_image_segmentation"
 RELEASE = Course(DEFAULT_ROOT).release / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"

@@ -15,7 +15,7 @@ from grader.course import DEFAULT_ROOT, Course
 from grader.em import model_selection as reference
 from grader.misconceptions import MODEL_SELECTION, hint
 from grader.samples import fill_blanks
-from tests.notebook_runs import run_cells
+from tests.support.notebook_runs import run_cells
 
 ASSIGNMENT = "06_model_selection"
 FOLDER = Course(DEFAULT_ROOT).release / ASSIGNMENT

@@ -64,7 +64,7 @@ import pytest
 
 from grader.course import Course
 from grader.pipeline.autograde import autograde
-from tests.conftest import copy_course
+from tests.support.course import copy_course
 
 LIMITS = {"cell_timeout": 60, "notebook_timeout": 180}
 ENVIRONMENT = "GRADER_TEST_ASSIGNMENTS"

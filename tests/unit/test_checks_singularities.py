@@ -9,7 +9,7 @@ from grader.checks import singularities
 from grader.em import multivariate, regularised, seed
 from grader.misconceptions import SINGULARITIES
 from grader.samples import ALTERNATIVES, MUTANTS, fill_blanks, run_until
-from tests.notebook_runs import student_notebook
+from tests.support.notebook_runs import student_notebook
 
 ASSIGNMENT = "05_singularities"
 STUDENT_CELL = "m_step_ridge"

@@ -13,7 +13,7 @@ from grader import cli
 from grader.course import DEFAULT_ROOT
 from grader.samples import SEED_STYLE, fill_blanks
 from grader.settings import Grading, Intake, settings_markdown
-from tests.conftest import CourseCopy, copy_course
+from tests.support.course import CourseCopy, copy_course
 
 ASSIGNMENT = "01_em_1d"
 

@@ -14,7 +14,7 @@ from grader.checks.core import all_close
 from grader.em import seed, univariate
 from grader.misconceptions import diagnosis_ids
 from grader.samples import ALTERNATIVES, MUTANTS, fill_blanks
-from tests.notebook_runs import student_notebook
+from tests.support.notebook_runs import student_notebook
 
 ASSIGNMENT = "03_logspace"
 STUDENT_CELL = "logspace_em"

@@ -16,7 +16,7 @@ from grader.em import elbo as reference
 from grader.em import seed, univariate
 from grader.misconceptions import diagnosis_ids
 from grader.samples import ALTERNATIVES, MUTANTS, fill_blanks
-from tests.notebook_runs import run_cells
+from tests.support.notebook_runs import run_cells
 
 ASSIGNMENT = "07_elbo"
 RELEASE = Course(DEFAULT_ROOT).release / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"

@@ -22,7 +22,7 @@ from grader.pipeline.autograde import autograde
 from grader.pipeline.ledger import LEDGER
 from grader.runtime import sandbox
 from grader.samples import SEED_STYLE, fill_blanks
-from tests.conftest import CourseCopy, copy_course
+from tests.support.course import CourseCopy, copy_course
 
 ASSIGNMENT = "01_em_1d"
 GRADED_CELLS = {"test_estep", "test_mu", "test_sigma", "test_pi", "test_convergence"}

@@ -22,7 +22,7 @@ from grader.course import DEFAULT_ROOT, Course
 from grader.em import bernoulli as reference
 from grader.misconceptions import BERNOULLI_MIXTURE
 from grader.samples import ALTERNATIVES, MUTANTS, fill_blanks
-from tests.notebook_runs import failure_messages, run_cells
+from tests.support.notebook_runs import failure_messages, run_cells
 
 ASSIGNMENT = "09_bernoulli_mixtures"
 RELEASE = Course(DEFAULT_ROOT).release / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"

@@ -18,7 +18,7 @@ from grader.pipeline.autograde import Grader, autograde
 from grader.pipeline.report import COLUMNS
 from grader.sample_class import build as build_sample_class
 from grader.samples import MUTANTS, SEED_STYLE, fill_blanks
-from tests.conftest import CourseCopy, copy_course
+from tests.support.course import CourseCopy, copy_course
 
 ASSIGNMENTS = ["01_em_1d", "02_em_2d"]
 MISTAKEN = {  # student id -> (assignment, misconception) typed into the blanks

@@ -37,9 +37,9 @@ from grader.course import Course
 from grader.misconceptions import CATALOGUE, diagnosis_ids, graded_cell_errors
 from grader.pipeline.autograde import autograde
 from grader.samples import ALTERNATIVES, MUTANTS, SEED_STYLE, fill_blanks
-from tests.conftest import copy_course
+from tests.support.course import copy_course
 
-DOC = Path(__file__).resolve().parent.parent / "docs" / "misconceptions.md"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "misconceptions.md"
 TABLE_START, TABLE_END = "<!-- detection-table:start -->", "<!-- detection-table:end -->"
 ENVIRONMENT = "GRADER_TEST_ASSIGNMENTS"
 LIMITS = {"cell_timeout": 120, "notebook_timeout": 300}

@@ -8,7 +8,7 @@ from grader.checks import CheckFailed, init_convergence
 from grader.em import initialisation, multivariate, seed
 from grader.misconceptions import INITIALISATION, hint
 from grader.samples import fill_blanks
-from tests.notebook_runs import student_notebook
+from tests.support.notebook_runs import student_notebook
 
 ASSIGNMENT = "04_init_convergence"
 STUDENT_CELL = "init_em"

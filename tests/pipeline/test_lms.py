@@ -34,7 +34,7 @@ from grader import cli
 from grader.lms import export as lms
 from grader.pipeline.autograde import autograde
 from grader.samples import MUTANTS, SEED_STYLE, fill_blanks
-from tests.conftest import CourseCopy, copy_course
+from tests.support.course import CourseCopy, copy_course
 
 DATA = Path(__file__).parent / "data" / "lms"
 CANVAS_ROSTER = DATA / "canvas_gradebook_export.csv"

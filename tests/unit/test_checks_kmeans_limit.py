@@ -16,7 +16,7 @@ from grader.em import kmeans as reference
 from grader.em import seed
 from grader.misconceptions import KMEANS_LIMIT
 from grader.samples import ALTERNATIVES, MUTANTS, fill_blanks
-from tests.notebook_runs import failure_messages, run_cells
+from tests.support.notebook_runs import failure_messages, run_cells
 
 ASSIGNMENT = "08_kmeans_limit"
 RELEASE = Course(DEFAULT_ROOT).release / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"

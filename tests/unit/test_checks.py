@@ -7,7 +7,7 @@ from sklearn.mixture import GaussianMixture
 from grader.checks import CheckFailed, em1d, em2d
 from grader.em import multivariate, seed, univariate
 from grader.samples import ALTERNATIVES, MISTAKES, MUTANTS, SEED_STYLE, fill_blanks, variant
-from tests.notebook_runs import release, run_cells
+from tests.support.notebook_runs import release, run_cells
 
 #: The EM notebooks whose checks this module tests (the later notebooks have a test module each).
 CHECKS = {"01_em_1d": em1d, "02_em_2d": em2d}

@@ -37,7 +37,7 @@ from grader.pipeline.autograde import autograde
 from grader.pipeline.report import Row
 from grader.samples import MUTANTS, SEED_STYLE, fill_blanks, variant
 from grader.verify import SECRET_FILE, hidden_inputs
-from tests.conftest import CourseCopy, copy_course
+from tests.support.course import CourseCopy, copy_course
 
 ASSIGNMENT = "01_em_1d"
 NOTEBOOK = f"{ASSIGNMENT}.ipynb"

@@ -19,7 +19,7 @@ from grader.course import DEFAULT_ROOT, Course
 from grader.em import variational as reference
 from grader.misconceptions import VARIATIONAL_MIXTURE
 from grader.samples import ALTERNATIVES, MUTANTS, fill_blanks
-from tests.notebook_runs import failure_messages, run_cells
+from tests.support.notebook_runs import failure_messages, run_cells
 
 ASSIGNMENT = "12_variational_mixture"
 RELEASE = Course(DEFAULT_ROOT).release / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"

@@ -14,7 +14,7 @@ import pytest
 
 from grader.course import Course
 from grader.pipeline.autograde import autograde
-from tests.conftest import copy_course
+from tests.support.course import copy_course
 
 ASSIGNMENT = "09_tiny"
 
