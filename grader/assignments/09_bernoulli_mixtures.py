@@ -161,6 +161,12 @@ SAMPLES = Samples(
             },
         ),
     ),
+    sample_class=(
+        "seed",
+        "bernoulli-complement-missing",
+        "blank",
+        "correct: einsum, and pi as N_k over its sum",
+    ),
 )
 
 

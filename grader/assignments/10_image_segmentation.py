@@ -203,6 +203,12 @@ SAMPLES = Samples(
             },
         ),
     ),
+    sample_class=(
+        "seed",
+        "colour-distance-not-squared",
+        "blank",
+        "correct: scipy's cdist, einsum, math.ceil, np.logaddexp.reduce",
+    ),
 )
 
 

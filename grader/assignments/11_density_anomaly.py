@@ -151,6 +151,12 @@ SAMPLES = Samples(
             },
         ),
     ),
+    sample_class=(
+        "seed",
+        "density-weights-missing",
+        "blank",
+        "correct: log-sum-exp by hand, inverse-CDF components, matmul",
+    ),
 )
 
 

@@ -187,6 +187,12 @@ SAMPLES = Samples(
             },
         ),
     ),
+    sample_class=(
+        "seed",
+        "alpha-prior-missing",
+        "blank",
+        "correct: the constant dropped, log-sum-exp by hand",
+    ),
 )
 
 
