@@ -10,7 +10,7 @@ seed's style where the spec has samples, and the release with its answer
 cells replaced by the reference solution's, alternately), a catalogued ``mistake`` (i % 3 == 1: the next of
 ``grader.samples.MUTANTS`` of the assignment; correct where it has none) or
 ``hostile`` (i % 3 == 2: the untouched release plus the traceback-hook or the
-patch-check-functions cheat of tests/test_cheats.py, alternately). The class
+patch-check-functions cheat of tests/notebooks/test_cheats.py, alternately). The class
 is graded four ways, in this order, and seconds per notebook printed per
 assignment and overall; the machine is shared and noisy, so only ratios
 measured in the same run mean anything:
@@ -68,7 +68,7 @@ from grader.samples import MUTANTS, fill_blanks  # noqa: E402
 from grader.verify import VERDICTS  # noqa: E402
 
 KINDS = ("correct", "mistake", "hostile")
-#: The hostile submissions: cheats of tests/test_cheats.py (the release plus one extra cell).
+#: The hostile submissions: cheats of tests/notebooks/test_cheats.py (the release plus one extra cell).
 HOSTILE = ("cheat-traceback-hook", "cheat-patch-check-functions")
 
 #: The grading process: what ``grader autograde`` does, with the stage timings recorded and saved.

@@ -2,7 +2,7 @@
 
 nbgrader's public API (``Gradebook``, the converters, ``CourseDirectory``, the
 preprocessor classes) is used where it is needed. What nbgrader does not
-promise to keep lives here, and ``tests/test_nbgrader_internals.py`` pins each
+promise to keep lives here, and ``tests/unit/test_nbgrader_internals.py`` pins each
 piece, so an nbgrader upgrade that moves one fails in one clear place:
 
 - ``nbgrader.api.get_alembic_version`` and ``nbgrader.api.create_engine``,

@@ -17,7 +17,7 @@ an assignment without a spec keeps nbgrader's kernel verdict):
   grade cell; its note in ``grades.csv`` is not empty wherever the cheat
   fooled the kernel it ran in (a note accuses, so it needs that evidence:
   :data:`FOOLS_NOTHING_ON_BLANK_WORK` are noted on partial work, in
-  tests/test_adversarial_checks.py). (Measured on 01_em_1d with nbgrader
+  tests/notebooks/test_adversarial_checks.py). (Measured on 01_em_1d with nbgrader
   0.9: in a plain nbgrader kernel ``rebind-module``,
   ``patch-check-functions``, ``skip-later-cells`` and
   ``patch-check-internals`` earn full marks on blank work. There
@@ -41,7 +41,7 @@ All of it is graded by one module-scoped ``autograde`` run; each
 ``GRADER_TEST_ASSIGNMENTS`` (comma-separated assignment ids) restricts the
 class to those assignments, for a quick smoke run::
 
-    GRADER_TEST_ASSIGNMENTS=01_em_1d python -m pytest tests/test_cheats.py -q -x
+    GRADER_TEST_ASSIGNMENTS=01_em_1d python -m pytest tests/notebooks/test_cheats.py -q -x
 
 Unset (the default) means every assignment of the course.
 """

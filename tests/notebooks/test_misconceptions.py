@@ -18,7 +18,7 @@ module-scoped ``autograde`` run and validated by nbgrader's own
   autograder takes points on, so no wrong answer validates as "Success!".
 
 ``GRADER_TEST_ASSIGNMENTS`` (comma-separated ids) restricts the run to those
-assignments. ``GMM_UPDATE_DOCS=1 python -m pytest tests/test_misconceptions.py``
+assignments. ``GMM_UPDATE_DOCS=1 python -m pytest tests/notebooks/test_misconceptions.py``
 rewrites the detection table in docs/misconceptions.md from these results.
 """
 
@@ -300,7 +300,7 @@ def test_detection_table_in_docs_matches_the_mutation_tests(graded):
         doc = DOC.read_text()
     assert doc[start : doc.index(TABLE_END)].strip() == table, (
         "docs/misconceptions.md's detection table is out of date; regenerate it with "
-        "GMM_UPDATE_DOCS=1 python -m pytest tests/test_misconceptions.py\n\n" + table
+        "GMM_UPDATE_DOCS=1 python -m pytest tests/notebooks/test_misconceptions.py\n\n" + table
     )
 
 

@@ -2,7 +2,7 @@
 
 Parity with the kernel (Validate) for every catalogued mistake and correct
 alternative is proven through one real autograde run in
-tests/test_misconceptions.py.
+tests/notebooks/test_misconceptions.py.
 """
 
 import json

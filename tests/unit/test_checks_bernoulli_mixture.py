@@ -277,7 +277,7 @@ def test_correct_alternatives_pass_on_the_notebooks_and_hidden_inputs(sample):
         assert diagnoses(judged(ns, where)) == {}
 
 
-#: A decimal number that is not an equation or section reference (as in tests/test_misconceptions.py).
+#: A decimal number that is not an equation or section reference (as in tests/notebooks/test_misconceptions.py).
 NUMBER = re.compile(r"(?<!eq\. )(?<!eq\. \()(?<!eqs\. )(?<!section )(?<![\d.])\d+\.\d+")
 
 
