@@ -11,6 +11,7 @@ import io
 import re
 import warnings
 from dataclasses import dataclass, field
+from typing import Any
 
 BLANK_LINE = re.compile(r"^(?P<indent>\s*)(?P<target>.+?) = ###\s*$")
 
@@ -25,7 +26,8 @@ def run_until(notebook, cell_id):
     """
     import numpy as np
 
-    ns, error = {}, None
+    ns: dict[str, Any] = {}
+    error = None
     with (
         contextlib.redirect_stdout(io.StringIO()),
         contextlib.redirect_stderr(io.StringIO()),

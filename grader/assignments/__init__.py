@@ -128,6 +128,8 @@ def _load(assignment_id, source, filename):
     digest = hashlib.sha256(source.encode()).hexdigest()[:12]
     name = f"grader.assignments._spec_{digest}"
     spec = importlib.util.spec_from_loader(name, loader=None, origin=filename)
+    if spec is None:  # not with loader=None: spec_from_loader then always makes a ModuleSpec
+        raise ImportError(f"no module spec for {filename}")
     module = importlib.util.module_from_spec(spec)
     module.__file__ = filename
     sys.modules[name] = module  # dataclasses and pickling look modules up by name

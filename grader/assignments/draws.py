@@ -8,6 +8,7 @@ again (returns None) when a draw is not.
 import numpy as np
 
 from ..em import multivariate, seed
+from ..em.univariate import Params
 
 
 def two_clusters_1d(rng):
@@ -52,7 +53,7 @@ def two_clusters_2d(rng):
     return data, {"pi_true": [weight, 1 - weight], "mu_true": [first, second], "cov_true": covariances}
 
 
-def start_1d(data, n_components=2, seed_value=42):
+def start_1d(data: np.ndarray, n_components: int = 2, seed_value: int = 42) -> Params:
     """Notebook 01's start: ``np.random.seed(42)``, means drawn from the data, the data's spread, equal weights."""
     mu = np.random.RandomState(seed_value).choice(data, n_components)
     return mu, np.full(n_components, np.std(data)), np.full(n_components, 1 / n_components)

@@ -20,6 +20,7 @@ from types import ModuleType
 import numpy as np
 
 from ..em import seed
+from ..em.univariate import Params
 from ..misconceptions import hint
 from .core import CheckFailed, Hashed, all_close, as_array, close, fetch, inputs, quiet
 
@@ -717,7 +718,7 @@ class GMMChecks:
                 )
 
 
-def reference_final(em, problem):
+def reference_final(em: ModuleType, problem: seed.Problem) -> Params:
     """(mu, spread, pi) that EM reaches from ``problem``'s start: the same for every notebook checked on it."""
     arrays = [np.asarray(problem.data), *(np.asarray(a) for a in problem.start)]
     return _reference_final(em, problem.n_iterations, *(Hashed(a) for a in arrays))

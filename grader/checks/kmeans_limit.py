@@ -82,10 +82,10 @@ def shown(value):
     mantissa, exponent = f"{value:e}".split("e")
     digits = mantissa.rstrip("0").rstrip(".").replace(".", "")
     sign, digits = ("-", digits[1:]) if digits.startswith("-") else ("", digits)
-    exponent = int(exponent) - (len(digits) - 1)
-    if 0 <= exponent <= 3:
-        return f"{sign}{int(digits) * 10**exponent}"
-    return f"{sign}{digits}e{exponent}"
+    power = int(exponent) - (len(digits) - 1)
+    if 0 <= power <= 3:
+        return f"{sign}{int(digits) * 10**power}"
+    return f"{sign}{digits}e{power}"
 
 
 # --- naming a mistake only when the numbers single it out (grader.checks.candidates) ---------------------

@@ -22,6 +22,7 @@ from scipy.special import logsumexp
 from scipy.stats import norm
 
 from ..em import seed, univariate
+from ..em.univariate import Params
 from .candidates import Raised, hints, single_out
 from .core import CheckFailed, all_close, as_array, fetch, inputs, quiet
 from .gmm import reference_final
@@ -44,9 +45,9 @@ class Problem:
 
     data: np.ndarray
     outlier: float
-    start: tuple
+    start: Params
     n_iterations: int
-    unequal: tuple
+    unequal: Params
 
     @property
     def n_components(self):
@@ -57,15 +58,16 @@ class Problem:
         """(N + 1,): the data with the outlier appended, as the notebook's ``data_outlier``."""
         return np.append(self.data, self.outlier)
 
-    def fitted(self):
+    def fitted(self) -> Params:
         """(mu, sigma, pi) EM reaches on the data from the start: the notebook's warm start for the outlier."""
         return reference_final(univariate, seed.Problem(self.data, self.start, self.n_iterations))
 
 
-def notebook_problem():
+def notebook_problem() -> Problem:
     """The notebook's own: seed part 1's data and start (rebuilt as its data cell draws them), x = 60."""
     problem = seed.problem_1d()
-    return Problem(problem.data, OUTLIER, problem.start, problem.n_iterations, tuple(np.array(p) for p in UNEQUAL))
+    mu, sigma, pi = (np.array(p) for p in UNEQUAL)
+    return Problem(problem.data, OUTLIER, problem.start, problem.n_iterations, (mu, sigma, pi))
 
 
 @dataclass(frozen=True)

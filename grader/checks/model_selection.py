@@ -132,7 +132,7 @@ def _diagnose_count(problem, judged, totals):
     and means that are missing (also K D fewer) give the same "full" count;
     only the other types' counts tell them apart.
     """
-    explanations = []
+    explanations: list[tuple[int, tuple[str, ...] | None]] = []
     for mean_id, means in MEANS:
         for weight_id, weights in WEIGHTS:
             shared = _grid(problem, lambda K, D: means(K, D) + weights(K, D))  # noqa: B023 -- used right away
@@ -154,8 +154,8 @@ def _diagnose_count(problem, judged, totals):
     named = {ids for score, ids in explanations if score == best}
     if best == 0 or len(named) != 1:
         return ()
-    (ids,) = named
-    return ids or ()
+    (chosen,) = named
+    return chosen or ()
 
 
 def _student_counts(ns, problem, covariance_type):

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..em import regularised, seed
+from ..em.univariate import Params
 from .candidates import Raised, attempt, named, singled_out
 from .core import CheckFailed, all_close, as_array, inputs, likely_cause, quiet
 from .functions import defined, student_function
@@ -37,11 +38,11 @@ class Problem:
     """The data and the collapsing start of the notebook's run, and the seed of the checks' own cases."""
 
     data: np.ndarray  # (N, 2)
-    start: tuple  # (mu (3, 2), cov (3, 2, 2), pi (3,)): a narrow third component on the farthest point
+    start: Params  # (mu (3, 2), cov (3, 2, 2), pi (3,)): a narrow third component on the farthest point
     cases_seed: int  # the responsibilities (and 3D data) m_step_regularised is called on
 
 
-def notebook_problem():
+def notebook_problem() -> Problem:
     """The notebook's data (notebook 02's, rebuilt like its collapse cell does) and its start on it."""
     data = seed.problem_2d().data
     return Problem(data, regularised.collapse_start(data), cases_seed=5)
@@ -91,7 +92,7 @@ def _parts(ns, case):
             mu, cov, pi = function(case.X.copy(), case.gamma.copy(), case.reg_covar)
     except Exception as error:
         return Raised(CheckFailed(f"m_step_regularised on {case.label} raised {type(error).__name__}: {error}"))
-    parts = []
+    parts: list[np.ndarray | Raised] = []
     for name, value in (("mu", mu), ("cov", cov), ("pi", pi)):
         try:
             parts.append(np.asarray(value, dtype=float))

@@ -5,13 +5,18 @@ stopping rule on the per-sample gain of the log-likelihood that must hold for
 several consecutive iterations.
 """
 
+from collections.abc import Callable, Sequence
+
 import numpy as np
 
 from . import multivariate
-from .univariate import EMRun
+from .univariate import Array, ArrayLike, EMRun, _as_params
+
+#: ``stop(log_likelihoods, n_samples, tol, patience)``: whether EM has converged.
+StoppingRule = Callable[[Sequence[float], int, float, int], bool]
 
 
-def kmeans_plus_plus(X, n_components, rng):
+def kmeans_plus_plus(X: ArrayLike, n_components: int, rng: np.random.Generator) -> Array:
     """k-means++ seeding (Arthur & Vassilvitskii 2007): centres (K, D) drawn from the rows of X (N, D).
 
     The first centre is uniform; each next one is drawn with probability
@@ -27,7 +32,7 @@ def kmeans_plus_plus(X, n_components, rng):
     return np.array(centers)
 
 
-def has_converged(log_likelihoods, n_samples, tol, patience):
+def has_converged(log_likelihoods: Sequence[float], n_samples: int, tol: float, patience: int) -> bool:
     """True once the per-sample gain of the log-likelihood stayed below ``tol`` for ``patience`` iterations.
 
     ``log_likelihoods`` holds one total log-likelihood per iteration so far;
@@ -37,9 +42,16 @@ def has_converged(log_likelihoods, n_samples, tol, patience):
     return len(gains) >= patience and bool(np.all(gains[-patience:] < tol))
 
 
-def fit_until_converged(X, start, tol, patience, max_iter, stop=has_converged):
+def fit_until_converged(
+    X: Array,
+    start: Sequence[ArrayLike],
+    tol: float,
+    patience: int,
+    max_iter: int,
+    stop: StoppingRule = has_converged,
+) -> EMRun:
     """Full-covariance EM from ``start`` = (mu, cov, pi) until ``stop`` says so or ``max_iter`` iterations."""
-    run = EMRun(params=[tuple(np.array(a, dtype=float) for a in start)])
+    run = EMRun(params=[_as_params(*start)])
     for _ in range(max_iter):
         gamma = multivariate.e_step(X, *run.params[-1])
         run.gammas.append(gamma)

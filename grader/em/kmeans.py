@@ -7,14 +7,16 @@ rows sum to 1: one-hot ``r`` for k-means, soft ``gamma`` for EM.
 import numpy as np
 from scipy.special import logsumexp
 
+from .univariate import Array, ArrayLike
 
-def hard_assign(x, mu):
+
+def hard_assign(x: ArrayLike, mu: Array) -> Array:
     """One-hot r (N, K): each point goes to its nearest mean, eq. (9.2); ties go to the lower k."""
     squared_distance = (np.asarray(x, dtype=float)[:, None] - np.asarray(mu, dtype=float)[None, :]) ** 2
     return np.eye(len(mu))[np.argmin(squared_distance, axis=1)]
 
 
-def soft_assign(x, mu, variance, pi):
+def soft_assign(x: ArrayLike, mu: ArrayLike, variance: float, pi: ArrayLike) -> Array:
     """Responsibilities (N, K) of a mixture whose components share one fixed variance, eq. (9.42).
 
     Computed in log space, so they stay finite (and become one-hot) as the variance shrinks.
@@ -24,12 +26,12 @@ def soft_assign(x, mu, variance, pi):
     return np.exp(log_weighted - logsumexp(log_weighted, axis=1, keepdims=True))
 
 
-def update_means(x, weights):
+def update_means(x: ArrayLike, weights: Array) -> Array:
     """sum_n w_nk x_n / sum_n w_nk, shape (K,): eq. (9.4) for one-hot w, eq. (9.24) for soft w."""
     return weights.T @ np.asarray(x, dtype=float) / weights.sum(axis=0)
 
 
-def lloyd(x, mu, n_iterations):
+def lloyd(x: ArrayLike, mu: ArrayLike, n_iterations: int) -> Array:
     """``n_iterations`` of Lloyd's k-means (assign, then re-centre) from ``mu``; returns the means (K,)."""
     mu = np.array(mu, dtype=float)
     for _ in range(n_iterations):
@@ -37,7 +39,7 @@ def lloyd(x, mu, n_iterations):
     return mu
 
 
-def em_fixed_variance(x, mu, variance, n_iterations):
+def em_fixed_variance(x: ArrayLike, mu: ArrayLike, variance: float, n_iterations: int) -> Array:
     """EM for the means only, with a shared fixed variance and equal weights; returns the means (K,)."""
     mu = np.array(mu, dtype=float)
     pi = np.full(len(mu), 1 / len(mu))

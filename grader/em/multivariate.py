@@ -7,10 +7,10 @@ has shape (N, D).
 import numpy as np
 from scipy.special import logsumexp
 
-from .univariate import EMRun
+from .univariate import Array, ArrayLike, EMRun, Params, _as_params
 
 
-def estimate_weighted_log_prob(X, mu, cov, pi):
+def estimate_weighted_log_prob(X: ArrayLike, mu: Array, cov: Array, pi: Array) -> Array:
     """log(pi_k) + log N(x_n | mu_k, Sigma_k), shape (N, K), via Cholesky factors."""
     X = np.asarray(X, dtype=float)
     n_features = X.shape[1]
@@ -23,13 +23,13 @@ def estimate_weighted_log_prob(X, mu, cov, pi):
     return out + np.log(np.asarray(pi, dtype=float))
 
 
-def e_step(X, mu, cov, pi):
+def e_step(X: ArrayLike, mu: Array, cov: Array, pi: Array) -> Array:
     """Responsibilities gamma (N, K), Bishop eq. (9.23), computed in log space."""
     weighted = estimate_weighted_log_prob(X, mu, cov, pi)
     return np.exp(weighted - logsumexp(weighted, axis=1, keepdims=True))
 
 
-def m_step(X, gamma):
+def m_step(X: ArrayLike, gamma: Array) -> Params:
     """New (mu (K, D), cov (K, D, D), pi (K,)) from gamma (N, K), eqs. (9.24)-(9.27)."""
     X = np.asarray(X, dtype=float)
     n_k = gamma.sum(axis=0)
@@ -41,14 +41,14 @@ def m_step(X, gamma):
     return mu, cov, n_k / len(X)
 
 
-def log_likelihood(X, mu, cov, pi):
+def log_likelihood(X: ArrayLike, mu: Array, cov: Array, pi: Array) -> float:
     """Total log-likelihood, Bishop eq. (9.14)."""
     return float(logsumexp(estimate_weighted_log_prob(X, mu, cov, pi), axis=1).sum())
 
 
-def fit(X, mu, cov, pi, n_iterations):
+def fit(X: ArrayLike, mu: ArrayLike, cov: ArrayLike, pi: ArrayLike, n_iterations: int) -> EMRun:
     """Run ``n_iterations`` of EM from the given start; return an :class:`EMRun`."""
-    run = EMRun(params=[tuple(np.array(a, dtype=float) for a in (mu, cov, pi))])
+    run = EMRun(params=[_as_params(mu, cov, pi)])
     for _ in range(n_iterations):
         gamma = e_step(X, *run.params[-1])
         run.gammas.append(gamma)

@@ -8,18 +8,18 @@ a single point and the likelihood stays bounded (Bishop PRML section 9.2.1).
 import numpy as np
 
 from . import multivariate
-from .univariate import EMRun
+from .univariate import Array, ArrayLike, EMRun, Params, _as_params
 
 
-def m_step(X, gamma, reg_covar):
+def m_step(X: ArrayLike, gamma: Array, reg_covar: float) -> Params:
     """(mu (K, D), cov (K, D, D), pi (K,)) of eqs. (9.24)-(9.26), with ``reg_covar`` added to each diagonal."""
     mu, cov, pi = multivariate.m_step(X, gamma)
     return mu, cov + reg_covar * np.eye(np.shape(X)[1]), pi
 
 
-def fit(X, mu, cov, pi, n_iterations, reg_covar):
+def fit(X: ArrayLike, mu: ArrayLike, cov: ArrayLike, pi: ArrayLike, n_iterations: int, reg_covar: float) -> EMRun:
     """``n_iterations`` of regularised EM from the given start; an :class:`EMRun`."""
-    run = EMRun(params=[tuple(np.array(a, dtype=float) for a in (mu, cov, pi))])
+    run = EMRun(params=[_as_params(mu, cov, pi)])
     for _ in range(n_iterations):
         gamma = multivariate.e_step(X, *run.params[-1])
         run.gammas.append(gamma)
@@ -28,7 +28,7 @@ def fit(X, mu, cov, pi, n_iterations, reg_covar):
     return run
 
 
-def collapse_start(X):
+def collapse_start(X: ArrayLike) -> Params:
     """Notebook 05's start (mu (3, D), cov (3, D, D), pi (3,)): two broad components and a narrow third one
     on the point farthest from the mean, which EM shrinks onto that single point."""
     X = np.asarray(X, dtype=float)

@@ -286,22 +286,25 @@ def _moodle_roster(path, header, rows):
             f"{path}: not a Moodle grade export (it needs an identifier column: "
             f"{' or '.join(MOODLE_KEYS)}; Grades > Export > Plain text file in Moodle)"
         )
-    columns, info = {}, []
+    columns: dict[str, str] = {}
+    matches: dict[str, re.Match[str]] = {}
+    info = []
     for title in header:
         match = MOODLE_COLUMN.match(title)
         if title == MOODLE_TIME_EXPORTED or (match and match.group("display") == "Feedback"):
             continue
         if match and (match.group("module") or match.group("name") != "Course total"):
             columns.setdefault(title, match.group("name"))
+            matches[title] = match
         elif not match:
             info.append(title)
     # one column per grade item: its Real display if the export has several display types
     by_item = defaultdict(list)
     for title in columns:
-        by_item[MOODLE_COLUMN.match(title).group("module", "name")].append(title)
+        by_item[matches[title].group("module", "name")].append(title)
     for titles in by_item.values():
         if len(titles) > 1:
-            keep = next((t for t in titles if MOODLE_COLUMN.match(t).group("display") == "Real"), titles[0])
+            keep = next((t for t in titles if matches[t].group("display") == "Real"), titles[0])
             for title in titles:
                 if title != keep:
                     del columns[title]

@@ -317,8 +317,8 @@ def run_autograder(root=None, workers=1):
     assignment_id = config["assignment"]
     hidden_visibility = config.get("hidden_visibility", "after_due_date")
     expected = ", ".join(f"{name}.ipynb" for name in course.notebooks(assignment_id))
-    with tempfile.TemporaryDirectory(prefix="grader-gradescope-") as work:
-        work = Path(work)
+    with tempfile.TemporaryDirectory(prefix="grader-gradescope-") as work_dir:
+        work = Path(work_dir)
         copied, others = stage(submission, work / "class" / STUDENT / assignment_id)
         notes = [f"Not graded (not a notebook): {', '.join(others)}"] if others else []
         try:

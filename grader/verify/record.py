@@ -85,7 +85,8 @@ def record(db_url, autograded_dir, student_id, assignment_id, executions, submit
     import nbformat
     from nbgrader.api import Gradebook, MissingEntry
 
-    notes, verdicts = {}, {}
+    notes: dict[str, str] = {}
+    verdicts: dict[str, dict[str, dict[str, str]]] = {}
     if submitted_dir is not None:
         with Gradebook(db_url) as gradebook:
             for notebook_name in executions:

@@ -17,6 +17,7 @@ import functools
 import shutil
 import tempfile
 import time
+from typing import Any
 
 from ..assignments import Assignment, load_source
 from ..checks import CheckFailed
@@ -37,7 +38,8 @@ class NoHiddenInputs(RuntimeError):
 
 def cells_to_run(spec, notebook):
     """[(name, source)] of the code cells a verification child runs: no tests, up to the last answer cell."""
-    cells, last_answer = [], -1
+    cells: list[tuple[str, str]] = []
+    last_answer = -1
     for cell in notebook["cells"]:
         if cell.get("cell_type") != "code":
             continue
@@ -140,13 +142,13 @@ def verify(spec, notebook, files=None, limits=None, secret=""):
     """
     limits = limits or sandbox.Limits()
     cells = cells_to_run(spec, notebook)
-    runs = {"seed": (spec.notebook(), {})}
+    runs: dict[str, tuple[Any, dict[str, dict[str, Any]]]] = {"seed": (spec.notebook(), {})}
     if spec.hidden_grades():
         hidden = hidden_inputs(spec, secret)
         runs["hidden"] = (hidden, {hidden.cell: dict(hidden.variables)})
     deadline = time.monotonic() + limits.notebook_timeout + GRACE
     children = {run: Child(cells, injections, files or {}, limits, deadline) for run, (_, injections) in runs.items()}
-    result = {"errors": {}, "cell_errors": {}, "hidden": {}}
+    result: dict[str, dict[str, Any]] = {"errors": {}, "cell_errors": {}, "hidden": {}}
     try:
         for run, (inputs, _) in runs.items():
             process = children[run]
