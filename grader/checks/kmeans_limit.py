@@ -18,7 +18,9 @@ variance 4) are told apart by the others. Otherwise the message says that the
 values match no known mistake.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.special import logsumexp
@@ -91,12 +93,17 @@ def shown(value):
 # --- naming a mistake only when the numbers single it out (grader.checks.candidates) ---------------------
 
 
+def _spread_case(compute: Callable[..., Any]) -> Callable[[tuple[Any, ...]], Any]:
+    """``compute`` called with the entries of a case (a tuple of arguments)."""
+    return lambda case: compute(*case)
+
+
 def _single_out(outcomes, cases, candidates):
     """:func:`candidates.single_out` for this module's candidates, ``compute(*case)``, agreeing up to rounding."""
     return single_out(
         outcomes,
         cases,
-        [(ids, lambda case, compute=compute: compute(*case)) for ids, compute in candidates],
+        [(ids, _spread_case(compute)) for ids, compute in candidates],
         lambda case: all_close,
     )
 

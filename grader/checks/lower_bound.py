@@ -227,6 +227,7 @@ def _judge(ns, problem, name, case):
 
     outcome = _outcome(ns, name, case)
     if isinstance(outcome, Raised):
+        assert outcome.failure is not None  # the student's call that raised: its failure is always set
         ids = _diagnosis(ns, problem, name)
         raise CheckFailed(f"{outcome.failure} " + hints(ids), ids) if ids else outcome.failure
     try:
