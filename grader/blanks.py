@@ -49,7 +49,7 @@ def hints():
 
     here = Path.cwd()
     registry = Registry([*(folder / "assignments" for folder in (here, *here.parents[:3])), PACKAGE_SPECS])
-    merged = {}
+    merged: dict[str, str] = {}
     for spec in registry.all():
         merged.update(spec.blank_hints)
     return merged
