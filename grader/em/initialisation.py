@@ -23,6 +23,19 @@ def kmeans_plus_plus(X: ArrayLike, n_components: int, rng: np.random.Generator) 
     proportional to the squared distance to the nearest centre chosen so far.
     ``rng`` is a ``numpy.random.Generator``; the draws are ``rng.integers``
     then one ``rng.choice(N, p=...)`` per further centre.
+
+    Parameters
+    ----------
+    X : array_like, shape (N, D)
+        The data.
+    n_components : int
+        K, the number of centres.
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    ndarray, shape (K, D)
+        Rows of X.
     """
     X = np.asarray(X, dtype=float)
     centers = [X[rng.integers(len(X))]]
@@ -37,6 +50,20 @@ def has_converged(log_likelihoods: Sequence[float], n_samples: int, tol: float, 
 
     ``log_likelihoods`` holds one total log-likelihood per iteration so far;
     the gains are its successive differences divided by ``n_samples``.
+
+    Parameters
+    ----------
+    log_likelihoods : sequence of float, length T
+    n_samples : int
+        N.
+    tol : float
+        The per-sample gain below which an iteration counts as converged.
+    patience : int
+        How many of the last T - 1 gains must be below ``tol``.
+
+    Returns
+    -------
+    bool
     """
     gains = np.diff(np.asarray(log_likelihoods, dtype=float)) / n_samples
     return len(gains) >= patience and bool(np.all(gains[-patience:] < tol))
@@ -50,7 +77,24 @@ def fit_until_converged(
     max_iter: int,
     stop: StoppingRule = has_converged,
 ) -> EMRun:
-    """Full-covariance EM from ``start`` = (mu, cov, pi) until ``stop`` says so or ``max_iter`` iterations."""
+    """Full-covariance EM from ``start`` = (mu, cov, pi) until ``stop`` says so or ``max_iter`` iterations.
+
+    Parameters
+    ----------
+    X : ndarray, shape (N, D)
+        The data.
+    start : (mu (K, D), cov (K, D, D), pi (K,))
+        Copied, never changed.
+    tol, patience : float, int
+        Passed to ``stop`` after every iteration.
+    max_iter : int
+    stop : callable, default :func:`has_converged`
+        ``stop(log_likelihoods, N, tol, patience)``.
+
+    Returns
+    -------
+    EMRun
+    """
     run = EMRun(params=[_as_params(*start)])
     for _ in range(max_iter):
         gamma = multivariate.e_step(X, *run.params[-1])

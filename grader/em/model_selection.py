@@ -81,6 +81,21 @@ def fitted_log_likelihood(
     The same fit for the same data and settings is deterministic
     (``random_state``), so a sweep re-run (the student's second run,
     Validate) reads its 48 fits instead of repeating tens of seconds of work.
+
+    Parameters
+    ----------
+    X : array_like, shape (N, D)
+        The data.
+    covariance_type : {"full", "diag", "tied", "spherical"}
+    n_components : int
+        K.
+    n_init, random_state : int
+        As ``GaussianMixture``'s.
+
+    Returns
+    -------
+    float
+        ln p(X | theta) at the fit, summed over the points.
     """
     X = np.ascontiguousarray(X, dtype=float)
     return _memory().cache(_fit_log_likelihood)(X, covariance_type, int(n_components), n_init, random_state)

@@ -17,7 +17,20 @@ Params = tuple[Array, Array, Array]
 
 
 def estimate_weighted_log_prob(x: ArrayLike, mu: ArrayLike, sigma: ArrayLike, pi: ArrayLike) -> Array:
-    """log(pi_k) + log N(x_n | mu_k, sigma_k^2), shape (N, K)."""
+    """log(pi_k) + log N(x_n | mu_k, sigma_k^2), shape (N, K).
+
+    Parameters
+    ----------
+    x : array_like, shape (N,)
+        The data.
+    mu, sigma, pi : array_like, shape (K,)
+        Means, standard deviations and mixing weights.
+
+    Returns
+    -------
+    ndarray, shape (N, K)
+        The log of each component's weighted density at each point.
+    """
     x = np.asarray(x, dtype=float)[:, None]
     mu, sigma, pi = (np.asarray(a, dtype=float)[None, :] for a in (mu, sigma, pi))
     log_pdf = -0.5 * np.log(2 * np.pi) - np.log(sigma) - 0.5 * ((x - mu) / sigma) ** 2
@@ -25,7 +38,20 @@ def estimate_weighted_log_prob(x: ArrayLike, mu: ArrayLike, sigma: ArrayLike, pi
 
 
 def e_step(x: ArrayLike, mu: ArrayLike, sigma: ArrayLike, pi: ArrayLike) -> Array:
-    """Responsibilities gamma (N, K), Bishop eq. (9.23), computed in log space."""
+    """Responsibilities gamma (N, K), Bishop eq. (9.23), computed in log space.
+
+    Parameters
+    ----------
+    x : array_like, shape (N,)
+        The data.
+    mu, sigma, pi : array_like, shape (K,)
+        Means, standard deviations and mixing weights.
+
+    Returns
+    -------
+    ndarray, shape (N, K)
+        gamma[n, k] = p(z_n = k | x_n); each row sums to 1.
+    """
     weighted = estimate_weighted_log_prob(x, mu, sigma, pi)
     return np.exp(weighted - logsumexp(weighted, axis=1, keepdims=True))
 
@@ -35,6 +61,18 @@ def m_step(x: ArrayLike, gamma: Array) -> Params:
 
     Bishop eqs. (9.24)-(9.27); sigma is the square root of the weighted
     variance around the *new* mean.
+
+    Parameters
+    ----------
+    x : array_like, shape (N,)
+        The data.
+    gamma : ndarray, shape (N, K)
+        Responsibilities of the E-step.
+
+    Returns
+    -------
+    mu, sigma, pi : ndarray, shape (K,)
+        The updated means, standard deviations and mixing weights.
     """
     x = np.asarray(x, dtype=float)
     n_k = gamma.sum(axis=0)
@@ -44,7 +82,20 @@ def m_step(x: ArrayLike, gamma: Array) -> Params:
 
 
 def log_likelihood(x: ArrayLike, mu: ArrayLike, sigma: ArrayLike, pi: ArrayLike) -> float:
-    """Total log-likelihood sum_n log sum_k pi_k N(x_n | mu_k, sigma_k^2), eq. (9.14)."""
+    """Total log-likelihood sum_n log sum_k pi_k N(x_n | mu_k, sigma_k^2), eq. (9.14).
+
+    Parameters
+    ----------
+    x : array_like, shape (N,)
+        The data.
+    mu, sigma, pi : array_like, shape (K,)
+        Means, standard deviations and mixing weights.
+
+    Returns
+    -------
+    float
+        ln p(X | theta), summed over the points.
+    """
     return float(logsumexp(estimate_weighted_log_prob(x, mu, sigma, pi), axis=1).sum())
 
 
@@ -72,7 +123,22 @@ class EMRun:
 
 
 def fit(x: ArrayLike, mu: ArrayLike, sigma: ArrayLike, pi: ArrayLike, n_iterations: int) -> EMRun:
-    """Run ``n_iterations`` of EM from the given start; return an :class:`EMRun`."""
+    """Run ``n_iterations`` of EM from the given start; return an :class:`EMRun`.
+
+    Parameters
+    ----------
+    x : array_like, shape (N,)
+        The data.
+    mu, sigma, pi : array_like, shape (K,)
+        The start: means, standard deviations and mixing weights (copied, never changed).
+    n_iterations : int
+        E- and M-steps to run.
+
+    Returns
+    -------
+    EMRun
+        ``n_iterations + 1`` parameter sets, ``n_iterations`` responsibilities (N, K) and log-likelihoods.
+    """
     run = EMRun(params=[_as_params(mu, sigma, pi)])
     for _ in range(n_iterations):
         gamma = e_step(x, *run.params[-1])
