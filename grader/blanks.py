@@ -52,7 +52,7 @@ def hints():
     here = Path.cwd()
     registry = Registry([*(folder / "assignments" for folder in (here, *here.parents[:3])), PACKAGE_SPECS])
     specs = registry.all()
-    merged = {}
+    merged: dict[str, str] = {}
     for spec in sorted(specs, key=lambda spec: spec.id == here.name):  # this folder's assignment last: it wins
         merged.update(spec.blank_hints)
     return merged

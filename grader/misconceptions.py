@@ -12,7 +12,9 @@ and :func:`graded_cell_errors` collects that text from an autograded notebook.
 """
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -955,7 +957,7 @@ CATALOGUE = {m.id: m for topic in TOPICS for m in topic}
 assert len(CATALOGUE) == sum(map(len, TOPICS)), "catalogue ids must be unique"
 
 
-def hint(misconception_id):
+def hint(misconception_id: str) -> str:
     """The student-facing hint for an id, prefixed with the id."""
     return f"[{misconception_id}] {CATALOGUE[misconception_id].hint}"
 
@@ -963,28 +965,28 @@ def hint(misconception_id):
 _TOKEN = re.compile(r"\[([a-z0-9]+(?:-[a-z0-9]+)*)\]")
 
 
-def diagnosis_ids(text):
+def diagnosis_ids(text: str | None) -> list[str]:
     """The catalogue ids named as ``[id]`` tokens in ``text``, in order of first appearance, without repeats.
 
     ``text`` is anything a check printed: a ``CheckFailed`` message, a
     self-check's output, or the error output of an autograded test cell.
     Bracketed words that are not catalogue ids (``[0]``, ``[k]``) are ignored.
     """
-    found = []
+    found: list[str] = []
     for match in _TOKEN.finditer(text or ""):
         if match.group(1) in CATALOGUE and match.group(1) not in found:
             found.append(match.group(1))
     return found
 
 
-def graded_cell_errors(notebook):
+def graded_cell_errors(notebook: Mapping[str, Any]) -> dict[str, str]:
     """``{grade_id: error text}`` of the grade cells of an executed notebook that raised.
 
     ``notebook`` is a notebook as nbformat reads it (or its plain JSON);
     nbgrader's autograded copy keeps each test cell's error output, whose
     text holds the check's message and so its ``[id]`` tokens.
     """
-    errors = {}
+    errors: dict[str, str] = {}
     for cell in notebook["cells"]:
         nbgrader = cell.get("metadata", {}).get("nbgrader", {})
         if cell["cell_type"] != "code" or not nbgrader.get("grade"):

@@ -10,6 +10,7 @@ which answer each student hands in for an assignment is its spec's
 import argparse
 import shutil
 from pathlib import Path
+from typing import Any
 
 import nbformat
 
@@ -43,7 +44,7 @@ def students(specs=None):
         from .assignments import default_registry
 
         specs = default_registry().all()
-    roster = {}
+    roster: dict[str, dict[str, Any]] = {}
     for spec in specs:
         entries = spec.samples.sample_class if spec.samples is not None else ()
         if len(entries) > len(STUDENT_NAMES):

@@ -10,12 +10,17 @@ import copy
 import io
 import re
 import warnings
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from nbformat import NotebookNode
 
 BLANK_LINE = re.compile(r"^(?P<indent>\s*)(?P<target>.+?) = ###\s*$")
 
 
-def run_until(notebook, cell_id):
+def run_until(notebook: "NotebookNode", cell_id: str) -> tuple[dict[str, Any], Exception | None]:
     """Execute the code cells up to and including ``cell_id`` in this process: (namespace, last exception or None).
 
     For tests and benchmarks that need a filled notebook's variables fast.
@@ -25,7 +30,8 @@ def run_until(notebook, cell_id):
     """
     import numpy as np
 
-    ns, error = {}, None
+    ns: dict[str, Any] = {}
+    error: Exception | None = None
     with (
         contextlib.redirect_stdout(io.StringIO()),
         contextlib.redirect_stderr(io.StringIO()),
@@ -50,12 +56,12 @@ class UnknownBlank(KeyError):
     pass
 
 
-def blanks(source):
+def blanks(source: str) -> list[str]:
     """Targets of the unfilled blanks in a cell's source, in order."""
     return [m.group("target") for m in map(BLANK_LINE.match, source.split("\n")) if m]
 
 
-def fill_source(source, answers):
+def fill_source(source: str, answers: Mapping[str, str]) -> str:
     """Replace each ``target = ###`` line by ``target = answers[target]``.
 
     Multi-line answers are indented to the blank's level.
@@ -75,7 +81,7 @@ def fill_source(source, answers):
     return "\n".join(out)
 
 
-def fill_blanks(notebook, answers):
+def fill_blanks(notebook: "NotebookNode", answers: Mapping[str, str]) -> "NotebookNode":
     """A copy of ``notebook`` with every blank filled from ``answers`` ({target: expression})."""
     filled = copy.deepcopy(notebook)
     for cell in filled.cells:
@@ -94,44 +100,50 @@ class Samples:
     correct answers written differently.
     """
 
-    seed_style: dict
-    mistakes: dict = field(default_factory=dict)
-    mutants: tuple = ()
-    alternatives: tuple = ()
+    seed_style: dict[str, str]
+    mistakes: dict[str, dict[str, str]] = field(default_factory=dict)
+    mutants: tuple["Sample", ...] = ()
+    alternatives: tuple["Sample", ...] = ()
     #: What the bundled sample class's students hand in, one entry per student in order (see
     #: :mod:`grader.sample_class`): "seed", "blank", a misconception id (its first mutant),
     #: "<id>: <sample name>" or "correct: <sample name>".
-    sample_class: tuple = ()
+    sample_class: tuple[str, ...] = ()
 
 
-def _specs():
+def _specs() -> list[tuple[str, Samples]]:
+    """(assignment id, samples) of every spec that has samples."""
     from .assignments import default_registry
 
-    return [spec for spec in default_registry().all() if spec.samples is not None]
+    return [(spec.id, spec.samples) for spec in default_registry().all() if spec.samples is not None]
 
 
-def __getattr__(name):
+def __getattr__(name: str) -> Any:
     """SEED_STYLE, MISTAKES, MUTANTS and ALTERNATIVES of every assignment, gathered from the specs."""
     if name == "SEED_STYLE":
-        return {spec.id: spec.samples.seed_style for spec in _specs()}
+        return {spec_id: samples.seed_style for spec_id, samples in _specs()}
     if name == "MISTAKES":
-        return {(spec.id, mistake): blanks for spec in _specs() for mistake, blanks in spec.samples.mistakes.items()}
+        return {
+            (spec_id, mistake): blanks for spec_id, samples in _specs() for mistake, blanks in samples.mistakes.items()
+        }
     if name == "MUTANTS":
         return [
-            Sample(spec.id, "blank " + ", ".join(blanks), mistake, blanks)
-            for spec in _specs()
-            for mistake, blanks in spec.samples.mistakes.items()
-        ] + [sample for spec in _specs() for sample in spec.samples.mutants]
+            Sample(spec_id, "blank " + ", ".join(blanks), mistake, blanks)
+            for spec_id, samples in _specs()
+            for mistake, blanks in samples.mistakes.items()
+        ] + [sample for _, samples in _specs() for sample in samples.mutants]
     if name == "ALTERNATIVES":
-        return [sample for spec in _specs() for sample in spec.samples.alternatives]
+        return [sample for _, samples in _specs() for sample in samples.alternatives]
     raise AttributeError(name)
 
 
-def variant(assignment_id, **changes):
+def variant(assignment_id: str, **changes: str) -> dict[str, str]:
     """The seed-style answers of an assignment with some blanks answered differently."""
     from .assignments import default_registry
 
-    answers = dict(default_registry()[assignment_id].samples.seed_style)
+    samples = default_registry()[assignment_id].samples
+    if samples is None:
+        raise UnknownBlank(f"{assignment_id}'s spec has no sample answers")
+    answers = dict(samples.seed_style)
     unknown = set(changes) - set(answers)
     if unknown:
         raise UnknownBlank(f"{assignment_id} has no blanks {sorted(unknown)}")
@@ -143,7 +155,7 @@ class UnknownGivenLine(ValueError):
     pass
 
 
-def edit_source(source, edits):
+def edit_source(source: str, edits: Iterable[tuple[str, str]]) -> str:
     """Apply ``(given text, replacement)`` edits; each given text must occur exactly once."""
     for given, replacement in edits:
         if source.count(given) != 1:
@@ -163,16 +175,16 @@ class Sample:
     assignment_id: str
     name: str
     misconception: str | None = None
-    blanks: dict = field(default_factory=dict)
-    edits: tuple = ()
+    blanks: dict[str, str] = field(default_factory=dict)
+    edits: tuple[tuple[str, str], ...] = ()
     #: The cell (grade_id) the edits apply to.
     cell: str = ""
 
     @property
-    def key(self):
+    def key(self) -> str:
         return f"{self.assignment_id}-{self.misconception or 'correct'}-{self.name}"
 
-    def notebook(self, release):
+    def notebook(self, release: "NotebookNode") -> "NotebookNode":
         """The release notebook ``release`` filled in the way this student did."""
         filled = fill_blanks(release, variant(self.assignment_id, **self.blanks))
         if self.edits:

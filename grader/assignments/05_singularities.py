@@ -1,10 +1,13 @@
 """05_singularities: the ridge reg_covar * I in the M-step, from a start that collapses a component onto a point."""
 
+from typing import Any
+
 import numpy as np
 
 from grader.assignments import Assignment, Inputs, call, draws
 from grader.checks import singularities
 from grader.em import multivariate, regularised
+from grader.em.univariate import Params
 from grader.samples import Sample, Samples
 
 #: The driver cell's ridge, and the iterations of the answer cell's run.
@@ -25,7 +28,8 @@ def collapse_start(data, means):
 def collapse(data, start):
     """The collapse cell's three unregularised iterations: (what its loop leaves behind, whether an E-step failed)."""
     mu, cov, pi = start
-    left, failed = {}, False
+    left: dict[str, Any] = {}
+    failed = False
     with np.errstate(all="ignore"):
         for iteration in range(1, 4):
             left["iteration"] = iteration
@@ -60,7 +64,7 @@ def notebook():
     return inputs(problem, problem.start[0][2], 0.7)
 
 
-def tells_the_story(data, start):
+def tells_the_story(data: np.ndarray, start: Params) -> bool:
     """Unregularised EM collapses within the cell's three iterations; with the ridge the third component
     becomes a finite spike on its point while the two broad ones stay broad: the notebook's story."""
     with np.errstate(all="ignore"):

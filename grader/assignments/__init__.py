@@ -20,13 +20,17 @@ import functools
 import hashlib
 import importlib.util
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from os import PathLike
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..checks.core import INPUTS
+
+if TYPE_CHECKING:
+    from ..samples import Samples
 
 __all__ = ["INPUTS", "Assignment", "Call", "Inputs", "Registry", "call", "default_registry", "load_source"]
 
@@ -48,7 +52,7 @@ class Inputs:
     variables: Mapping[str, Any]
     details: Any = None
 
-    def trusted(self):
+    def trusted(self) -> dict[str, Any]:
         return {**self.variables, INPUTS: self.details}
 
 
@@ -61,19 +65,19 @@ class Call:
     on the notebook's data both reach one verdict.
     """
 
-    check: Callable
-    args: tuple = ()
+    check: Callable[..., object]
+    args: tuple[Any, ...] = ()
     kwargs: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
-    def __call__(self, ns):
+    def __call__(self, ns: Mapping[str, Any]) -> None:
         self.check(ns, *self.args, **self.kwargs)
 
     @property
-    def __name__(self):
+    def __name__(self) -> str:
         return getattr(self.check, "__name__", "check")
 
 
-def call(check, *args, **kwargs):
+def call(check: Callable[..., object], *args: Any, **kwargs: Any) -> Call:
     """The :class:`Call` ``check(ns, *args, **kwargs)``."""
     return Call(check, args, dict(kwargs))
 
@@ -99,35 +103,37 @@ class Assignment:
     """
 
     id: str
-    grades: Mapping[str, Callable]
+    grades: Mapping[str, Callable[[Mapping[str, Any]], object]]
     notebook: Callable[[], Inputs]
     hidden: Callable[[np.random.Generator], Inputs | None] | None = None
     seed_only: Mapping[str, str] = dataclasses.field(default_factory=dict)
-    hidden_view: Callable[[Mapping], Mapping] | None = None
-    skip: tuple = ()
-    preload: tuple = ()
+    hidden_view: Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None
+    skip: tuple[str, ...] = ()
+    preload: tuple[str, ...] = ()
     blank_hints: Mapping[str, str] = dataclasses.field(default_factory=dict)
-    samples: Any = None
+    samples: "Samples | None" = None
     #: Draws of ``hidden`` tried before giving up.
     attempts: int = 50
 
-    def runs_cell(self, cell_id):
+    def runs_cell(self, cell_id: str) -> bool:
         return not (str(cell_id).endswith("-plot") or cell_id in self.skip)
 
-    def hidden_grades(self):
+    def hidden_grades(self) -> list[str]:
         return [grade_id for grade_id in self.grades if self.hidden and grade_id not in self.seed_only]
 
 
-def load_source(assignment_id, source, filename="<spec>"):
+def load_source(assignment_id: str, source: str, filename: str | PathLike[str] = "<spec>") -> Assignment:
     """The :class:`Assignment` a spec's source defines (cached by content: Dask workers load it from text)."""
     return _load(assignment_id, source, str(filename))
 
 
 @functools.lru_cache(maxsize=64)
-def _load(assignment_id, source, filename):
+def _load(assignment_id: str, source: str, filename: str) -> Assignment:
     digest = hashlib.sha256(source.encode()).hexdigest()[:12]
     name = f"grader.assignments._spec_{digest}"
     spec = importlib.util.spec_from_loader(name, loader=None, origin=filename)
+    if spec is None:  # not with loader=None: spec_from_loader then always makes a ModuleSpec
+        raise ImportError(f"no module spec for {filename}")
     module = importlib.util.module_from_spec(spec)
     module.__file__ = filename
     sys.modules[name] = module  # dataclasses and pickling look modules up by name
@@ -147,44 +153,44 @@ class SpecError(Exception):
 class Registry:
     """The specs found in ``directories`` (earlier directories win)."""
 
-    def __init__(self, directories=(PACKAGE_SPECS,)):
+    def __init__(self, directories: Iterable[str | PathLike[str]] = (PACKAGE_SPECS,)) -> None:
         self.directories = [Path(d) for d in directories]
 
-    def path(self, assignment_id):
+    def path(self, assignment_id: str) -> Path | None:
         for directory in self.directories:
             candidate = directory / f"{assignment_id}.py"
             if candidate.is_file():
                 return candidate
         return None
 
-    def ids(self):
+    def ids(self) -> list[str]:
         found = {p.stem for d in self.directories if d.is_dir() for p in d.glob("*.py") if p.stem[:1].isdigit()}
         return sorted(found)
 
-    def source(self, assignment_id):
+    def source(self, assignment_id: str) -> tuple[str, str] | None:
         """(source text, file name) of the spec, or None where the assignment has none."""
         path = self.path(assignment_id)
         return None if path is None else (path.read_text(), str(path))
 
-    def get(self, assignment_id):
+    def get(self, assignment_id: str) -> Assignment | None:
         """The assignment's spec, or None."""
         found = self.source(assignment_id)
         return None if found is None else load_source(assignment_id, *found)
 
-    def __getitem__(self, assignment_id):
+    def __getitem__(self, assignment_id: str) -> Assignment:
         spec = self.get(assignment_id)
         if spec is None:
             raise SpecError(f"no spec {assignment_id}.py in {', '.join(map(str, self.directories))}")
         return spec
 
-    def all(self):
+    def all(self) -> list[Assignment]:
         return [self[assignment_id] for assignment_id in self.ids()]
 
 
-def for_course(root):
+def for_course(root: str | PathLike[str]) -> Registry:
     """The registry of the course at ``root``: its own ``assignments/`` first, then the package's."""
     return Registry([Path(root) / "assignments", PACKAGE_SPECS])
 
 
-def default_registry():
+def default_registry() -> Registry:
     return Registry()

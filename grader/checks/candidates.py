@@ -12,20 +12,28 @@ honestly "no known mistake". Code that raises on some case (a shape that only
 broadcasts for N = K) reproduces a candidate that raises on the same cases.
 """
 
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
+
 import numpy as np
 
 from ..misconceptions import hint
 from .core import CheckFailed, quiet
 
+#: The misconception ids of a candidate: () for the correct formula.
+Ids = tuple[str, ...]
+#: ``agree(actual, value)``: whether a candidate's finite values are the student's.
+Agreement = Callable[[np.ndarray, np.ndarray], object]
+
 
 class Raised:
     """What a call gave when it raised: ``failure`` is the student's readable failure (None for a candidate)."""
 
-    def __init__(self, failure=None):
+    def __init__(self, failure: CheckFailed | None = None) -> None:
         self.failure = failure
 
 
-def attempt(compute, case):
+def attempt(compute: Callable[[Any], Any], case: Any) -> Any:
     """``compute(case)``, or :class:`Raised` if the mistaken formula raises on this case."""
     try:
         with quiet():
@@ -34,7 +42,7 @@ def attempt(compute, case):
         return Raised()
 
 
-def reproduces(actual, value, agree):
+def reproduces(actual: Any, value: Any, agree: Agreement) -> bool:
     """Whether ``value`` (a candidate's result) is the student's ``actual`` on one case.
 
     Both raised, or both arrays of one shape with NaN and infinities in the
@@ -58,7 +66,12 @@ def reproduces(actual, value, agree):
         return bool(agree(actual[finite], value[finite]))
 
 
-def single_out(outcomes, cases, candidates, agree):
+def single_out(
+    outcomes: Sequence[Any],
+    cases: Sequence[Any],
+    candidates: Iterable[tuple[Ids, Callable[[Any], Any]]],
+    agree: Callable[[Any], Agreement],
+) -> Ids | None:
     """The ids of the one candidate that reproduces ``outcomes`` on every case: () for correct, None if not one.
 
     ``candidates`` are (ids, compute) pairs, ``compute(case)`` the value code
@@ -71,19 +84,21 @@ def single_out(outcomes, cases, candidates, agree):
     )
 
 
-def _values(compute, cases):
+def _values(compute: Callable[[Any], Any], cases: Iterable[Any]) -> Iterator[Any]:
     """A candidate's value on each case, computed only as far as the comparison needs them."""
     return (attempt(compute, case) for case in cases)
 
 
-def singled_out(outcomes, candidates, agreements):
+def singled_out(
+    outcomes: Sequence[Any], candidates: Iterable[tuple[Ids, Iterable[Any]]], agreements: Sequence[Agreement]
+) -> Ids | None:
     """:func:`single_out` for candidates whose values are already known: (ids, [value on each case]) pairs.
 
     When the matching id sets are nested (a mistake alone, and with a second
     one the cases cannot see), the smallest is named: the numbers give no
     evidence of the others.
     """
-    matching = set()
+    matching: set[Ids] = set()
     for ids, values in candidates:
         if ids in matching:
             continue
@@ -93,11 +108,11 @@ def singled_out(outcomes, candidates, agreements):
     return smallest[0] if len(smallest) == 1 else None
 
 
-def named(message, ids):
+def named(message: str, ids: Ids) -> CheckFailed:
     """The failure ``message``, naming the mistake ``ids`` with their hints."""
     return CheckFailed(f"{message}: " + hints(ids), ids)
 
 
-def hints(ids):
+def hints(ids: Iterable[str]) -> str:
     """The hints of ``ids``, for a message."""
     return " ".join(hint(i) for i in ids)

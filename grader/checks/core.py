@@ -2,8 +2,18 @@
 
 import contextlib
 import warnings
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, TypeVar
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+#: A student's namespace as the checks see it: ``globals()`` in a test cell, or what the grader hands them.
+Namespace = Mapping[str, Any]
+#: A check: it takes the namespace and raises :class:`CheckFailed` or returns (its value is not used).
+Check = Callable[[Namespace], object]
+
+_T = TypeVar("_T")
 
 #: Relative tolerance for "the same update". Measured by benchmarks/tolerances.py
 #: (numbers and reasoning in docs/misconceptions.md): correct implementations
@@ -20,7 +30,7 @@ ATOL = 1e-9
 INPUTS = "__grader_inputs__"
 
 
-def inputs(ns, notebook_inputs):
+def inputs(ns: Namespace, notebook_inputs: Callable[[], _T]) -> _T:
     """What the checks judge against: the inputs the grader supplies in ``ns``, else the notebook's own.
 
     In the student's kernel (self-check, visible tests) that is
@@ -53,13 +63,13 @@ class Hashed:
 class CheckFailed(AssertionError):
     """A check found a problem; ``diagnosis`` holds misconception ids, if any."""
 
-    def __init__(self, message, diagnosis=()):
+    def __init__(self, message: str, diagnosis: Iterable[str] = ()) -> None:
         super().__init__(message)
         self.diagnosis = tuple(diagnosis)
 
 
 @contextlib.contextmanager
-def quiet():
+def quiet() -> Iterator[None]:
     """Silence warnings and floating-point complaints.
 
     nbgrader scores a test cell 0 when it writes anything to stderr, so a
@@ -70,7 +80,7 @@ def quiet():
         yield
 
 
-def fetch(ns, name):
+def fetch(ns: Namespace, name: str) -> Any:
     """The student's variable ``name``, or a failure saying which cells to run."""
     try:
         return ns[name]
@@ -81,7 +91,9 @@ def fetch(ns, name):
         ) from None
 
 
-def as_array(ns, name, shape, what=None, finite=True):
+def as_array(
+    ns: Namespace, name: str, shape: Sequence[int], what: str | None = None, finite: bool = True
+) -> NDArray[np.float64]:
     """``ns[name]`` as a float array of the given shape (and finite, unless told), or a clear failure."""
     value = fetch(ns, name)
     label = what or f"`{name}`"
@@ -96,16 +108,16 @@ def as_array(ns, name, shape, what=None, finite=True):
     return array
 
 
-def close(actual, expected):
+def close(actual: ArrayLike, expected: ArrayLike) -> NDArray[np.bool_]:
     """Elementwise agreement up to rounding (see RTOL, ATOL), as a boolean array."""
     return np.isclose(np.asarray(actual, dtype=float), np.asarray(expected, dtype=float), rtol=RTOL, atol=ATOL)
 
 
-def all_close(actual, expected):
+def all_close(actual: ArrayLike, expected: ArrayLike) -> bool:
     return bool(np.all(close(actual, expected)))
 
 
-def likely_cause(ns, message, checks):
+def likely_cause(ns: Namespace, message: str, checks: Iterable[Check]) -> CheckFailed:
     """The failure ``message`` of a whole run, naming the first diagnosis of the step ``checks`` behind it."""
     for check in checks:
         try:

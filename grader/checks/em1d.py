@@ -1,6 +1,7 @@
 """Checks for notebook 01 (1D EM), called from its self-check and test cells with ``globals()``."""
 
 from ..em import seed, univariate
+from .core import Namespace
 from .gmm import GMMChecks, Spec
 from .selfcheck import report
 
@@ -14,7 +15,7 @@ check_log_likelihood = _checks.check_log_likelihood
 finite_prefix = _checks.finite_prefix
 
 
-def check_convergence(ns):
+def check_convergence(ns: Namespace) -> None:
     """The log-likelihood values follow eq. (9.14), never decrease, and the run ends where EM ends.
 
     Notebook 01 gives the log-likelihood lines as code and grades them here,
@@ -34,6 +35,6 @@ CHECKS = [
 ]
 
 
-def self_check(ns):
+def self_check(ns: Namespace) -> bool:
     """Print a line per check for the student; True if everything passed."""
     return report(ns, CHECKS, "All checks passed: your EM is correct.")

@@ -4,7 +4,7 @@ import numpy as np
 
 from ..em import multivariate, seed
 from ..misconceptions import hint
-from .core import CheckFailed, all_close, as_array, fetch, quiet
+from .core import CheckFailed, Namespace, all_close, as_array, fetch, quiet
 from .gmm import GMMChecks, Spec
 from .selfcheck import report
 
@@ -21,7 +21,7 @@ check_convergence = _checks.check_convergence
 finite_prefix = _checks.finite_prefix
 
 
-def check_history(ns):
+def check_history(ns: Namespace) -> None:
     """responsibilities_over_time: the initial gamma, then one distinct (N, K) array per iteration.
 
     A loop that raised because an update made the parameters invalid is judged
@@ -70,6 +70,6 @@ CHECKS = [
 ]
 
 
-def self_check(ns):
+def self_check(ns: Namespace) -> bool:
     """Print a line per check for the student; True if everything passed."""
     return report(ns, CHECKS, "All checks passed: your EM is correct.")

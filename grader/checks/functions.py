@@ -5,12 +5,15 @@ their own and compare the results with the reference, so an exception inside
 the student's code must become a readable failure, not a traceback.
 """
 
+from collections.abc import Callable, Sequence
+from typing import Any
+
 import numpy as np
 
-from .core import CheckFailed, as_array
+from .core import CheckFailed, Namespace, as_array
 
 
-def defined(ns, name):
+def defined(ns: Namespace, name: str) -> Any:
     """``ns[name]``, or a failure saying to run the cells that define it."""
     try:
         return ns[name]
@@ -21,7 +24,7 @@ def defined(ns, name):
         ) from None
 
 
-def student_function(ns, name):
+def student_function(ns: Namespace, name: str) -> Callable[..., Any]:
     """The student's function ``name``, or a failure saying which cell defines it."""
     function = defined(ns, name)
     if not callable(function):
@@ -32,7 +35,7 @@ def student_function(ns, name):
     return function
 
 
-def call(function, *args):
+def call(function: Callable[..., Any], *args: Any) -> Any:
     """``function(*args)``; an exception inside it becomes a failure naming the call and the error."""
     try:
         return function(*args)
@@ -41,13 +44,13 @@ def call(function, *args):
         raise CheckFailed(f"`{function.__name__}({shown})` raised {type(error).__name__}: {error}") from None
 
 
-def _describe(argument):
+def _describe(argument: object) -> str:
     if isinstance(argument, np.ndarray):
         return f"<array of shape {argument.shape}>"
     return repr(argument)
 
 
-def number(value, what):
+def number(value: object, what: str) -> float:
     """``value`` as a float, or a failure if it is not a single finite number."""
     try:
         result = float(np.asarray(value, dtype=float).reshape(()))
@@ -58,6 +61,6 @@ def number(value, what):
     return result
 
 
-def array(value, shape, what):
+def array(value: object, shape: Sequence[int], what: str) -> np.ndarray:
     """``value`` as a finite float array of ``shape``, or a failure naming what is wrong."""
     return as_array({"value": value}, "value", shape, what)

@@ -13,15 +13,23 @@ those inputs is the one that fails.
 
 import collections
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping, Sequence
 from dataclasses import dataclass
 from types import ModuleType
+from typing import Any, cast
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ..em import seed
+from ..em.univariate import Params
 from ..misconceptions import hint
-from .core import CheckFailed, Hashed, all_close, as_array, close, fetch, inputs, quiet
+from .core import CheckFailed, Hashed, Namespace, all_close, as_array, close, fetch, inputs, quiet
+
+#: (mu, spread, pi) as the loop recorded them: float arrays, or a :class:`BadPart` where one is malformed.
+Recorded = tuple[Any, ...]
+#: Catalogued mistakes and what code with them computes: (misconception ids, value) pairs.
+Candidates = Sequence[tuple[Sequence[str], ArrayLike]]
 
 
 @dataclass(frozen=True)
@@ -43,9 +51,9 @@ class Step:
     """One EM iteration as the student's loop recorded it."""
 
     iteration: int  # 1-based, as students count
-    before: tuple  # (mu, spread, pi) the E-step started from
+    before: Recorded  # (mu, spread, pi) the E-step started from
     gamma: np.ndarray  # (N, K) the E-step's responsibilities
-    after: tuple  # (mu, spread, pi) the M-step produced
+    after: Recorded  # (mu, spread, pi) the M-step produced
 
 
 @dataclass
@@ -62,8 +70,8 @@ class Run:
     so the others keep their credit.
     """
 
-    params: list
-    steps: list
+    params: list[Recorded]
+    steps: list[Step]
     complete: bool
     aliased: bool
     broken_parameters: bool = False
@@ -80,32 +88,32 @@ class BadPart:
     failure: str
 
 
-def _part(value, name, shape, what):
+def _part(value: object, name: str, shape: Sequence[int], what: str) -> np.ndarray | BadPart:
     try:
         return as_array({name: value}, name, shape, what, finite=False)
     except CheckFailed as failure:
         return BadPart(str(failure))
 
 
-def _updated(part):
+def _updated(part: np.ndarray | BadPart) -> np.ndarray:
     """A recorded update, or the failure its own check reports: it is not an array of the right shape."""
     if isinstance(part, BadPart):
         raise CheckFailed(part.failure)
     return part
 
 
-def _usable(*parts):
+def _usable(*parts: Any) -> tuple[Any, ...]:
     """The parts, or :class:`Unjudgeable` if one is malformed (a step that starts from it cannot be redone)."""
     if any(isinstance(p, BadPart) for p in parts):
         raise Unjudgeable
     return parts
 
 
-def _normalise_rows(weights):
+def _normalise_rows(weights: np.ndarray) -> np.ndarray:
     return weights / weights.sum(axis=1, keepdims=True)
 
 
-def _first_match(actual, candidates):
+def _first_match(actual: np.ndarray, candidates: Candidates) -> Sequence[str]:
     """Misconception ids of the first candidate value that ``actual`` reproduces."""
     with quiet():
         for ids, value in candidates:
@@ -115,17 +123,17 @@ def _first_match(actual, candidates):
     return ()
 
 
-def _components(actual, expected, axis=0):
+def _components(actual: np.ndarray, expected: np.ndarray, axis: int = 0) -> str:
     """Human list of the component indices k (along ``axis``) where ``actual`` is off."""
     ok = np.moveaxis(close(actual, expected), axis, 0).reshape(actual.shape[axis], -1).all(axis=1)
     return ", ".join(str(k) for k in np.flatnonzero(~ok))
 
 
-def _finite(*arrays):
+def _finite(*arrays: ArrayLike) -> bool:
     return all(np.all(np.isfinite(a)) for a in arrays)
 
 
-def _finite_values(value):
+def _finite_values(value: object) -> bool:
     try:
         with quiet():
             return bool(np.all(np.isfinite(np.asarray(value, dtype=float))))
@@ -133,7 +141,7 @@ def _finite_values(value):
         return False
 
 
-def _finite_output(gamma, params, value):
+def _finite_output(gamma: object, params: object, value: object) -> bool:
     return (
         _finite_values(gamma)
         and _finite_values(value)
@@ -143,7 +151,7 @@ def _finite_output(gamma, params, value):
     )
 
 
-def _reference(function, *args):
+def _reference(function: Callable[..., Any], *args: Any) -> Any:
     """``function(*args)``, or :class:`Unjudgeable` if the inputs make it fail or give NaN."""
     _usable(*args)
     try:
@@ -158,10 +166,10 @@ def _reference(function, *args):
 class GMMChecks:
     """The checks of one notebook, bound to its :class:`Spec`."""
 
-    def __init__(self, spec):
+    def __init__(self, spec: Spec) -> None:
         self.spec = spec
 
-    def finite_prefix(self, ns):
+    def finite_prefix(self, ns: Namespace) -> Namespace:
         """``ns`` cut back to the iterations that completed with finite results, as if the loop ended there.
 
         On other data (hidden inputs) an honest mistake elsewhere (a variance
@@ -187,7 +195,7 @@ class GMMChecks:
         completed = min(n_iterations, len(history), len(gammas) - offset, len(values))
         final = tuple(ns.get(name) for name in ("mu", spread, "pi"))
 
-        def after(i):
+        def after(i: int) -> Any:
             return history[i + 1] if i + 1 < len(history) else final
 
         cut = next(
@@ -207,25 +215,28 @@ class GMMChecks:
                 "pi": pi,
                 spread: spread_value,
             },
-            ns,
+            # a read-only Mapping will do (a RemoteNamespace): the ChainMap writes to its first map only
+            cast(MutableMapping[str, Any], ns),
         )
 
     # --- the student's variables -------------------------------------------------
 
-    def _data(self, ns):
+    def _data(self, ns: Namespace) -> np.ndarray:
         data = np.asarray(fetch(ns, "data"), dtype=float)
         if data.ndim not in (1, 2) or not np.all(np.isfinite(data)):
             raise CheckFailed("`data` should be the finite array of samples created at the top of the notebook.")
         return data
 
-    def _shapes(self, ns):
+    def _shapes(self, ns: Namespace) -> tuple[np.ndarray, int, tuple[int, ...], tuple[int, ...]]:
         data = self._data(ns)
         K = int(fetch(ns, "K"))
         spread_shape = (K,) if data.ndim == 1 else (K, data.shape[1], data.shape[1])
         mu_shape = (K,) if data.ndim == 1 else (K, data.shape[1])
         return data, K, mu_shape, spread_shape
 
-    def _params(self, entry, K, mu_shape, spread_shape, where):
+    def _params(
+        self, entry: Any, K: int, mu_shape: tuple[int, ...], spread_shape: tuple[int, ...], where: str
+    ) -> Recorded:
         """(mu, spread, pi) recorded in ``where``; a part of the wrong shape becomes a :class:`BadPart`.
 
         One malformed update (a covariance of the wrong shape) then fails its
@@ -240,20 +251,22 @@ class GMMChecks:
             for value, name, shape in ((mu, "mu", mu_shape), (spread, self.spec.spread, spread_shape), (pi, "pi", (K,)))
         )
 
-    def _history(self, ns):
+    def _history(self, ns: Namespace) -> Sequence[Any]:
         history = fetch(ns, "params_history")
         if not isinstance(history, (list, tuple)) or not history:
             raise CheckFailed("`params_history` should be a non-empty list: keep the line that appends to it.")
         return history
 
-    def _final_params(self, ns, K, mu_shape, spread_shape, where=""):
+    def _final_params(
+        self, ns: Namespace, K: int, mu_shape: tuple[int, ...], spread_shape: tuple[int, ...], where: str = ""
+    ) -> Recorded:
         """(mu, spread, pi) of the right shapes; NaN is allowed here and judged by the step checks."""
         return tuple(
             as_array(ns, name, shape, f"{name}{where}" if where else None, finite=False)
             for name, shape in (("mu", mu_shape), (self.spec.spread, spread_shape), ("pi", (K,)))
         )
 
-    def _run(self, ns):
+    def _run(self, ns: Namespace) -> Run:
         """The recorded :class:`Run`. A loop that raised midway still recorded its first iterations."""
         data, K, mu_shape, spread_shape = self._shapes(ns)
         n_iterations = int(fetch(ns, "n_iterations"))
@@ -327,7 +340,7 @@ class GMMChecks:
         ]
         return Run(params, steps, complete, aliased, broken)
 
-    def _broken_parameters(self, ns):
+    def _broken_parameters(self, ns: Namespace) -> bool:
         """Whether the loop raised because an update made the parameters invalid.
 
         The final values of such a run are broken by that update, so they are
@@ -339,7 +352,7 @@ class GMMChecks:
             return False
         return not run.complete and run.broken_parameters
 
-    def _valid(self, data, params):
+    def _valid(self, data: np.ndarray, params: Recorded) -> bool:
         """Whether ``params`` are Gaussian parameters an E-step can use."""
         try:
             _reference(self.spec.em.e_step, data, *params)
@@ -347,7 +360,7 @@ class GMMChecks:
             return False
         return True
 
-    def _judge(self, ns, judge_step, what):
+    def _judge(self, ns: Namespace, judge_step: Callable[[Step], None], what: str) -> Run:
         """Judge every judgeable step; raise the first diagnosed failure, else the first failure.
 
         A diagnosis found at any iteration is worth more to the student than
@@ -377,7 +390,16 @@ class GMMChecks:
             )
         return run
 
-    def _fail(self, what, step, actual, expected, candidates, inputs, component_axis=0):
+    def _fail(
+        self,
+        what: str,
+        step: Step,
+        actual: np.ndarray,
+        expected: np.ndarray,
+        candidates: Candidates,
+        inputs: str,
+        component_axis: int = 0,
+    ) -> None:
         ids = _first_match(actual, candidates)
         at = f" at iteration {step.iteration}"
         if ids:
@@ -395,7 +417,7 @@ class GMMChecks:
 
     # --- E-step ------------------------------------------------------------------------
 
-    def check_estep(self, ns):
+    def check_estep(self, ns: Namespace) -> None:
         """gamma (N, K): non-negative rows summing to 1, equal to eq. (9.23) at every iteration."""
         with quiet():
             data, K, _, _ = self._shapes(ns)
@@ -413,7 +435,7 @@ class GMMChecks:
                     "Only the last iteration's E-step could be checked. " + hint("history-aliased"), ["history-aliased"]
                 )
 
-    def _check_one_estep(self, data, step, unnormalised):
+    def _check_one_estep(self, data: np.ndarray, step: Step, unnormalised: CheckFailed) -> None:
         mu, spread, pi = step.before
         expected = _reference(self.spec.em.e_step, data, mu, spread, pi)
         if all_close(step.gamma, expected):
@@ -445,19 +467,19 @@ class GMMChecks:
     # --- M-step --------------------------------------------------------------------------
 
     @staticmethod
-    def _n_k(step):
+    def _n_k(step: Step) -> np.ndarray:
         """N_k of the step's responsibilities; :class:`Unjudgeable` if they are not valid weights."""
         n_k = step.gamma.sum(axis=0)
         if not _finite(step.gamma) or np.any(n_k <= 0):
             raise Unjudgeable
         return n_k
 
-    def check_mu(self, ns):
+    def check_mu(self, ns: Namespace) -> None:
         """mu (K,) or (K, D): the responsibility-weighted means, eq. (9.24)."""
         with quiet():
             data, _, mu_shape, _ = self._shapes(ns)
 
-            def check(step):
+            def check(step: Step) -> None:
                 n_k = self._n_k(step)
                 weighted_sum = step.gamma.T @ data
                 expected = weighted_sum / (n_k if data.ndim == 1 else n_k[:, None])
@@ -475,7 +497,9 @@ class GMMChecks:
             if not self._broken_parameters(ns):
                 as_array(ns, "mu", mu_shape)
 
-    def _spread_candidates(self, data, gamma, n_k, mean, old_mean):
+    def _spread_candidates(
+        self, data: np.ndarray, gamma: np.ndarray, n_k: np.ndarray, mean: np.ndarray, old_mean: np.ndarray
+    ) -> list[tuple[tuple[str, ...], np.ndarray]]:
         """Every combination of the catalogued spread mistakes, the correct update first."""
         is_sigma = self.spec.spread == "sigma"
         ids = {
@@ -485,7 +509,7 @@ class GMMChecks:
             "no_sqrt": "sigma-is-variance",
             "bessel": "variance-bessel-corrected" if is_sigma else "covariance-bessel-corrected",
         }
-        options = []
+        options: list[tuple[tuple[str, ...], np.ndarray]] = []
         for unweighted in (False, True):
             for old in (False, True):
                 for by_n in (False, True):
@@ -517,7 +541,7 @@ class GMMChecks:
         return options
 
     @staticmethod
-    def _scatter(data, weights, mean, denominator):
+    def _scatter(data: np.ndarray, weights: np.ndarray, mean: np.ndarray, denominator: np.ndarray) -> np.ndarray:
         """Weighted second moments around ``mean``: (K,) in 1D, (K, D, D) in D dimensions."""
         if data.ndim == 1:
             return (weights * (data[:, None] - mean[None, :]) ** 2).sum(axis=0) / denominator
@@ -528,7 +552,7 @@ class GMMChecks:
             ]
         )
 
-    def check_spread(self, ns):
+    def check_spread(self, ns: Namespace) -> None:
         """sigma (K,) positive / cov (K, D, D) symmetric positive-definite, equal to eq. (9.25)."""
         name = self.spec.spread
         with quiet():
@@ -539,7 +563,7 @@ class GMMChecks:
                 else "The M-step covariances cov (eq. 9.25)"
             )
 
-            def check(step):
+            def check(step: Step) -> None:
                 n_k = self._n_k(step)
                 new_mean, old_mean = _usable(step.after[0], step.before[0])
                 if not _finite(new_mean):
@@ -561,14 +585,14 @@ class GMMChecks:
                 if np.any(np.linalg.eigvalsh(spread) <= 0):
                     raise CheckFailed("cov[k] is not positive-definite: some eigenvalue is <= 0.")
 
-    def check_pi(self, ns):
+    def check_pi(self, ns: Namespace) -> None:
         """pi (K,): non-negative, equal to N_k / N, eq. (9.26)."""
         with quiet():
             data, K, _, _ = self._shapes(ns)
 
             start = self._run(ns).params[0][2]
 
-            def check(step):
+            def check(step: Step) -> None:
                 n_k = self._n_k(step)
                 expected = n_k / len(data)
                 if not all_close(_updated(step.after[2]), expected):
@@ -595,7 +619,7 @@ class GMMChecks:
 
     # --- log-likelihood and the whole run ------------------------------------------------------
 
-    def _log_likelihoods(self, ns, run):
+    def _log_likelihoods(self, ns: Namespace, run: Run) -> np.ndarray:
         """The recorded log-likelihoods: one per iteration that ran (all of them once the loop completed)."""
         n_iterations = int(fetch(ns, "n_iterations"))
         values = fetch(ns, "log_likelihoods")
@@ -608,31 +632,33 @@ class GMMChecks:
             )
         return as_array({"log_likelihoods": values}, "log_likelihoods", (len(values),), finite=False)
 
-    def _loop_stopped(self, ns, run):
+    def _loop_stopped(self, ns: Namespace, run: Run) -> CheckFailed:
         return CheckFailed(
             f"The EM loop stopped after {len(run.params) - 1} of {int(fetch(ns, 'n_iterations'))} "
             "iterations (did the EM cell raise an error?)."
         )
 
-    def check_log_likelihood(self, ns):
+    def check_log_likelihood(self, ns: Namespace) -> None:
         """log_likelihoods[i] equals eq. (9.14) at the parameters after iteration i."""
         with quiet():
             run = self._run(ns)
             values = self._log_likelihoods(ns, run)
             data = self._data(ns)
-            failures = []
+            outcomes = []
             for iteration, (after, value) in enumerate(zip(run.params[1:], values), start=1):
                 try:
-                    failures.append(self._check_one_log_likelihood(data, after, value, iteration))
+                    outcomes.append(self._check_one_log_likelihood(data, after, value, iteration))
                 except Unjudgeable:
                     continue
-            failures = [f for f in failures if f]
+            failures = [f for f in outcomes if f]
             if failures:
                 raise next((f for f in failures if f.diagnosis), failures[0])
             if not run.complete and not run.broken_parameters:
                 raise self._loop_stopped(ns, run)
 
-    def _check_one_log_likelihood(self, data, params, value, iteration):
+    def _check_one_log_likelihood(
+        self, data: np.ndarray, params: Recorded, value: float, iteration: int
+    ) -> CheckFailed | None:
         """None if ``value`` is eq. (9.14) at ``params``, else the failure (diagnosed if possible)."""
         mu, spread, pi = params
         expected = _reference(self.spec.em.log_likelihood, data, mu, spread, pi)
@@ -658,7 +684,7 @@ class GMMChecks:
             ids,
         )
 
-    def _step_diagnosis(self, ns):
+    def _step_diagnosis(self, ns: Namespace) -> CheckFailed | None:
         """The first diagnosed failure of the step checks, or None: the likely cause of a bad run."""
         for check in (self.check_estep, self.check_mu, self.check_spread, self.check_pi, self.check_log_likelihood):
             try:
@@ -668,14 +694,14 @@ class GMMChecks:
                     return failure
         return None
 
-    def _run_failure(self, ns, message):
+    def _run_failure(self, ns: Namespace, message: str) -> CheckFailed:
         """A failure of the whole run, naming the step checks' diagnosis when there is one."""
         cause = self._step_diagnosis(ns)
         if cause is None:
             return CheckFailed(message + " Fix the failing step checks first.")
         return CheckFailed(f"{message} Likely cause: {cause}", cause.diagnosis)
 
-    def check_convergence(self, ns):
+    def check_convergence(self, ns: Namespace) -> None:
         """One non-decreasing log-likelihood per iteration; the run ends where EM from the seed's start ends."""
         with quiet():
             run = self._run(ns)
@@ -717,7 +743,7 @@ class GMMChecks:
                 )
 
 
-def reference_final(em, problem):
+def reference_final(em: ModuleType, problem: seed.Problem) -> Params:
     """(mu, spread, pi) that EM reaches from ``problem``'s start: the same for every notebook checked on it."""
     arrays = [np.asarray(problem.data), *(np.asarray(a) for a in problem.start)]
     return _reference_final(em, problem.n_iterations, *(Hashed(a) for a in arrays))
@@ -725,5 +751,5 @@ def reference_final(em, problem):
 
 # A grading run meets a handful of problems: 8 never grows without bound.
 @functools.lru_cache(maxsize=8)
-def _reference_final(em, n_iterations, data, *start):
+def _reference_final(em: ModuleType, n_iterations: int, data: Hashed, *start: Hashed) -> Params:
     return em.fit(data.array, *(a.array for a in start), n_iterations).final

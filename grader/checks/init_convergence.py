@@ -18,13 +18,17 @@ of the notebook's runs name the functions' diagnoses as their likely cause.
 """
 
 import functools
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ..em import initialisation, seed
+from ..em.univariate import EMRun, Params
 from ..misconceptions import hint
-from .core import CheckFailed, Hashed, all_close, as_array, inputs, likely_cause, quiet
+from .core import Check, CheckFailed, Hashed, Namespace, all_close, as_array, inputs, likely_cause, quiet
 from .functions import defined, student_function
 from .selfcheck import report
 
@@ -41,15 +45,15 @@ class Problem:
     """
 
     data: np.ndarray  # (N, 2)
-    start: tuple  # (mu (2, 2), cov (2, 2, 2), pi (2,))
+    start: Params  # (mu (2, 2), cov (2, 2, 2), pi (2,))
     jump: float | None
     blobs_seed: int  # the 3D data k-means++ is also tried on
-    draw_seeds: tuple  # the seeds of the generators handed to kmeans_plus_plus
+    draw_seeds: tuple[int, ...]  # the seeds of the generators handed to kmeans_plus_plus
     sequences_seed: int  # the made-up log-likelihood histories
     runs_seed: int  # the made-up runs handed to best_run
 
 
-def notebook_problem():
+def notebook_problem() -> Problem:
     """The notebook's data (notebook 02's, rebuilt like its data cell does) and the checks' own seeds."""
     problem = seed.problem_2d()
     return Problem(
@@ -57,31 +61,36 @@ def notebook_problem():
     )
 
 
-def _call(function, name, *args):
+def _call(function: Callable[..., Any], name: str, *args: Any) -> Any:
     try:
         return function(*args)
     except Exception as error:
         raise CheckFailed(f"Calling {name} raised {type(error).__name__}: {error}") from None
 
 
-def _tol(tol):
+def _tol(tol: float) -> str:
     """A tolerance as the messages write it (1e-03): never a decimal number that could pass for a result."""
     return f"{tol:.0e}"
 
 
-def _diagnosed(message, ids):
+def _diagnosed(message: str, ids: Iterable[str]) -> CheckFailed | None:
     """``message`` naming the catalogued mistake when exactly one id explains every case, else None."""
-    ids = set(ids)
-    if len(ids) != 1:
+    distinct = set(ids)
+    if len(distinct) != 1:
         return None
-    (misconception,) = ids
+    (misconception,) = distinct
     return CheckFailed(f"{message}: {hint(misconception)}", [misconception])
 
 
 # --- k-means++ -----------------------------------------------------------------------------------
 
 
-def _seeding(X, n_components, rng, weights):
+def _seeding(
+    X: np.ndarray,
+    n_components: int,
+    rng: np.random.Generator,
+    weights: Callable[[np.ndarray, np.ndarray], np.ndarray],
+) -> np.ndarray:
     """k-means++'s draws with another weighting ``weights(X, centers)`` of the points: the known mistakes."""
     centers = [X[rng.integers(len(X))]]
     for _ in range(1, n_components):
@@ -90,11 +99,11 @@ def _seeding(X, n_components, rng, weights):
     return np.array(centers)
 
 
-def _squared(X, centers):
+def _squared(X: np.ndarray, centers: np.ndarray) -> np.ndarray:
     return ((X[:, None, :] - centers[None]) ** 2).sum(axis=2)
 
 
-def _farthest(X, n_components, rng):
+def _farthest(X: np.ndarray, n_components: int, rng: np.random.Generator) -> np.ndarray:
     """The first centre drawn like k-means++'s, then each next one the point farthest from those chosen."""
     centers = [X[rng.integers(len(X))]]
     for _ in range(1, n_components):
@@ -102,7 +111,9 @@ def _farthest(X, n_components, rng):
     return np.array(centers)
 
 
-def _weighted(weights):
+def _weighted(
+    weights: Callable[[np.ndarray, np.ndarray], np.ndarray],
+) -> Callable[[np.ndarray, int, np.random.Generator], np.ndarray]:
     return lambda X, K, rng: _seeding(X, K, rng, weights)
 
 
@@ -116,7 +127,7 @@ SEEDING_MISTAKES = [
 ]
 
 
-def _seeding_problems(problem):
+def _seeding_problems(problem: Problem) -> list[tuple[str, np.ndarray, int]]:
     """(label, X, K): the notebook's data and a 3D data set with five clusters."""
     rng = np.random.default_rng(problem.blobs_seed)
     blobs = np.vstack([rng.normal(center, 0.5, size=(40, 3)) for center in rng.uniform(-6, 6, size=(5, 3))])
@@ -128,7 +139,7 @@ def _seeding_problems(problem):
     ]
 
 
-def check_kmeans_plus_plus(ns):
+def check_kmeans_plus_plus(ns: Namespace) -> None:
     """kmeans_plus_plus(X, K, rng): K distinct rows of X, the reference's draws for the same rng.
 
     Every (data, K, seed) case is drawn first; a wrong draw is named as a
@@ -185,7 +196,7 @@ def check_kmeans_plus_plus(ns):
 # --- the stopping rule ------------------------------------------------------------------------------
 
 
-def _sequences(sequences_seed):
+def _sequences(sequences_seed: int) -> list[np.ndarray]:
     """Made-up log-likelihood histories: a plateau then a jump, steady convergence, noise-free flat runs."""
     rng = np.random.default_rng(sequences_seed)
     plateau = np.concatenate(
@@ -197,12 +208,12 @@ def _sequences(sequences_seed):
     return [np.concatenate([[-1500.0], -1500 + np.cumsum(g)]) for g in (plateau, geometric, alternating, flat)]
 
 
-def _rule_cases():
+def _rule_cases() -> list[tuple[int, float, int]]:
     """(n_samples, tol, patience) combinations the rule is tested with."""
     return [(300, 1e-3, 5), (300, 1e-3, 1), (100, 1e-3, 3), (1000, 1e-4, 2), (50, 2e-3, 4)]
 
 
-def _gains(ll, n):
+def _gains(ll: ArrayLike, n: int) -> np.ndarray:
     return np.diff(np.asarray(ll, dtype=float)) / n
 
 
@@ -222,7 +233,7 @@ RULE_MISTAKES = [
 ]
 
 
-def _describe_case(history, n_samples, tol, patience):
+def _describe_case(history: np.ndarray, n_samples: int, tol: float, patience: int) -> str:
     gains = np.diff(history) / n_samples
     recent = gains[-patience:]
     below = int(np.sum(recent < tol))
@@ -232,7 +243,7 @@ def _describe_case(history, n_samples, tol, patience):
     )
 
 
-def check_has_converged(ns):
+def check_has_converged(ns: Namespace) -> None:
     """has_converged(log_likelihoods, n_samples, tol, patience) agrees with the rule on every prefix.
 
     The student's answers on every prefix of every made-up history and every
@@ -272,7 +283,7 @@ def check_has_converged(ns):
 # --- restarts -------------------------------------------------------------------------------------
 
 
-def _fake_runs(rng):
+def _fake_runs(rng: np.random.Generator) -> list[dict[str, list[float]]]:
     """Runs (dicts like run_em's) whose first value, length and final value disagree about the best."""
     runs = []
     for _ in range(int(rng.integers(3, 8))):
@@ -290,7 +301,7 @@ CHOICE_MISTAKES = [
 ]
 
 
-def check_best_run(ns):
+def check_best_run(ns: Namespace) -> None:
     """best_run(runs) returns the run (not its index) whose last log-likelihood is highest.
 
     A wrong choice is named only if one catalogued rule picks the same run as
@@ -331,7 +342,7 @@ def check_best_run(ns):
         )
 
 
-def _by_chance(ns, what, check):
+def _by_chance(ns: Namespace, what: str, check: Check) -> None:
     """Fail when the function ``check`` judges (has_converged, best_run) is wrong, though ``what`` held here.
 
     The notebook's runs and its best restart are that function's work: right
@@ -348,7 +359,7 @@ def _by_chance(ns, what, check):
 # --- the notebook's runs ----------------------------------------------------------------------------
 
 
-def _run_parts(run, where):
+def _run_parts(run: Any, where: str) -> tuple[Params, np.ndarray]:
     try:
         start, values = run["start"], np.asarray(run["log_likelihoods"], dtype=float)
         mu, cov, pi = (np.asarray(a, dtype=float) for a in start)
@@ -359,7 +370,7 @@ def _run_parts(run, where):
     return (mu, cov, pi), values
 
 
-def reference_run(data, start, tol, patience, max_iter):
+def reference_run(data: ArrayLike, start: Iterable[ArrayLike], tol: float, patience: int, max_iter: int) -> EMRun:
     """EM under the rule from ``start`` (an :class:`EMRun`): the same for every notebook checked on these inputs.
 
     Kept by content, because a class's notebooks record the same starts
@@ -371,11 +382,13 @@ def reference_run(data, start, tol, patience, max_iter):
 
 # A grading run meets two problems of 12 runs each: 64 never grows without bound.
 @functools.lru_cache(maxsize=64)
-def _reference_run(tol, patience, max_iter, data, *start):
+def _reference_run(tol: float, patience: int, max_iter: int, data: Hashed, *start: Hashed) -> EMRun:
     return initialisation.fit_until_converged(data.array, [a.array for a in start], tol, patience, max_iter)
 
 
-def _compare_with_reference(run, where, data, tol, patience, max_iter):
+def _compare_with_reference(
+    run: Any, where: str, data: np.ndarray, tol: float, patience: int, max_iter: int
+) -> str | None:
     """None if ``run`` is EM under the rule from its own start, else the failure."""
     start, values = _run_parts(run, where)
     reference = reference_run(data, start, tol, patience, max_iter)
@@ -394,11 +407,11 @@ def _compare_with_reference(run, where, data, tol, patience, max_iter):
     return None
 
 
-def _rule_constants(ns, tol_name):
+def _rule_constants(ns: Namespace, tol_name: str) -> tuple[float, int, int]:
     return float(defined(ns, tol_name)), int(defined(ns, "PATIENCE")), int(defined(ns, "MAX_ITER"))
 
 
-def check_runs(ns):
+def check_runs(ns: Namespace) -> None:
     """`runs`: the seed's Dirichlet start does not stop on its plateau; every run follows the rule.
 
     A failure names the stopping rule's diagnosis as its likely cause, when
@@ -434,7 +447,7 @@ def check_runs(ns):
         _by_chance(ns, "The runs stop where the rule says", check_has_converged)
 
 
-def check_restarts(ns):
+def check_restarts(ns: Namespace) -> None:
     """`restarts` follow the rule and `best` is the one with the highest final log-likelihood.
 
     A failure names the diagnosis of best_run's or has_converged's check as
@@ -467,6 +480,6 @@ CHECKS = [
 ]
 
 
-def self_check(ns):
+def self_check(ns: Namespace) -> bool:
     """Print a line per check for the student; True if everything passed."""
     return report(ns, CHECKS, "All checks passed: your starts, stopping rule and restarts are correct.")

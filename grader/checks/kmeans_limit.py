@@ -18,15 +18,17 @@ variance 4) are told apart by the others. Otherwise the message says that the
 values match no known mistake.
 """
 
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.special import logsumexp
 
 from ..em import kmeans as reference
 from ..em import seed
-from .candidates import named, single_out
-from .core import CheckFailed, all_close, inputs, likely_cause, quiet
+from .candidates import Ids, named, single_out
+from .core import CheckFailed, Namespace, all_close, inputs, likely_cause, quiet
 from .functions import array, call, defined, student_function
 from .selfcheck import report
 
@@ -52,13 +54,13 @@ class Problem:
     cases_seed: int = 0
 
 
-def notebook_problem():
+def notebook_problem() -> Problem:
     """The notebook's own: seed part 1's data and the two data points its data cell draws as ``mu_start``."""
     problem = seed.problem_1d()
     return Problem(problem.data, problem.start[0])
 
 
-def _problem(ns):
+def _problem(ns: Namespace) -> tuple[np.ndarray, np.ndarray]:
     """(data, start) to judge against, after checking the namespace's ``data`` is that data."""
     problem = inputs(ns, notebook_problem)
     data = array(defined(ns, "data"), problem.data.shape, "`data`")
@@ -67,36 +69,43 @@ def _problem(ns):
     return problem.data, problem.start
 
 
-def _cases(ns, data):
+def _cases(ns: Namespace, data: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
     """(mu, pi) pairs for K = 2 and 3, with unequal weights, drawn from the data's range."""
     rng = np.random.RandomState(inputs(ns, notebook_problem).cases_seed)
     return [(np.sort(rng.choice(data, K, replace=False)), rng.dirichlet(np.ones(K) * 2)) for K in (2, 3)]
 
 
-def _result(function, shape, *args):
+def _result(function: Callable[..., Any], shape: Sequence[int], *args: Any) -> np.ndarray:
     return array(call(function, *args), shape, f"`{function.__name__}(...)`")
 
 
-def shown(value):
+def shown(value: float) -> str:
     """``value`` written without a decimal point (0.25 as 25e-2, 1e-06 as 1e-6): no message shows a decimal."""
     mantissa, exponent = f"{value:e}".split("e")
     digits = mantissa.rstrip("0").rstrip(".").replace(".", "")
     sign, digits = ("-", digits[1:]) if digits.startswith("-") else ("", digits)
-    exponent = int(exponent) - (len(digits) - 1)
-    if 0 <= exponent <= 3:
-        return f"{sign}{int(digits) * 10**exponent}"
-    return f"{sign}{digits}e{exponent}"
+    power = int(exponent) - (len(digits) - 1)
+    if 0 <= power <= 3:
+        return f"{sign}{int(digits) * 10**power}"
+    return f"{sign}{digits}e{power}"
 
 
 # --- naming a mistake only when the numbers single it out (grader.checks.candidates) ---------------------
 
 
-def _single_out(outcomes, cases, candidates):
+def _spread_case(compute: Callable[..., Any]) -> Callable[[tuple[Any, ...]], Any]:
+    """``compute`` called with the entries of a case (a tuple of arguments)."""
+    return lambda case: compute(*case)
+
+
+def _single_out(
+    outcomes: Sequence[Any], cases: Sequence[tuple[Any, ...]], candidates: Iterable[tuple[Ids, Callable[..., Any]]]
+) -> Ids | None:
     """:func:`candidates.single_out` for this module's candidates, ``compute(*case)``, agreeing up to rounding."""
     return single_out(
         outcomes,
         cases,
-        [(ids, lambda case, compute=compute: compute(*case)) for ids, compute in candidates],
+        [(ids, _spread_case(compute)) for ids, compute in candidates],
         lambda case: all_close,
     )
 
@@ -104,13 +113,17 @@ def _single_out(outcomes, cases, candidates):
 # --- soft_assign ------------------------------------------------------------------------------------------
 
 
-def _normalised(log_weighted):
+def _normalised(log_weighted: np.ndarray) -> np.ndarray:
     """The given line of ``soft_assign``: responsibilities from the log numerators."""
     return np.exp(log_weighted - logsumexp(log_weighted, axis=1, keepdims=True))
 
 
-def _soft_candidate(log_weighted):
-    def compute(x, mu, variance, pi):
+def _soft_candidate(
+    log_weighted: Callable[[np.ndarray, float, np.ndarray], np.ndarray],
+) -> Callable[[np.ndarray, np.ndarray, float, np.ndarray], np.ndarray]:
+    """soft_assign with ``log_weighted(differences, variance, pi)`` as its log numerators."""
+
+    def compute(x: np.ndarray, mu: np.ndarray, variance: float, pi: np.ndarray) -> np.ndarray:
         return _normalised(log_weighted(x[:, None] - mu[None, :], variance, pi))
 
     return compute
@@ -130,9 +143,11 @@ SOFT_CANDIDATES = [
 ]
 
 
-def _soft_outcomes(soft_assign, data, cases):
+def _soft_outcomes(
+    soft_assign: Callable[..., Any], data: np.ndarray, cases: Iterable[tuple[np.ndarray, np.ndarray, float, np.ndarray]]
+) -> list[np.ndarray]:
     """The student's responsibilities on every case, as float arrays (NaN allowed), shape checked."""
-    outcomes = []
+    outcomes: list[np.ndarray] = []
     for x, mu, variance, pi in cases:
         gamma = call(soft_assign, x, mu, variance, pi)
         try:
@@ -147,7 +162,7 @@ def _soft_outcomes(soft_assign, data, cases):
     return outcomes
 
 
-def check_soft_assign(ns):
+def check_soft_assign(ns: Namespace) -> None:
     """eq. (9.42) with weights pi, finite for tiny variances, on several means, weights and variances."""
     with quiet():
         data, _ = _problem(ns)
@@ -183,7 +198,7 @@ def check_soft_assign(ns):
 # --- hard_assign ------------------------------------------------------------------------------------------
 
 
-def _squared(x, mu):
+def _squared(x: np.ndarray, mu: np.ndarray) -> np.ndarray:
     return (x[:, None] - mu[None, :]) ** 2
 
 
@@ -195,14 +210,14 @@ HARD_CANDIDATES = [
 ]
 
 
-def _numbers(value, what):
+def _numbers(value: object, what: str) -> np.ndarray:
     try:
         return np.asarray(value, dtype=float)
     except (TypeError, ValueError):
         raise CheckFailed(f"{what} should be numbers, but it is a {type(value).__name__}.") from None
 
 
-def check_hard_assign(ns):
+def check_hard_assign(ns: Namespace) -> None:
     """One-hot rows, each point's nearest mean (eq. 9.2)."""
     with quiet():
         data, _ = _problem(ns)
@@ -241,7 +256,7 @@ MEANS_CANDIDATES = [
 ]
 
 
-def check_update_means(ns):
+def check_update_means(ns: Namespace) -> None:
     """sum_n w_nk x_n / sum_n w_nk: eq. (9.4) for one-hot weights and eq. (9.24) for soft ones."""
     with quiet():
         data, _ = _problem(ns)
@@ -269,12 +284,14 @@ def check_update_means(ns):
 # --- the limit ----------------------------------------------------------------------------------------------
 
 
-def _soft(soft_assign, data, mu, variance, pi):
+def _soft(
+    soft_assign: Callable[..., Any], data: np.ndarray, mu: np.ndarray, variance: float, pi: np.ndarray
+) -> np.ndarray:
     gamma = call(soft_assign, data, mu, variance, pi)
     return array(gamma, (len(data), len(mu)), f"`soft_assign(...)` for variance {shown(variance)}")
 
 
-def check_limit(ns):
+def check_limit(ns: Namespace) -> None:
     """As the variance shrinks, responsibilities become one-hot and EM's means become Lloyd's centroids."""
     with quiet():
         data, start = _problem(ns)
@@ -287,7 +304,13 @@ def check_limit(ns):
             raise likely_cause(ns, str(failure), (check_soft_assign, check_hard_assign, check_update_means)) from None
 
 
-def _limit(data, start, soft_assign, hard_assign, update_means):
+def _limit(
+    data: np.ndarray,
+    start: np.ndarray,
+    soft_assign: Callable[..., Any],
+    hard_assign: Callable[..., Any],
+    update_means: Callable[..., Any],
+) -> None:
     pi = np.full(len(start), 1 / len(start))
     centroids, lloyd_centroids = np.array(start, dtype=float), np.array(start, dtype=float)
     for _ in range(N_ITERATIONS):
@@ -336,6 +359,6 @@ CHECKS = [
 ]
 
 
-def self_check(ns):
+def self_check(ns: Namespace) -> bool:
     """Print a line per check for the student; True if everything passed."""
     return report(ns, CHECKS, "All checks passed: EM with a vanishing shared variance is k-means.")

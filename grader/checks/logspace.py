@@ -15,15 +15,18 @@ components where a missing ``keepdims`` broadcasts; one is named only if it
 alone reproduces the student's values on all of them (:mod:`.candidates`).
 """
 
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.special import logsumexp
 from scipy.stats import norm
 
 from ..em import seed, univariate
-from .candidates import Raised, hints, single_out
-from .core import CheckFailed, all_close, as_array, fetch, inputs, quiet
+from ..em.univariate import Params
+from .candidates import Ids, Raised, hints, single_out
+from .core import CheckFailed, Namespace, all_close, as_array, fetch, inputs, quiet
 from .gmm import reference_final
 from .selfcheck import report
 
@@ -44,28 +47,29 @@ class Problem:
 
     data: np.ndarray
     outlier: float
-    start: tuple
+    start: Params
     n_iterations: int
-    unequal: tuple
+    unequal: Params
 
     @property
-    def n_components(self):
+    def n_components(self) -> int:
         return len(self.start[2])
 
     @property
-    def with_outlier(self):
+    def with_outlier(self) -> np.ndarray:
         """(N + 1,): the data with the outlier appended, as the notebook's ``data_outlier``."""
         return np.append(self.data, self.outlier)
 
-    def fitted(self):
+    def fitted(self) -> Params:
         """(mu, sigma, pi) EM reaches on the data from the start: the notebook's warm start for the outlier."""
         return reference_final(univariate, seed.Problem(self.data, self.start, self.n_iterations))
 
 
-def notebook_problem():
+def notebook_problem() -> Problem:
     """The notebook's own: seed part 1's data and start (rebuilt as its data cell draws them), x = 60."""
     problem = seed.problem_1d()
-    return Problem(problem.data, OUTLIER, problem.start, problem.n_iterations, tuple(np.array(p) for p in UNEQUAL))
+    mu, sigma, pi = (np.array(p) for p in UNEQUAL)
+    return Problem(problem.data, OUTLIER, problem.start, problem.n_iterations, (mu, sigma, pi))
 
 
 @dataclass(frozen=True)
@@ -79,15 +83,15 @@ class Case:
 
     label: str
     data: np.ndarray
-    params: tuple
+    params: Params
     judged: bool = True
 
     @property
-    def shape(self):
+    def shape(self) -> tuple[int, int]:
         return (len(self.data), len(self.params[2]))
 
 
-def _cases(ns):
+def _cases(ns: Namespace) -> list[Case]:
     """The seed start, the fitted seed, the outlier, unequal weights (judged); three points, K = 3 (not judged)."""
     problem = inputs(ns, notebook_problem)
     fitted = problem.fitted()
@@ -102,11 +106,11 @@ def _cases(ns):
     ]
 
 
-def _agree(case):
+def _agree(case: Case) -> Callable[[ArrayLike, ArrayLike], bool]:
     return all_close
 
 
-def _outcome(ns, name, case):
+def _outcome(ns: Namespace, name: str, case: Case) -> np.ndarray | Raised:
     """The student's ``name(data, mu, sigma, pi)`` on ``case``: a float array (any shape), or :class:`Raised`."""
     function = fetch(ns, name)
     if not callable(function):
@@ -125,9 +129,12 @@ def _outcome(ns, name, case):
         ) from None
 
 
-def _shaped(outcome, name, shape, case, diagnosis):
+def _shaped(
+    outcome: np.ndarray | Raised, name: str, shape: Sequence[int], case: Case, diagnosis: Callable[[], Ids | None]
+) -> np.ndarray:
     """``outcome`` of the expected shape, else its failure (naming the mistake ``diagnosis`` singles out)."""
     if isinstance(outcome, Raised):
+        assert outcome.failure is not None  # the student's call that raised: its failure is always set
         failure = outcome.failure
     elif outcome.shape != tuple(shape):
         failure = CheckFailed(
@@ -141,7 +148,7 @@ def _shaped(outcome, name, shape, case, diagnosis):
     raise failure
 
 
-def _diagnosed(message, ids):
+def _diagnosed(message: str, ids: Ids | None) -> CheckFailed:
     """The failure ``message``, naming the mistake ``ids`` if the numbers single one out, else saying they do not."""
     if ids:
         return CheckFailed(f"{message}: " + hints(ids), ids)
@@ -151,11 +158,11 @@ def _diagnosed(message, ids):
 # --- the catalogued mistakes of each blank, as the code that makes them computes ------------------------------
 
 
-def _numerators(case):
+def _numerators(case: Case) -> np.ndarray:
     return univariate.estimate_weighted_log_prob(case.data, *case.params)
 
 
-def _naive_log_pdf(case):
+def _naive_log_pdf(case: Case) -> np.ndarray:
     mu, sigma, _ = case.params
     return np.log(norm.pdf(np.asarray(case.data)[:, None], mu, sigma))
 
@@ -204,9 +211,9 @@ class OwnCase(Case):
     own: bool = True
 
 
-def _with_own_numerators(ns, cases):
+def _with_own_numerators(ns: Namespace, cases: Iterable[Case]) -> list[OwnCase]:
     """Each case with the student's own log_weighted_densities on it; a call that raises fails here."""
-    out = []
+    out: list[OwnCase] = []
     for case in cases:
         outcome = _outcome(ns, "log_weighted_densities", case)
         own = _shaped(outcome, "log_weighted_densities", case.shape, case, lambda: None)
@@ -217,21 +224,21 @@ def _with_own_numerators(ns, cases):
     return out
 
 
-def _broken_numerators(label):
+def _broken_numerators(label: str) -> CheckFailed:
     return CheckFailed(
         f"log_weighted_densities is not finite on {label}, so this cannot be checked there: "
         "fix log_weighted_densities first."
     )
 
 
-def check_log_weighted(ns):
+def check_log_weighted(ns: Namespace) -> None:
     """log_weighted_densities: a[n, k] = ln pi_k + ln N(x_n | mu_k, sigma_k^2), finite for the outlier."""
     name = "log_weighted_densities"
     with quiet():
         cases = _cases(ns)
         outcomes = [_outcome(ns, name, case) for case in cases]
 
-        def diagnosis():
+        def diagnosis() -> Ids | None:
             return single_out(outcomes, cases, NUMERATOR_CANDIDATES, _agree)
 
         for case, outcome in zip(cases, outcomes):
@@ -249,14 +256,14 @@ def check_log_weighted(ns):
             )
 
 
-def check_log_responsibilities(ns):
+def check_log_responsibilities(ns: Namespace) -> None:
     """log_responsibilities: a - logsumexp_k a per point, eq. (9.23) in logs, from the student's own a."""
     name = "log_responsibilities"
     with quiet():
         cases = _with_own_numerators(ns, _cases(ns))
         outcomes = [_outcome(ns, name, case) for case in cases]
 
-        def diagnosis():
+        def diagnosis() -> Ids | None:
             return single_out(outcomes, cases, RESPONSIBILITY_CANDIDATES, _agree)
 
         for case, outcome in zip(cases, outcomes):
@@ -288,14 +295,14 @@ def check_log_responsibilities(ns):
             )
 
 
-def check_log_likelihood(ns):
+def check_log_likelihood(ns: Namespace) -> None:
     """log_likelihood_of: sum_n logsumexp_k a[n, k], eq. (9.14), finite for the outlier."""
     name = "log_likelihood_of"
     with quiet():
         cases = _with_own_numerators(ns, _cases(ns))
         outcomes = [_outcome(ns, name, case) for case in cases]
 
-        def diagnosis():
+        def diagnosis() -> Ids | None:
             return single_out(outcomes, cases, LOG_LIKELIHOOD_CANDIDATES, _agree)
 
         for case, outcome in zip(cases, outcomes):
@@ -319,7 +326,7 @@ def check_log_likelihood(ns):
             )
 
 
-def _likely_cause(ns):
+def _likely_cause(ns: Namespace) -> CheckFailed | None:
     """The first failure of the function checks that names a mistake, or None."""
     for check in (check_log_weighted, check_log_responsibilities, check_log_likelihood):
         try:
@@ -330,7 +337,7 @@ def _likely_cause(ns):
     return None
 
 
-def _run_failure(ns, message):
+def _run_failure(ns: Namespace, message: str) -> CheckFailed:
     """A failure of a whole run, naming the function checks' diagnosis when there is one."""
     cause = _likely_cause(ns)
     if cause is None:
@@ -338,7 +345,9 @@ def _run_failure(ns, message):
     return CheckFailed(f"{message} Likely cause: " + hints(cause.diagnosis), cause.diagnosis)
 
 
-def _run(ns, params_name, log_likelihoods_name, n_components):
+def _run(
+    ns: Namespace, params_name: str, log_likelihoods_name: str, n_components: int
+) -> tuple[list[np.ndarray], np.ndarray]:
     params = fetch(ns, params_name)
     try:
         mu, sigma, pi = params
@@ -353,7 +362,7 @@ def _run(ns, params_name, log_likelihoods_name, n_components):
     return arrays, values
 
 
-def check_seed_agreement(ns):
+def check_seed_agreement(ns: Namespace) -> None:
     """On the seed data, log-space EM from the seed start reaches the density-space EM of notebook 01."""
     with quiet():
         problem = inputs(ns, notebook_problem)
@@ -383,7 +392,7 @@ def check_seed_agreement(ns):
             )
 
 
-def check_outlier_run(ns):
+def check_outlier_run(ns: Namespace) -> None:
     """With the outlier, from the fitted start, every parameter and log-likelihood is finite and rises, and the run
     reaches log-space EM's parameters and log-likelihoods."""
     with quiet():
@@ -433,6 +442,6 @@ CHECKS = [
 ]
 
 
-def self_check(ns):
+def self_check(ns: Namespace) -> bool:
     """Print a line per check for the student; True if everything passed."""
     return report(ns, CHECKS, "All checks passed: your log-space EM is correct.")

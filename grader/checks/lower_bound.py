@@ -16,16 +16,18 @@ that makes them) are computed on the same inputs; one is named only if it
 alone reproduces every value (:mod:`.candidates`).
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NoReturn
 
 import numpy as np
 from scipy.special import logsumexp, xlogy
 
 from ..em import elbo as reference
 from ..em.seed import problem_1d
-from ..em.univariate import estimate_weighted_log_prob, log_likelihood
-from .candidates import Raised, hints, single_out
-from .core import RTOL, CheckFailed, inputs, quiet
+from ..em.univariate import Params, estimate_weighted_log_prob, log_likelihood
+from .candidates import Agreement, Ids, Raised, hints, single_out
+from .core import RTOL, CheckFailed, Namespace, inputs, quiet
 from .functions import call, student_function
 from .selfcheck import report
 
@@ -45,16 +47,16 @@ class Problem:
     seed: int = 0
 
 
-def notebook_problem():
+def notebook_problem() -> Problem:
     """The notebook's own: seed part 1's data, rebuilt as its data cell draws it."""
     return Problem(problem_1d().data)
 
 
-def _parameter_sets(problem):
+def _parameter_sets(problem: Problem) -> list[Params]:
     """A few valid (mu, sigma, pi) for the data, with K = 2 and K = 3; the notebook's start is not needed."""
     data = problem.data
     rng = np.random.RandomState(problem.seed)
-    sets = []
+    sets: list[Params] = []
     for K in (2, 3, 2):
         mu = rng.choice(data, K, replace=False)
         sigma = rng.uniform(0.3, 1.5, K) * np.std(data)
@@ -62,12 +64,12 @@ def _parameter_sets(problem):
     return sets
 
 
-def _arbitrary_q(data, K, seed):
+def _arbitrary_q(data: np.ndarray, K: int, seed: int) -> np.ndarray:
     """A q (N, K) with positive rows summing to 1, unrelated to any posterior."""
     return np.random.RandomState(seed).dirichlet(np.ones(K), size=len(data))
 
 
-def _hard_q(data, K):
+def _hard_q(data: np.ndarray, K: int) -> np.ndarray:
     """A one-hot q (N, K): exact zeros, where 0 ln 0 must count as 0."""
     return np.eye(K)[np.arange(len(data)) % K]
 
@@ -78,19 +80,19 @@ class Case:
 
     data: np.ndarray
     q: np.ndarray
-    params: tuple
+    params: Params
     log_lik: float
 
 
-def _case(data, q, params):
+def _case(data: np.ndarray, q: np.ndarray, params: Params) -> Case:
     return Case(data, q, params, log_likelihood(data, *params))
 
 
-def _posterior(data, params):
+def _posterior(data: np.ndarray, params: Params) -> np.ndarray:
     return np.exp(reference.log_posterior(data, *params))
 
 
-def _diagnostic_cases(problem):
+def _diagnostic_cases(problem: Problem) -> list[Case]:
     """Every input the checks use, and three points with three components (an (N,) normaliser broadcasts there).
 
     For each parameter set: the arbitrary q, the posterior, the one-hot q
@@ -116,7 +118,7 @@ def _diagnostic_cases(problem):
     return cases
 
 
-def _outcome(ns, name, case):
+def _outcome(ns: Namespace, name: str, case: Case) -> np.ndarray | Raised:
     """The student's ``name(data, q, mu, sigma, pi)`` as a float array, or :class:`Raised` with its failure."""
     function = student_function(ns, name)
     try:
@@ -131,31 +133,31 @@ def _outcome(ns, name, case):
         ) from None
 
 
-def _agree(actual, expected, scale):
+def _agree(actual: float, expected: float, scale: float) -> bool:
     return abs(actual - expected) <= TOLERANCE * max(1.0, abs(scale))
 
 
-def _agreement(case):
+def _agreement(case: Case) -> Agreement:
     return lambda actual, value: bool(np.all(np.abs(actual - value) <= TOLERANCE * max(1.0, abs(case.log_lik))))
 
 
 # --- the catalogued mistakes, as the code that makes them computes -------------------------------------------
 
 
-def _joint(case):
+def _joint(case: Case) -> np.ndarray:
     return estimate_weighted_log_prob(case.data, *case.params)
 
 
-def _log_posterior(case):
+def _log_posterior(case: Case) -> np.ndarray:
     joint = _joint(case)
     return joint - logsumexp(joint, axis=1, keepdims=True)
 
 
-def _q_log_q(case):
+def _q_log_q(case: Case) -> float:
     return np.sum(xlogy(case.q, case.q))
 
 
-def _q_times_log_q(case):
+def _q_times_log_q(case: Case) -> float:
     """sum q * np.log(q): NaN where q is exactly 0."""
     return np.sum(case.q * np.log(case.q))
 
@@ -163,12 +165,12 @@ def _q_times_log_q(case):
 NAIVE = "q-log-q-without-xlogy"
 
 
-def _either_q_log_q(ids, formula):
+def _either_q_log_q(ids: Ids, formula: Callable[[Case, float], float]) -> list[tuple[Ids, Callable[[Case], float]]]:
     """``formula(case, sum q ln q)`` with xlogy (``ids``) and with q * np.log(q) (``ids`` and the naive id)."""
     return [(ids, lambda c: formula(c, _q_log_q(c))), ((*ids, NAIVE), lambda c: formula(c, _q_times_log_q(c)))]
 
 
-def _kl_from(log_posterior):
+def _kl_from(log_posterior: Callable[[Case], np.ndarray]) -> Callable[[Case, float], float]:
     """KL with ``log_posterior(case)`` in place of the log posterior."""
     return lambda c, h: h - np.sum(c.q * log_posterior(c))
 
@@ -202,7 +204,7 @@ KL_CANDIDATES = [
 CANDIDATES = {"elbo": ELBO_CANDIDATES, "kl_divergence": KL_CANDIDATES}
 
 
-def _diagnosis(ns, problem, name):
+def _diagnosis(ns: Namespace, problem: Problem, name: str) -> Ids | None:
     """The ids of the one catalogued way of writing ``name`` that gives the student's values on every input.
 
     () when that is the correct formula, None when no single candidate does.
@@ -212,21 +214,22 @@ def _diagnosis(ns, problem, name):
     return single_out(outcomes, cases, CANDIDATES[name], _agreement)
 
 
-def _named(message, ids):
+def _named(message: str, ids: Ids | None) -> CheckFailed:
     """The failure ``message``, naming the mistake the numbers single out, or saying that they single out none."""
     if ids:
         return CheckFailed(f"{message}: " + hints(ids), ids)
     return CheckFailed(f"{message}; it matches no known mistake.")
 
 
-def _judge(ns, problem, name, case):
+def _judge(ns: Namespace, problem: Problem, name: str, case: Case) -> tuple[float, Callable[[str], NoReturn]]:
     """(the student's ``name`` on ``case`` as a float, fail(message)): ``fail`` raises, naming a singled-out mistake."""
 
-    def fail(message):
+    def fail(message: str) -> NoReturn:
         raise _named(message, _diagnosis(ns, problem, name))
 
     outcome = _outcome(ns, name, case)
     if isinstance(outcome, Raised):
+        assert outcome.failure is not None  # the student's call that raised: its failure is always set
         ids = _diagnosis(ns, problem, name)
         raise CheckFailed(f"{outcome.failure} " + hints(ids), ids) if ids else outcome.failure
     try:
@@ -238,7 +241,7 @@ def _judge(ns, problem, name, case):
         ) from None
 
 
-def check_elbo(ns):
+def check_elbo(ns: Namespace) -> None:
     """L(q, theta) <= ln p(X | theta) for arbitrary q (eq. 9.70), and equal to eq. (9.71)."""
     with quiet():
         problem = inputs(ns, notebook_problem)
@@ -260,7 +263,7 @@ def check_elbo(ns):
                 )
 
 
-def check_elbo_tight(ns):
+def check_elbo_tight(ns: Namespace) -> None:
     """L(gamma, theta) = ln p(X | theta) when q is the posterior, as right after an E-step."""
     with quiet():
         problem = inputs(ns, notebook_problem)
@@ -275,7 +278,7 @@ def check_elbo_tight(ns):
                 )
 
 
-def check_kl(ns):
+def check_kl(ns: Namespace) -> None:
     """KL = 0 at the posterior, KL >= 0, and equal to eq. (9.72) for arbitrary q."""
     with quiet():
         problem = inputs(ns, notebook_problem)
@@ -301,7 +304,7 @@ def check_kl(ns):
                 )
 
 
-def _both_named(ns, problem, message):
+def _both_named(ns: Namespace, problem: Problem, message: str) -> CheckFailed:
     """``message`` naming what the numbers single out in either function, or saying they single out nothing."""
     named = [(name, ids) for name in ("elbo", "kl_divergence") for ids in [_diagnosis(ns, problem, name)] if ids]
     if not named:
@@ -312,7 +315,7 @@ def _both_named(ns, problem, message):
     return CheckFailed(f"{message}. " + " ".join(f"`{name}`: " + hints(found) for name, found in named), ids)
 
 
-def check_decomposition(ns):
+def check_decomposition(ns: Namespace) -> None:
     """elbo + kl_divergence = ln p(X | theta) for arbitrary q, then for one-hot q with exact zeros (eq. 9.70)."""
     with quiet():
         problem = inputs(ns, notebook_problem)
@@ -346,6 +349,6 @@ CHECKS = [
 ]
 
 
-def self_check(ns):
+def self_check(ns: Namespace) -> bool:
     """Print a line per check for the student; True if everything passed."""
     return report(ns, CHECKS, "All checks passed: your ELBO and KL gap satisfy eq. (9.70).")

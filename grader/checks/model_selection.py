@@ -10,6 +10,8 @@ the criteria's invariants are tried at come from :func:`core.inputs`, so out
 of kernel the same checks judge hidden ones.
 """
 
+import os
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -18,7 +20,7 @@ from sklearn.mixture import GaussianMixture
 
 from ..em import model_selection as reference
 from ..misconceptions import hint
-from .core import CheckFailed, all_close, inputs, quiet
+from .core import CheckFailed, Namespace, all_close, inputs, quiet
 from .functions import array, call, defined, number, student_function
 from .selfcheck import report
 
@@ -41,15 +43,15 @@ class Problem:
     invariants.
     """
 
-    components: tuple
-    features: tuple
+    components: tuple[int, ...]
+    features: tuple[int, ...]
     data: np.ndarray
     data_name: str
-    fitted_components: tuple
-    probe: tuple
+    fitted_components: tuple[int, ...]
+    probe: tuple[float, int, int]
 
 
-def notebook_problem(path="old_faithful.csv"):
+def notebook_problem(path: str | os.PathLike[str] = "old_faithful.csv") -> Problem:
     """The notebook's own: the grid K <= 6, D <= 5 and Old Faithful, read as its data cell reads it.
 
     In the kernel ``path`` is the file next to the notebook, as for the data cell.
@@ -103,12 +105,12 @@ COVARIANCES = {
 }
 
 
-def _grid(problem, function):
+def _grid(problem: Problem, function: Callable[[int, int], float]) -> np.ndarray:
     """``function(K, D)`` over the checked grid, shape (len(components), len(features))."""
     return np.array([[function(K, D) for D in problem.features] for K in problem.components], dtype=float)
 
 
-def _other_counts(ns, problem, judged, counts):
+def _other_counts(ns: Namespace, problem: Problem, judged: str, counts: np.ndarray) -> dict[str, np.ndarray]:
     """{covariance type: the student's counts} for every type: the judged one given, the others where they compute."""
     totals = {judged: counts}
     for covariance_type in reference.COVARIANCE_TYPES:
@@ -120,7 +122,7 @@ def _other_counts(ns, problem, judged, counts):
     return totals
 
 
-def _diagnose_count(problem, judged, totals):
+def _diagnose_count(problem: Problem, judged: str, totals: Mapping[str, np.ndarray]) -> tuple[str, ...]:
     """The catalogue ids that explain ``totals[judged]``, or () unless exactly one explanation fits best.
 
     The means and the weights are one shared part of every type's count, so
@@ -132,7 +134,7 @@ def _diagnose_count(problem, judged, totals):
     and means that are missing (also K D fewer) give the same "full" count;
     only the other types' counts tell them apart.
     """
-    explanations = []
+    explanations: list[tuple[int, tuple[str, ...] | None]] = []
     for mean_id, means in MEANS:
         for weight_id, weights in WEIGHTS:
             shared = _grid(problem, lambda K, D: means(K, D) + weights(K, D))  # noqa: B023 -- used right away
@@ -154,14 +156,14 @@ def _diagnose_count(problem, judged, totals):
     named = {ids for score, ids in explanations if score == best}
     if best == 0 or len(named) != 1:
         return ()
-    (ids,) = named
-    return ids or ()
+    (chosen,) = named
+    return chosen or ()
 
 
-def _student_counts(ns, problem, covariance_type):
+def _student_counts(ns: Namespace, problem: Problem, covariance_type: str) -> np.ndarray:
     function = student_function(ns, "n_parameters")
 
-    def count(K, D):
+    def count(K: int, D: int) -> float:
         value = number(call(function, covariance_type, K, D), f"n_parameters({covariance_type!r}, {K}, {D})")
         if value != round(value):
             raise CheckFailed(
@@ -173,7 +175,7 @@ def _student_counts(ns, problem, covariance_type):
     return _grid(problem, count)
 
 
-def check_n_parameters(ns, covariance_types=reference.COVARIANCE_TYPES):
+def check_n_parameters(ns: Namespace, covariance_types: Iterable[str] = reference.COVARIANCE_TYPES) -> None:
     """n_parameters matches means + weights + covariance entries over the grid (K in 1..6, D in 1..5 in the kernel).
 
     A wrong count is named as catalogued mistakes only when one explanation
@@ -220,7 +222,7 @@ def check_n_parameters(ns, covariance_types=reference.COVARIANCE_TYPES):
 # --- information criteria ---------------------------------------------------------------
 
 
-def fitted(problem):
+def fitted(problem: Problem) -> list[tuple[str, int, float, float, float]]:
     """(covariance type, K, total log-likelihood, sklearn bic, sklearn aic) of the mixtures fitted to the data.
 
     Cached by content: the fits are the slow part, and every submission of a
@@ -231,7 +233,9 @@ def fitted(problem):
 
 
 @lru_cache(maxsize=4)
-def _fitted(data_bytes, shape, components):
+def _fitted(
+    data_bytes: bytes, shape: tuple[int, ...], components: tuple[int, ...]
+) -> list[tuple[str, int, float, float, float]]:
     X = np.frombuffer(data_bytes).reshape(shape)
     fits = []
     for covariance_type in reference.COVARIANCE_TYPES:
@@ -241,7 +245,7 @@ def _fitted(data_bytes, shape, components):
     return fits
 
 
-def _criterion_cases(ns, problem):
+def _criterion_cases(ns: Namespace, problem: Problem) -> list[tuple[float, int, int, float, float]]:
     """(log-likelihood, n_params, N, sklearn bic, sklearn aic) for mixtures fitted to the data ``faithful`` holds."""
     X = array(defined(ns, "faithful"), problem.data.shape, "`faithful` (the Old Faithful data loaded at the top)")
     if not all_close(X, problem.data):
@@ -286,13 +290,13 @@ CRITERIA = {
 }
 
 
-def _student_criterion(ns, name, log_lik, n_params, n_samples):
+def _student_criterion(ns: Namespace, name: str, log_lik: float, n_params: int, n_samples: int) -> float:
     """The student's ``bic(log_lik, n_params, n_samples)`` or ``aic(log_lik, n_params)``."""
     args = (log_lik, n_params, n_samples) if name == "bic" else (log_lik, n_params)
     return number(call(student_function(ns, name), *args), f"The value returned by `{name}`")
 
 
-def _diagnosis_cases(probe):
+def _diagnosis_cases(probe: tuple[float, int, int]) -> list[tuple[float, int, int]]:
     """(log-likelihood, M, N) around the probe where every two catalogued formulas differ.
 
     Two log-likelihoods at one M, two M at one log-likelihood and a second N:
@@ -307,7 +311,7 @@ def _diagnosis_cases(probe):
     ]
 
 
-def _recognised(ns, name, problem):
+def _recognised(ns: Namespace, name: str, problem: Problem) -> tuple[str, list[str]]:
     """The end of a failure message: the one catalogued formula the student's reproduces at every case, if any."""
     cases = _diagnosis_cases(problem.probe)
     try:
@@ -325,7 +329,7 @@ def _recognised(ns, name, problem):
     return "; it matches no known mistake, so compare your line with it term by term.", []
 
 
-def check_criterion(ns, name):
+def check_criterion(ns: Namespace, name: str) -> None:
     """``bic`` or ``aic``: lower for a better fit, higher for more parameters; equal to scikit-learn's.
 
     A wrong formula is named only if one catalogued formula reproduces the
@@ -362,11 +366,11 @@ def check_criterion(ns, name):
                 )
 
 
-def check_bic(ns):
+def check_bic(ns: Namespace) -> None:
     check_criterion(ns, "bic")
 
 
-def check_aic(ns):
+def check_aic(ns: Namespace) -> None:
     check_criterion(ns, "aic")
 
 
@@ -378,6 +382,6 @@ CHECKS = [
 ]
 
 
-def self_check(ns):
+def self_check(ns: Namespace) -> bool:
     """Print a line per check for the student; True if everything passed."""
     return report(ns, CHECKS, "All checks passed: your counts and criteria match scikit-learn.")

@@ -1,9 +1,11 @@
 """The self-check cell of every notebook: one printed line per check, then a verdict."""
 
-from .core import CheckFailed
+from collections.abc import Iterable
+
+from .core import Check, CheckFailed, Namespace
 
 
-def report(ns, checks, success):
+def report(ns: Namespace, checks: Iterable[tuple[str, Check]], success: str) -> bool:
     """Run ``checks`` [(label, check)] on ``ns``; print ✓/✗ lines and ``success`` or a hint; True if all pass."""
     passed = True
     for label, check in checks:

@@ -21,13 +21,16 @@ invisible) and large ridges (where it is not), a component on a single point
 values match no known mistake.
 """
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from ..em import regularised, seed
-from .candidates import Raised, attempt, named, singled_out
-from .core import CheckFailed, all_close, as_array, inputs, likely_cause, quiet
+from ..em.univariate import Params
+from .candidates import Ids, Raised, attempt, named, singled_out
+from .core import CheckFailed, Namespace, all_close, as_array, inputs, likely_cause, quiet
 from .functions import defined, student_function
 from .selfcheck import report
 
@@ -37,11 +40,11 @@ class Problem:
     """The data and the collapsing start of the notebook's run, and the seed of the checks' own cases."""
 
     data: np.ndarray  # (N, 2)
-    start: tuple  # (mu (3, 2), cov (3, 2, 2), pi (3,)): a narrow third component on the farthest point
+    start: Params  # (mu (3, 2), cov (3, 2, 2), pi (3,)): a narrow third component on the farthest point
     cases_seed: int  # the responsibilities (and 3D data) m_step_regularised is called on
 
 
-def notebook_problem():
+def notebook_problem() -> Problem:
     """The notebook's data (notebook 02's, rebuilt like its collapse cell does) and its start on it."""
     data = seed.problem_2d().data
     return Problem(data, regularised.collapse_start(data), cases_seed=5)
@@ -55,7 +58,7 @@ class Case:
     reg_covar: float
 
 
-def _cases(problem):
+def _cases(problem: Problem) -> list[Case]:
     """Dirichlet responsibilities (K = D and K != D), a one-point component, 3D data; no ridge to a large one."""
     rng = np.random.default_rng(problem.cases_seed)
     data = problem.data
@@ -75,7 +78,7 @@ def _cases(problem):
 # --- naming a mistake only when the numbers single it out (grader.checks.candidates) ---------------------
 
 
-def _single_out(outcomes, candidates):
+def _single_out(outcomes: Sequence[Any], candidates: Iterable[tuple[Ids, Sequence[Any]]]) -> Ids | None:
     """:func:`candidates.singled_out` for candidates known on every case, agreeing up to rounding."""
     return singled_out(outcomes, candidates, [all_close] * len(outcomes))
 
@@ -83,7 +86,7 @@ def _single_out(outcomes, candidates):
 # --- the student's M-step on the cases ---------------------------------------------------------------------
 
 
-def _parts(ns, case):
+def _parts(ns: Namespace, case: Case) -> Raised | tuple[np.ndarray | Raised, ...]:
     """(mu, cov, pi) as float arrays of any shape (NaN allowed), or :class:`Raised` with the failure."""
     function = student_function(ns, "m_step_regularised")
     try:
@@ -91,7 +94,7 @@ def _parts(ns, case):
             mu, cov, pi = function(case.X.copy(), case.gamma.copy(), case.reg_covar)
     except Exception as error:
         return Raised(CheckFailed(f"m_step_regularised on {case.label} raised {type(error).__name__}: {error}"))
-    parts = []
+    parts: list[np.ndarray | Raised] = []
     for name, value in (("mu", mu), ("cov", cov), ("pi", pi)):
         try:
             parts.append(np.asarray(value, dtype=float))
@@ -102,20 +105,32 @@ def _parts(ns, case):
     return tuple(parts)
 
 
-def _run_cases(ns, cases):
+def _run_cases(ns: Namespace, cases: Iterable[Case]) -> list[Raised | tuple[np.ndarray | Raised, ...]]:
     return [_parts(ns, case) for case in cases]
 
 
-def _raised(ns, failure):
+def _completed(
+    ns: Namespace, results: list[Raised | tuple[np.ndarray | Raised, ...]]
+) -> list[tuple[np.ndarray | Raised, ...]]:
+    """``results`` where no call raised; else the failure of the first that did."""
+    completed = []
+    for result in results:
+        if isinstance(result, Raised):
+            raise _raised(ns, result.failure)
+        completed.append(result)
+    return completed
+
+
+def _raised(ns: Namespace, failure: CheckFailed | None) -> CheckFailed:
     """The failure of a call that raised, naming the means' diagnosis as the likely cause when there is one."""
     return likely_cause(ns, str(failure), (check_mu,))
 
 
-def _shape(value, shape, what):
+def _shape(value: object, shape: Sequence[int], what: str) -> np.ndarray:
     return as_array({"v": value}, "v", shape, what, finite=False)
 
 
-def check_mu(ns):
+def check_mu(ns: Namespace) -> None:
     """mu (K, D): the responsibility-weighted means, eq. (9.24)."""
     with quiet():
         cases = _cases(inputs(ns, notebook_problem))
@@ -143,6 +158,7 @@ def check_mu(ns):
             raise named(f"The means on {cases[shown].label}", ids)
         first = outcomes[off[0]]
         if isinstance(first, Raised):
+            assert first.failure is not None  # the student's call that raised: its failure is always set
             raise first.failure
         case = cases[off[0]]
         _shape(first, expected[off[0]].shape, f"mu on {case.label}")
@@ -152,7 +168,7 @@ def check_mu(ns):
         )
 
 
-def _covariance_candidates(case, mu):
+def _covariance_candidates(case: Case, mu: np.ndarray) -> list[tuple[Ids, np.ndarray]]:
     """(ids, value) of every combination of the catalogued covariance mistakes, around the student's ``mu``."""
     X, gamma, reg_covar = case.X, case.gamma, case.reg_covar
     n_k = gamma.sum(axis=0)
@@ -170,7 +186,7 @@ def _covariance_candidates(case, mu):
         ("ridge-covariance-bessel",): n_k - 1,
         ("ridge-in-denominator",): n_k + reg_covar,
     }
-    options = []
+    options: list[tuple[Ids, np.ndarray]] = []
     for scatter_ids, scatter in scatters.items():
         for denominator_ids, denominator in denominators.items():
             den = denominator[:, None, None]
@@ -192,18 +208,16 @@ def _covariance_candidates(case, mu):
     return options
 
 
-def check_cov(ns):
+def check_cov(ns: Namespace) -> None:
     """cov (K, D, D): eq. (9.25) plus reg_covar * I; symmetric with smallest eigenvalue >= reg_covar."""
     with quiet():
         cases = _cases(inputs(ns, notebook_problem))
-        results = _run_cases(ns, cases)
-        for result in results:
-            if isinstance(result, Raised):
-                raise _raised(ns, result.failure)
+        results = _completed(ns, _run_cases(ns, cases))
         covs, expected, per_case = [], [], []
         for case, (mu, cov, _) in zip(cases, results):
             K, D = case.gamma.shape[1], case.X.shape[1]
             if isinstance(cov, Raised):
+                assert cov.failure is not None
                 raise cov.failure
             covs.append(_shape(cov, (K, D, D), f"the covariances on {case.label}"))
             if isinstance(mu, Raised) or mu.shape != (K, D) or not np.all(np.isfinite(mu)):
@@ -243,17 +257,15 @@ def check_cov(ns):
         )
 
 
-def check_pi(ns):
+def check_pi(ns: Namespace) -> None:
     """pi (K,): N_k / N, eq. (9.26)."""
     with quiet():
         cases = _cases(inputs(ns, notebook_problem))
-        results = _run_cases(ns, cases)
-        for result in results:
-            if isinstance(result, Raised):
-                raise _raised(ns, result.failure)
+        results = _completed(ns, _run_cases(ns, cases))
         outcomes = []
         for case, (_, _, pi) in zip(cases, results):
             if isinstance(pi, Raised):
+                assert pi.failure is not None
                 raise pi.failure
             outcomes.append(_shape(pi, (case.gamma.shape[1],), f"pi on {case.label}"))
         expected = [c.gamma.sum(axis=0) / len(c.X) for c in cases]
@@ -269,7 +281,7 @@ def check_pi(ns):
         raise CheckFailed(f"The weights on {label} are not N_k / N (eq. 9.26), and they match no known mistake.")
 
 
-def check_run(ns):
+def check_run(ns: Namespace) -> None:
     """The notebook's run: finite, smallest eigenvalues >= REG_COVAR, equal to regularised EM from `start`."""
     with quiet():
         try:
@@ -280,7 +292,7 @@ def check_run(ns):
             raise likely_cause(ns, str(failure), (check_mu, check_cov, check_pi)) from None
 
 
-def _check_run(ns):
+def _check_run(ns: Namespace) -> None:
     reg_covar = float(defined(ns, "REG_COVAR"))
     params = defined(ns, "params_regularised")
     try:
@@ -326,6 +338,6 @@ CHECKS = [
 ]
 
 
-def self_check(ns):
+def self_check(ns: Namespace) -> bool:
     """Print a line per check for the student; True if everything passed."""
     return report(ns, CHECKS, "All checks passed: your regularised M-step is correct.")

@@ -7,11 +7,28 @@ has shape (N, D).
 import numpy as np
 from scipy.special import logsumexp
 
-from .univariate import EMRun
+from .univariate import Array, ArrayLike, EMRun, Params, _as_params
 
 
-def estimate_weighted_log_prob(X, mu, cov, pi):
-    """log(pi_k) + log N(x_n | mu_k, Sigma_k), shape (N, K), via Cholesky factors."""
+def estimate_weighted_log_prob(X: ArrayLike, mu: Array, cov: Array, pi: Array) -> Array:
+    """log(pi_k) + log N(x_n | mu_k, Sigma_k), shape (N, K), via Cholesky factors.
+
+    Parameters
+    ----------
+    X : array_like, shape (N, D)
+        The data.
+    mu : ndarray, shape (K, D)
+        Means.
+    cov : ndarray, shape (K, D, D)
+        Covariances, each symmetric positive-definite (``numpy.linalg.LinAlgError`` otherwise).
+    pi : ndarray, shape (K,)
+        Mixing weights.
+
+    Returns
+    -------
+    ndarray, shape (N, K)
+        The log of each component's weighted density at each point.
+    """
     X = np.asarray(X, dtype=float)
     n_features = X.shape[1]
     out = np.empty((X.shape[0], len(pi)))
@@ -23,14 +40,46 @@ def estimate_weighted_log_prob(X, mu, cov, pi):
     return out + np.log(np.asarray(pi, dtype=float))
 
 
-def e_step(X, mu, cov, pi):
-    """Responsibilities gamma (N, K), Bishop eq. (9.23), computed in log space."""
+def e_step(X: ArrayLike, mu: Array, cov: Array, pi: Array) -> Array:
+    """Responsibilities gamma (N, K), Bishop eq. (9.23), computed in log space.
+
+    Parameters
+    ----------
+    X : array_like, shape (N, D)
+        The data.
+    mu : ndarray, shape (K, D)
+        Means.
+    cov : ndarray, shape (K, D, D)
+        Covariances.
+    pi : ndarray, shape (K,)
+        Mixing weights.
+
+    Returns
+    -------
+    ndarray, shape (N, K)
+        gamma[n, k] = p(z_n = k | x_n); each row sums to 1.
+    """
     weighted = estimate_weighted_log_prob(X, mu, cov, pi)
     return np.exp(weighted - logsumexp(weighted, axis=1, keepdims=True))
 
 
-def m_step(X, gamma):
-    """New (mu (K, D), cov (K, D, D), pi (K,)) from gamma (N, K), eqs. (9.24)-(9.27)."""
+def m_step(X: ArrayLike, gamma: Array) -> Params:
+    """New (mu (K, D), cov (K, D, D), pi (K,)) from gamma (N, K), eqs. (9.24)-(9.27).
+
+    Parameters
+    ----------
+    X : array_like, shape (N, D)
+        The data.
+    gamma : ndarray, shape (N, K)
+        Responsibilities of the E-step.
+
+    Returns
+    -------
+    mu : ndarray, shape (K, D)
+    cov : ndarray, shape (K, D, D)
+        Around the new means.
+    pi : ndarray, shape (K,)
+    """
     X = np.asarray(X, dtype=float)
     n_k = gamma.sum(axis=0)
     mu = gamma.T @ X / n_k[:, None]
@@ -41,14 +90,45 @@ def m_step(X, gamma):
     return mu, cov, n_k / len(X)
 
 
-def log_likelihood(X, mu, cov, pi):
-    """Total log-likelihood, Bishop eq. (9.14)."""
+def log_likelihood(X: ArrayLike, mu: Array, cov: Array, pi: Array) -> float:
+    """Total log-likelihood, Bishop eq. (9.14).
+
+    Parameters
+    ----------
+    X : array_like, shape (N, D)
+        The data.
+    mu : ndarray, shape (K, D)
+    cov : ndarray, shape (K, D, D)
+    pi : ndarray, shape (K,)
+
+    Returns
+    -------
+    float
+        ln p(X | theta), summed over the points.
+    """
     return float(logsumexp(estimate_weighted_log_prob(X, mu, cov, pi), axis=1).sum())
 
 
-def fit(X, mu, cov, pi, n_iterations):
-    """Run ``n_iterations`` of EM from the given start; return an :class:`EMRun`."""
-    run = EMRun(params=[tuple(np.array(a, dtype=float) for a in (mu, cov, pi))])
+def fit(X: ArrayLike, mu: ArrayLike, cov: ArrayLike, pi: ArrayLike, n_iterations: int) -> EMRun:
+    """Run ``n_iterations`` of EM from the given start; return an :class:`EMRun`.
+
+    Parameters
+    ----------
+    X : array_like, shape (N, D)
+        The data.
+    mu : array_like, shape (K, D)
+    cov : array_like, shape (K, D, D)
+    pi : array_like, shape (K,)
+        The start (copied, never changed).
+    n_iterations : int
+        E- and M-steps to run.
+
+    Returns
+    -------
+    EMRun
+        ``n_iterations + 1`` parameter sets, ``n_iterations`` responsibilities (N, K) and log-likelihoods.
+    """
+    run = EMRun(params=[_as_params(mu, cov, pi)])
     for _ in range(n_iterations):
         gamma = e_step(X, *run.params[-1])
         run.gammas.append(gamma)

@@ -9,21 +9,23 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .univariate import Array, Params
+
 
 @dataclass(frozen=True)
 class Problem:
     """Data plus starting parameters for EM: ``start`` is (mu, sigma|cov, pi)."""
 
-    data: np.ndarray
-    start: tuple
+    data: Array
+    start: Params
     n_iterations: int
 
     @property
-    def n_components(self):
+    def n_components(self) -> int:
         return len(self.start[-1])
 
 
-def problem_1d():
+def problem_1d() -> Problem:
     """Seed part 1: 210 + 90 samples from N(0, 1) and N(5, 1); 20 iterations."""
     rng = np.random.RandomState(100)
     n_first = int(300 * 0.7)
@@ -34,7 +36,7 @@ def problem_1d():
     return Problem(data, (mu, sigma, pi), n_iterations=20)
 
 
-def problem_2d():
+def problem_2d() -> Problem:
     """Seed part 2: 210 + 90 correlated 2D samples, Dirichlet start; 40 iterations."""
     rng = np.random.RandomState(1)
     n_first = int(300 * 0.7)

@@ -58,8 +58,15 @@ import re
 import tempfile
 import unicodedata
 from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+#: A file name as the functions take it.
+StrPath = str | os.PathLike[str]
+#: (notebook_id, grade_id): one graded cell.
+Cell = tuple[str, str]
 
 FORMATS = ("nbgrader", "canvas", "moodle", "per-question")
 
@@ -95,53 +102,55 @@ class Submission:
 
     student_id: str
     assignment_id: str
-    cells: dict = field(default_factory=dict)  # (notebook_id, grade_id) -> score (float, or None: not scored)
-    notes: list = field(default_factory=list)
+    cells: dict[Cell, float | None] = field(
+        default_factory=dict
+    )  # (notebook_id, grade_id) -> score (or None: not scored)
+    notes: list[str] = field(default_factory=list)
 
     @property
-    def total(self):
+    def total(self) -> float | None:
         """The assignment's points, or None when a cell could not be scored (the grade is not known)."""
         if not self.cells or any(score is None for score in self.cells.values()):
             return None
-        return sum(self.cells.values())
+        return sum(score for score in self.cells.values() if score is not None)
 
 
 @dataclass
 class Grades:
     """Everything graded in a report: submissions by (student, assignment), cells and points per assignment."""
 
-    submissions: dict = field(default_factory=dict)  # (student_id, assignment_id) -> Submission
-    maxima: dict = field(default_factory=lambda: defaultdict(dict))  # assignment -> {(notebook, grade_id): max}
-    problems: list = field(default_factory=list)  # rows for input that is no submission (unknown assignment, ...)
+    submissions: dict[tuple[str, str], Submission] = field(default_factory=dict)  # (student_id, assignment_id) ->
+    maxima: dict[str, dict[Cell, float]] = field(default_factory=lambda: defaultdict(dict))  # assignment -> {cell: max}
+    problems: list[str] = field(default_factory=list)  # rows for input that is no submission (unknown assignment, ...)
 
     @property
-    def assignments(self):
+    def assignments(self) -> list[str]:
         return sorted(self.maxima)
 
     @property
-    def students(self):
+    def students(self) -> list[str]:
         return sorted({student for student, _ in self.submissions})
 
-    def points_possible(self, assignment_id):
+    def points_possible(self, assignment_id: str) -> float:
         return sum(self.maxima[assignment_id].values())
 
-    def unscored(self):
+    def unscored(self) -> list[tuple[str, str]]:
         """Submissions that have no grade (nbgrader could not score them): their cells are left empty."""
         return sorted(key for key, submission in self.submissions.items() if submission.total is None)
 
 
-def _number(text):
+def _number(text: str | None) -> float | None:
     return None if text in ("", None) else float(text)
 
 
-def _number_or_none(text):
+def _number_or_none(text: Any) -> float | None:
     try:
         return float(text)
     except (TypeError, ValueError):
         return None
 
 
-def read_grades(report):
+def read_grades(report: StrPath) -> Grades:
     """The :class:`Grades` of a report folder (its ``grades.csv``), or an :class:`ExportError`."""
     path = Path(report) / "grades.csv"
     try:
@@ -172,7 +181,7 @@ def read_grades(report):
     return grades
 
 
-def points(value):
+def points(value: float) -> str:
     """A score as Canvas and Moodle write one: at most two decimals, no trailing zeros (7.5, 8, 0.33)."""
     text = f"{round(value, 2):.2f}".rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text
@@ -181,7 +190,7 @@ def points(value):
 # --- rosters ------------------------------------------------------------------------------------------------
 
 
-def canvas_download_name(sortable_name):
+def canvas_download_name(sortable_name: str) -> str:
     """The name Canvas puts in front of a student's files in a submissions download.
 
     ``ContentZipper#get_filename`` joins the sortable name ("Last, First") and
@@ -196,8 +205,8 @@ def canvas_download_name(sortable_name):
 
 @dataclass
 class RosterStudent:
-    row: dict  # header -> value, as the LMS exported it
-    keys: dict  # identifier name -> value
+    row: dict[str, str]  # header -> value, as the LMS exported it
+    keys: dict[str, str]  # identifier name -> value
 
 
 @dataclass
@@ -206,18 +215,18 @@ class Roster:
 
     path: Path
     kind: str  # "canvas" or "moodle"
-    header: list
-    students: list
-    info: list  # the student columns (Canvas: up to Section; Moodle: the user fields)
-    columns: dict  # assignment column header -> title to match assignment ids on
-    key_names: tuple
-    points_possible: dict = field(default_factory=dict)  # Canvas: column header -> its Points Possible
+    header: list[str]
+    students: list[RosterStudent]
+    info: list[str]  # the student columns (Canvas: up to Section; Moodle: the user fields)
+    columns: dict[str, str]  # assignment column header -> title to match assignment ids on
+    key_names: tuple[str, ...]
+    points_possible: dict[str, str] = field(default_factory=dict)  # Canvas: column header -> its Points Possible
 
-    def excused(self, student, column):
+    def excused(self, student: RosterStudent, column: str) -> bool:
         return self.kind == "canvas" and column in self.columns and student.row.get(column, "").strip().upper() == "EX"
 
 
-def _sniff_rows(path):
+def _sniff_rows(path: StrPath) -> list[list[str]]:
     """The CSV rows of ``path``; UTF-8 with or without BOM, delimiter ``,`` ``;`` or tab as the LMS chose."""
     try:
         text = Path(path).read_text(encoding="utf-8-sig")
@@ -242,7 +251,7 @@ def _sniff_rows(path):
     return rows
 
 
-def read_roster(path, kind):
+def read_roster(path: StrPath, kind: str) -> Roster:
     """The :class:`Roster` in ``path``, a Canvas (``kind="canvas"``) or Moodle gradebook export."""
     rows = _sniff_rows(path)
     header = [cell.strip() for cell in rows[0]]
@@ -251,7 +260,7 @@ def read_roster(path, kind):
     return _moodle_roster(Path(path), header, rows[1:])
 
 
-def _canvas_roster(path, header, rows):
+def _canvas_roster(path: Path, header: list[str], rows: list[list[str]]) -> Roster:
     name_first = header[:2] == ["LastName", "FirstName"]
     if not (header and (header[0] == "Student" or name_first) and "ID" in header and "Section" in header):
         raise ExportError(
@@ -259,12 +268,13 @@ def _canvas_roster(path, header, rows):
             "Section, then the assignments: Grades > Export > Export Entire Gradebook in Canvas)"
         )
     info = header[: header.index("Section") + 1]
-    columns = {}
+    columns: dict[str, str] = {}
     for title in header[len(info) :]:
         match = CANVAS_TITLE_AND_ID.match(title)
         if match:
             columns[title] = match.group(1)
-    students, points_possible = [], {}
+    students: list[RosterStudent] = []
+    points_possible: dict[str, str] = {}
     for cells in rows:
         if "Points Possible" in cells[0]:
             points_possible = {title: value.strip() for title, value in zip(header, cells) if title in columns}
@@ -279,51 +289,56 @@ def _canvas_roster(path, header, rows):
     return Roster(path, "canvas", header, students, info, columns, CANVAS_KEYS, points_possible)
 
 
-def _moodle_roster(path, header, rows):
+def _moodle_roster(path: Path, header: list[str], rows: list[list[str]]) -> Roster:
     present = [name for name in MOODLE_KEYS if name in header]
     if not present:
         raise ExportError(
             f"{path}: not a Moodle grade export (it needs an identifier column: "
             f"{' or '.join(MOODLE_KEYS)}; Grades > Export > Plain text file in Moodle)"
         )
-    columns, info = {}, []
+    columns: dict[str, str] = {}
+    matches: dict[str, re.Match[str]] = {}
+    info: list[str] = []
     for title in header:
         match = MOODLE_COLUMN.match(title)
         if title == MOODLE_TIME_EXPORTED or (match and match.group("display") == "Feedback"):
             continue
         if match and (match.group("module") or match.group("name") != "Course total"):
             columns.setdefault(title, match.group("name"))
+            matches[title] = match
         elif not match:
             info.append(title)
     # one column per grade item: its Real display if the export has several display types
-    by_item = defaultdict(list)
+    by_item: defaultdict[tuple[str, ...], list[str]] = defaultdict(list)
     for title in columns:
-        by_item[MOODLE_COLUMN.match(title).group("module", "name")].append(title)
+        by_item[matches[title].group("module", "name")].append(title)
     for titles in by_item.values():
         if len(titles) > 1:
-            keep = next((t for t in titles if MOODLE_COLUMN.match(t).group("display") == "Real"), titles[0])
+            keep = next((t for t in titles if matches[t].group("display") == "Real"), titles[0])
             for title in titles:
                 if title != keep:
                     del columns[title]
-    students = []
+    students: list[RosterStudent] = []
     for cells in rows:
         row = dict(zip(header, cells + [""] * (len(header) - len(cells))))
         students.append(RosterStudent(row, {name: row[name].strip() for name in present}))
     return Roster(path, "moodle", header, students, info, columns, tuple(present))
 
 
-def _normalised(title):
+def _normalised(title: str) -> str:
     return re.sub(r"[\W_]+", "", unicodedata.normalize("NFKC", title).casefold())
 
 
-def assignment_columns(roster, assignment_ids, mapping=None):
+def assignment_columns(
+    roster: Roster, assignment_ids: Iterable[str], mapping: Mapping[str, str] | None = None
+) -> dict[str, str | None]:
     """{assignment id: roster column header, or None for a new column}; an ExportError if one is ambiguous.
 
     ``mapping`` ({assignment id: column header or LMS assignment id}) says it
     for assignments whose LMS title is not their id.
     """
     mapping = mapping or {}
-    found = {}
+    found: dict[str, str | None] = {}
     for assignment_id in assignment_ids:
         wanted = mapping.get(assignment_id)
         if wanted is not None:
@@ -350,7 +365,7 @@ def assignment_columns(roster, assignment_ids, mapping=None):
     return found
 
 
-def match_students(roster, grades, key=None):
+def match_students(roster: Roster, grades: Grades, key: str | None = None) -> tuple[str, dict[str, RosterStudent]]:
     """(key name, {report student id: RosterStudent}); an ExportError naming every submission left unmatched."""
     names = [key] if key else list(roster.key_names)
     if key and key not in roster.key_names:
@@ -359,8 +374,8 @@ def match_students(roster, grades, key=None):
         )
     students = grades.students
 
-    def index(name):
-        by_value = defaultdict(list)
+    def index(name: str) -> defaultdict[str, list[RosterStudent]]:
+        by_value: defaultdict[str, list[RosterStudent]] = defaultdict(list)
         for student in roster.students:
             if student.keys.get(name):
                 by_value[student.keys[name]].append(student)
@@ -393,11 +408,11 @@ class ExportResult:
     format: str
     rows: int = 0  # student rows written
     key: str = ""  # the roster column students were matched on
-    new_columns: list = field(default_factory=list)  # assignments written as new LMS columns
-    warnings: list = field(default_factory=list)  # what the instructor should know (never silent)
+    new_columns: list[str] = field(default_factory=list)  # assignments written as new LMS columns
+    warnings: list[str] = field(default_factory=list)  # what the instructor should know (never silent)
 
 
-def _write_atomically(path, rows):
+def _write_atomically(path: StrPath, rows: Iterable[Sequence[object]]) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor, scratch = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -410,14 +425,14 @@ def _write_atomically(path, rows):
         raise
 
 
-def _value(grades, student_id, assignment_id):
+def _value(grades: Grades, student_id: str, assignment_id: str) -> str:
     submission = grades.submissions.get((student_id, assignment_id))
     if submission is None or submission.total is None:
         return ""
     return points(submission.total)
 
 
-def _warnings(grades):
+def _warnings(grades: Grades) -> list[str]:
     warnings = [
         f"{student}/{assignment}: no grade (nbgrader could not score it; grade it again), left empty"
         for student, assignment in grades.unscored()
@@ -425,24 +440,27 @@ def _warnings(grades):
     return warnings + [f"not exported (no submission): {problem}" for problem in grades.problems]
 
 
-def _lms_export(grades, roster, to, key, mapping):
-    key, matched = match_students(roster, grades, key)
+def _lms_export(
+    grades: Grades, roster: Roster, to: StrPath, key: str | None, mapping: Mapping[str, str] | None
+) -> ExportResult:
+    key_name, matched = match_students(roster, grades, key)
     columns = assignment_columns(roster, grades.assignments, mapping)
-    result = ExportResult(Path(to), roster.kind, key=key, warnings=_warnings(grades))
+    result = ExportResult(Path(to), roster.kind, key=key_name, warnings=_warnings(grades))
     by_row = {id(student): student_id for student_id, student in matched.items()}
-    titles = []
+    titles: list[str] = []
     for assignment_id in grades.assignments:
-        if columns[assignment_id] is None:
+        column = columns[assignment_id]
+        if column is None:
             result.new_columns.append(assignment_id)
         else:
-            theirs = _number_or_none(roster.points_possible.get(columns[assignment_id]))
+            theirs = _number_or_none(roster.points_possible.get(column))
             if theirs is not None and round(theirs, 2) != round(grades.points_possible(assignment_id), 2):
                 result.warnings.append(
-                    f"{columns[assignment_id]}: {points(theirs)} points possible in the LMS, "
+                    f"{column}: {points(theirs)} points possible in the LMS, "
                     f"{points(grades.points_possible(assignment_id))} in the grader; the scores are the grader's "
                     "points (set the LMS assignment to the same points)"
                 )
-        titles.append(columns[assignment_id] or assignment_id)
+        titles.append(column or assignment_id)
     if roster.kind == "canvas":
         header = roster.info + titles
         table = [
@@ -452,11 +470,11 @@ def _lms_export(grades, roster, to, key, mapping):
             + [points(grades.points_possible(a)) for a in grades.assignments],
         ]
     else:
-        header = [key, *titles]
+        header = [key_name, *titles]
         table = [header]
     for student in roster.students:
         student_id = by_row.get(id(student))
-        values = []
+        values: list[str] = []
         for assignment_id, title in zip(grades.assignments, titles):
             value = _value(grades, student_id, assignment_id) if student_id else ""
             if not value and (student_id, assignment_id) not in grades.submissions and roster.excused(student, title):
@@ -464,8 +482,8 @@ def _lms_export(grades, roster, to, key, mapping):
             values.append(value)
         if roster.kind == "canvas":
             table.append([student.row.get(column, "") for column in roster.info] + values)
-        elif student.keys.get(key):  # Moodle skips a row without its identifier
-            table.append([student.keys[key], *values])
+        elif student.keys.get(key_name):  # Moodle skips a row without its identifier
+            table.append([student.keys[key_name], *values])
         else:
             continue
         result.rows += 1
@@ -473,20 +491,20 @@ def _lms_export(grades, roster, to, key, mapping):
     return result
 
 
-def _per_question(grades, to, roster=None, key=None):
+def _per_question(grades: Grades, to: StrPath, roster: Roster | None = None, key: str | None = None) -> ExportResult:
     result = ExportResult(Path(to), "per-question", warnings=_warnings(grades))
-    names = {}
+    names: dict[str, str] = {}
     if roster is not None:
         result.key, matched = match_students(roster, grades, key)
         by_row = {id(student): student_id for student_id, student in matched.items()}
-        order = []
+        order: list[str] = []
         for student in roster.students:
             student_id = by_row.get(id(student), student.keys.get(result.key, ""))
             order.append(student_id)
             names[student_id] = _display_name(roster, student)
     else:
         order = grades.students
-    cells = []
+    cells: list[tuple[str, Cell, str]] = []
     for assignment_id in grades.assignments:
         several = len({notebook for notebook, _ in grades.maxima[assignment_id]}) > 1
         for notebook_id, grade_id in sorted(grades.maxima[assignment_id]):
@@ -524,13 +542,13 @@ def _per_question(grades, to, roster=None, key=None):
     return result
 
 
-def _display_name(roster, student):
+def _display_name(roster: Roster, student: RosterStudent) -> str:
     if roster.kind == "canvas":
         return student.row.get("Student") or f"{student.row.get('FirstName', '')} {student.row.get('LastName', '')}"
     return f"{student.row.get('First name', '')} {student.row.get('Last name', '')}".strip()
 
 
-def _nbgrader(report, to, db_url=None):
+def _nbgrader(report: StrPath, to: StrPath, db_url: str | None = None) -> ExportResult:
     from nbgrader.api import Gradebook
     from nbgrader.plugins import CsvExportPlugin
 
@@ -547,7 +565,15 @@ def _nbgrader(report, to, db_url=None):
     return ExportResult(Path(to), "nbgrader")
 
 
-def export(report, to, format="nbgrader", roster=None, key=None, mapping=None, db_url=None):
+def export(
+    report: StrPath,
+    to: StrPath,
+    format: str = "nbgrader",
+    roster: StrPath | None = None,
+    key: str | None = None,
+    mapping: Mapping[str, str] | None = None,
+    db_url: str | None = None,
+) -> ExportResult:
     """Write the grades of the report folder ``report`` to ``to`` in ``format``; return an :class:`ExportResult`.
 
     ``roster`` is the LMS's own gradebook export (required for ``canvas`` and
@@ -575,6 +601,6 @@ def export(report, to, format="nbgrader", roster=None, key=None, mapping=None, d
     return _lms_export(grades, read_roster(roster, format), to, key, mapping)
 
 
-def _roster_kind(path):
+def _roster_kind(path: StrPath) -> str:
     header = [cell.strip() for cell in _sniff_rows(path)[0]]
     return "canvas" if header[:1] in (["Student"], ["LastName"]) else "moodle"

@@ -45,7 +45,9 @@ import tempfile
 import time
 import traceback
 import zipfile
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import nbformat
 
@@ -53,6 +55,9 @@ from ..course import DEFAULT_ROOT, Course, CourseError
 from ..misconceptions import CATALOGUE
 from ..pipeline.feedback import NOTE_EXPLANATIONS
 from ..verify import SECRET_FILE, course_secret, read_verdicts
+
+if TYPE_CHECKING:
+    from ..pipeline.autograde import Run
 
 ROOT_ENV = "GRADESCOPE_AUTOGRADER_ROOT"
 DEFAULT_GRADESCOPE_ROOT = "/autograder"
@@ -72,7 +77,7 @@ _WHEN = {"after_due_date": "after the due date", "after_published": "when the gr
 # --- building the zip ---------------------------------------------------------------------------------------
 
 
-def _package_files(root):
+def _package_files(root: Path) -> Iterator[tuple[str, Path]]:
     """(path in the zip, file) of this package's source: what ``pip install`` needs to install it."""
     for name in ("pyproject.toml", "README.md"):
         if not (root / name).is_file():
@@ -85,7 +90,7 @@ def _package_files(root):
             yield f"package/{path.relative_to(root)}", path
 
 
-def _course_files(course, assignment_id):
+def _course_files(course: Course, assignment_id: str) -> Iterator[tuple[str, Path]]:
     """(path in the zip, file) of what grading ``assignment_id`` needs from the course."""
     release = course.release / assignment_id
     if not any(release.glob("*.ipynb")):
@@ -98,14 +103,19 @@ def _course_files(course, assignment_id):
                     yield f"course/{path.relative_to(course.root)}", path
 
 
-def _add(archive, name, data, mode=0o644):
+def _add(archive: zipfile.ZipFile, name: str, data: str | bytes, mode: int = 0o644) -> None:
     info = zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0))
     info.external_attr = (0o100000 | mode) << 16  # a regular file with these permissions, for unzip
     info.compress_type = zipfile.ZIP_DEFLATED
     archive.writestr(info, data)
 
 
-def build(assignment_id, out, course=None, hidden_visibility="after_due_date"):
+def build(
+    assignment_id: str,
+    out: str | os.PathLike[str],
+    course: Course | None = None,
+    hidden_visibility: str = "after_due_date",
+) -> Path:
     """Write the Gradescope autograder zip of ``assignment_id`` to ``out``; returns its path.
 
     ``hidden_visibility`` is when students see the tests on hidden inputs (and
@@ -148,25 +158,25 @@ def build(assignment_id, out, course=None, hidden_visibility="after_due_date"):
 # --- grading one submission -----------------------------------------------------------------------------------
 
 
-def _explain(note):
+def _explain(note: str) -> str:
     """The notes of a notebook in plain words, as the feedback page words them."""
     return " ".join(NOTE_EXPLANATIONS.get(part.split(" ")[0], part) for part in note.split("; ") if part)
 
 
-def _visible_notes(note):
+def _visible_notes(note: str) -> str:
     """A notebook's notes without those that tell how it fared on the hidden inputs."""
     return "; ".join(part for part in note.split("; ") if part and part.split(" ")[0] not in HIDDEN_NOTES)
 
 
-def _hints(diagnosis, message=""):
+def _hints(diagnosis: str, message: str = "") -> str:
     """The catalogue's hint for each diagnosed misconception the check's message does not already give."""
     ids = [i for i in diagnosis.split(";") if i in CATALOGUE and CATALOGUE[i].hint not in message]
     return "".join(f"\nWhat to look at ({i}): {CATALOGUE[i].hint}" for i in ids)
 
 
-def _graded_cells(course, assignment_id):
+def _graded_cells(course: Course, assignment_id: str) -> list[tuple[str, str, float]]:
     """[(notebook, grade_id, points)] of the release's graded cells, in notebook order."""
-    cells = []
+    cells: list[tuple[str, str, float]] = []
     for notebook in course.notebooks(assignment_id):
         nb = nbformat.read(course.release / assignment_id / f"{notebook}.ipynb", as_version=4)
         for cell in nb.cells:
@@ -176,7 +186,9 @@ def _graded_cells(course, assignment_id):
     return cells
 
 
-def _test(name, score, max_score, passed, output, visibility="visible"):
+def _test(
+    name: str, score: float, max_score: float, passed: bool, output: str, visibility: str = "visible"
+) -> dict[str, Any]:
     return {
         "name": name,
         "score": float(score),
@@ -187,7 +199,9 @@ def _test(name, score, max_score, passed, output, visibility="visible"):
     }
 
 
-def results(run, course, assignment_id, notes=(), hidden_visibility="after_due_date"):
+def results(
+    run: "Run", course: Course, assignment_id: str, notes: Iterable[str] = (), hidden_visibility: str = "after_due_date"
+) -> dict[str, Any]:
     """The results.json of a graded class of one (``run`` from :func:`autograde`)."""
     spec = course.specs.get(assignment_id)
     hidden_grades = set(spec.hidden_grades()) if spec is not None else set()
@@ -195,8 +209,9 @@ def results(run, course, assignment_id, notes=(), hidden_visibility="after_due_d
     verdicts = read_verdicts(Path(run.out) / "autograded", STUDENT, assignment_id)
     cells = _graded_cells(course, assignment_id)
     several = len({notebook for notebook, *_ in cells}) > 1
-    tests, outputs = [], list(notes)
-    notebook_notes = {}
+    tests: list[dict[str, Any]] = []
+    outputs = list(notes)
+    notebook_notes: dict[str, str] = {}
     for notebook, grade_id, points in cells:
         row = rows.get((notebook, grade_id))
         score = float(row.score) if row is not None and row.score != "" else 0.0
@@ -272,7 +287,7 @@ def results(run, course, assignment_id, notes=(), hidden_visibility="after_due_d
     return {"score": float(sum(t["score"] for t in tests)), "output": "\n".join(outputs), "tests": tests}
 
 
-def _no_notebook_results(course, assignment_id, message):
+def _no_notebook_results(course: Course, assignment_id: str, message: str) -> dict[str, Any]:
     tests = [
         _test(
             f"{notebook}: {grade_id}" if len(course.notebooks(assignment_id)) > 1 else grade_id,
@@ -286,13 +301,14 @@ def _no_notebook_results(course, assignment_id, message):
     return {"score": 0.0, "output": message, "tests": tests}
 
 
-def stage(submission, target):
+def stage(submission: str | os.PathLike[str], target: Path) -> tuple[list[str], list[str]]:
     """Copy the submission's top-level ``*.ipynb`` into ``target``; returns (copied names, other names).
 
     Links are copied as links (never followed), for the intake to refuse.
     """
     target.mkdir(parents=True, exist_ok=True)
-    copied, others = [], []
+    copied: list[str] = []
+    others: list[str] = []
     for entry in sorted(Path(submission).iterdir()) if Path(submission).is_dir() else []:
         if entry.name.endswith(".ipynb") and (entry.is_symlink() or entry.is_file()):
             shutil.copy2(entry, target / entry.name, follow_symlinks=False)
@@ -302,7 +318,7 @@ def stage(submission, target):
     return copied, others
 
 
-def run_autograder(root=None, workers=1):
+def run_autograder(root: str | os.PathLike[str] | None = None, workers: int = 1) -> dict[str, Any]:
     """Grade ``<root>/submission`` and write ``<root>/results/results.json``; returns the results written."""
     from ..pipeline.autograde import autograde
     from ..pipeline.submissions import SubmissionsError
@@ -316,8 +332,8 @@ def run_autograder(root=None, workers=1):
     assignment_id = config["assignment"]
     hidden_visibility = config.get("hidden_visibility", "after_due_date")
     expected = ", ".join(f"{name}.ipynb" for name in course.notebooks(assignment_id))
-    with tempfile.TemporaryDirectory(prefix="grader-gradescope-") as work:
-        work = Path(work)
+    with tempfile.TemporaryDirectory(prefix="grader-gradescope-") as work_dir:
+        work = Path(work_dir)
         copied, others = stage(submission, work / "class" / STUDENT / assignment_id)
         notes = [f"Not graded (not a notebook): {', '.join(others)}"] if others else []
         try:
@@ -343,13 +359,13 @@ def run_autograder(root=None, workers=1):
     return data
 
 
-def write_results(path, data):
+def write_results(path: Path, data: Any) -> None:
     scratch = path.with_name(f".{path.name}.tmp")
     scratch.write_text(json.dumps(data, indent=1, ensure_ascii=False))
     os.replace(scratch, path)
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m grader.lms.gradescope")
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="grade <root>/submission into <root>/results/results.json")

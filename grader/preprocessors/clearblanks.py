@@ -34,12 +34,13 @@ def blank_out(source, marker="### BLANK"):
     replacements = {}
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Assign) and len(node.targets) == 1:
-            span = range(node.lineno, node.end_lineno + 1)
+            end_lineno = node.end_lineno or node.lineno  # always set on a parsed node
+            span = range(node.lineno, end_lineno + 1)
             if marked.intersection(span):
                 first = lines[node.lineno - 1]
                 indent = first[: len(first) - len(first.lstrip())]
                 target = ast.get_source_segment(source, node.targets[0])
-                replacements[node.lineno] = (node.end_lineno, f"{indent}{target} = {BLANK}")
+                replacements[node.lineno] = (end_lineno, f"{indent}{target} = {BLANK}")
                 marked.difference_update(span)
     if marked:
         raise ValueError(f"'{marker}' on line {min(marked)} is not on a single-target assignment")

@@ -14,6 +14,10 @@ meets one; the answers are data that the grading side validates.
 import json
 import signal
 import sys
+from collections.abc import Iterable, Mapping, MutableMapping
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
 
 from ..runtime import sandbox
 from ..runtime.shell import CellTimeout
@@ -27,18 +31,23 @@ _setitimer, _ITIMER_REAL = signal.setitimer, signal.ITIMER_REAL
 MAX_REQUEST = 256 * 2**20
 
 
-def _describe(exception):
+def _describe(exception: BaseException) -> str:
     try:
         return _str(exception)[:500]
     except _BaseException:
         return ""
 
 
-def _on_alarm(signum, frame):
+def _on_alarm(signum: int, frame: Any) -> None:
     raise CellTimeout("cell execution timed out")
 
 
-def run_cells(cells, injections, user_ns, cell_timeout=None):
+def run_cells(
+    cells: Iterable[tuple[str, str]],
+    injections: Mapping[str, Mapping[str, Any]],
+    user_ns: dict[str, Any],
+    cell_timeout: float | None = None,
+) -> dict[str, str]:
     """Execute ``cells`` [(name, source)] in ``user_ns``; {name: error} of the cells that raised.
 
     A cell running longer than ``cell_timeout`` seconds is interrupted, as in the
@@ -49,7 +58,7 @@ def run_cells(cells, injections, user_ns, cell_timeout=None):
 
     if cell_timeout:
         signal.signal(signal.SIGALRM, _on_alarm)
-    errors = {}
+    errors: dict[str, str] = {}
     for name, source in cells:
         try:
             if cell_timeout:
@@ -66,7 +75,7 @@ def run_cells(cells, injections, user_ns, cell_timeout=None):
     return errors
 
 
-def answer(request, user_ns, encoder, decoder):
+def answer(request: Any, user_ns: Mapping[str, Any], encoder: Encoder, decoder: Decoder) -> dict[str, Any]:
     """The response to one request: {"value": ...}, {"missing": true} or {"raised": type, "message": text}."""
     if not isinstance(request, dict):
         raise Malformed("request is not an object")
@@ -89,7 +98,7 @@ def answer(request, user_ns, encoder, decoder):
     raise Malformed("unknown request")
 
 
-def serve(results, requests, user_ns):
+def serve(results: Connection, requests: Connection, user_ns: MutableMapping[str, Any]) -> None:
     """Answer requests until the grading process closes the connection."""
     encoder = Encoder()
     decoder = Decoder(mine=encoder)
@@ -107,12 +116,21 @@ def serve(results, requests, user_ns):
         results.send_bytes(message.encode())
 
 
-def run(results, cells, injections, files, limits, workdir, requests=None):
+def run(
+    results: Connection,
+    cells: Iterable[tuple[str, str]],
+    injections: Mapping[str, Mapping[str, Any]],
+    files: Mapping[str, bytes],
+    limits: sandbox.Limits,
+    workdir: str | Path,
+    requests: Connection | None = None,
+) -> None:
     """Child entry point (see :func:`grader.runtime.zygote.Zygote.spawn` with ``duplex``)."""
     from IPython.core.interactiveshell import InteractiveShell
     from traitlets.config import Config
 
     try:
+        assert requests is not None  # spawned duplex: the zygote hands the child its end of the request pipe
         sandbox.enter(limits, workdir, files, keep_fds=(results.fileno(), requests.fileno()))
     except Exception as error:  # a broken sandbox must be told apart from a student's crash
         results.send_bytes(_dumps({"error": f"sandbox-error ({type(error).__name__})"}).encode())

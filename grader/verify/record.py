@@ -14,12 +14,21 @@ zygote imports this package and would otherwise spend a second loading them.
 """
 
 import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from nbformat import NotebookNode
+    from nbgrader.api import Gradebook
+
+    from ..assignments import Assignment
 
 #: File next to nbgrader's autograded copy: what verification decided, for the reports.
 VERDICTS = "grader-verification.json"
 
 
-def _verdict(grade_id, verification):
+def _verdict(grade_id: str, verification: Mapping[str, Any]) -> tuple[bool, str, str, str]:
     """(earned, note, diagnosis, message) of one graded cell from the runs."""
     seed = verification["seed"].get(grade_id, {"passed": False, "diagnosis": [], "message": "not verified"})
     hidden = verification["hidden"].get(grade_id)
@@ -31,7 +40,9 @@ def _verdict(grade_id, verification):
     return False, note, ";".join(hidden["diagnosis"]), hidden["message"]
 
 
-def edited_cells(gradebook, submitted, notebook_name, assignment_id):
+def edited_cells(
+    gradebook: "Gradebook", submitted: "NotebookNode", notebook_name: str, assignment_id: str
+) -> list[str]:
     """grade_ids of the read-only cells (given code, tests) whose source or points differ from the release.
 
     nbgrader restores them silently before grading; the note says it happened.
@@ -67,11 +78,19 @@ def edited_cells(gradebook, submitted, notebook_name, assignment_id):
     return edited
 
 
-def _join(*notes):
+def _join(*notes: str | None) -> str:
     return "; ".join(dict.fromkeys(n for n in notes if n))
 
 
-def record(db_url, autograded_dir, student_id, assignment_id, executions, submitted_dir=None, spec=None):
+def record(
+    db_url: str,
+    autograded_dir: Path,
+    student_id: str,
+    assignment_id: str,
+    executions: Mapping[str, Any],
+    submitted_dir: Path | None = None,
+    spec: "Assignment | None" = None,
+) -> dict[str, str]:
     """After nbgrader scored the submission, set every graded cell of ``spec`` from verification; return notes.
 
     ``executions`` maps notebook name to a VerifiedExecution (or a plain
@@ -83,7 +102,8 @@ def record(db_url, autograded_dir, student_id, assignment_id, executions, submit
     import nbformat
     from nbgrader.api import Gradebook, MissingEntry
 
-    notes, verdicts = {}, {}
+    notes: dict[str, str] = {}
+    verdicts: dict[str, dict[str, dict[str, str]]] = {}
     if submitted_dir is not None:
         with Gradebook(db_url) as gradebook:
             for notebook_name in executions:
@@ -134,7 +154,7 @@ def record(db_url, autograded_dir, student_id, assignment_id, executions, submit
     return notes
 
 
-def read_verdicts(autograded_dir, student_id, assignment_id):
+def read_verdicts(autograded_dir: Path, student_id: str, assignment_id: str) -> dict[str, Any]:
     """{notebook: {grade_id: {"diagnosis", "note", "message"}}} written by :func:`record`, or {}."""
     try:
         return json.loads((autograded_dir / student_id / assignment_id / VERDICTS).read_text())

@@ -12,7 +12,9 @@ compared with the run on the notebook's own.
 
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from multiprocessing.connection import Connection
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -25,7 +27,7 @@ class Unanswered(Exception):
     """The child gave no usable answer (it hung, crashed or sent garbage); the check that asked fails."""
 
 
-def student_exception(type_name, message):
+def student_exception(type_name: object, message: object) -> "StudentError":
     """An exception standing for what the student's function raised in the child, under its type's name."""
     name = (
         type_name if isinstance(type_name, str) and type_name.isidentifier() and len(type_name) <= 60 else "Exception"
@@ -40,23 +42,30 @@ class StudentError(Exception):
 class Session:
     """One child's connection: requests out, answers in, within per-answer and overall deadlines."""
 
-    def __init__(self, results, requests, answer_timeout, deadline, on_dead=None):
+    def __init__(
+        self,
+        results: Connection,
+        requests: Connection,
+        answer_timeout: float,
+        deadline: float,
+        on_dead: Callable[[], object] | None = None,
+    ) -> None:
         self.results, self.requests = results, requests
         self.answer_timeout, self.deadline = answer_timeout, deadline
         self.encoder = Encoder()
         self.decoder = Decoder(function=lambda handle, name: RemoteFunction(self, handle, name), mine=self.encoder)
         self.encoder.received = self.decoder
-        self.transcript = []
+        self.transcript: list[Any] = []
         self.dead = ""
         self._on_dead = on_dead
 
-    def _die(self, why):
+    def _die(self, why: str) -> NoReturn:
         self.dead = why
         if self._on_dead:
             self._on_dead()
         raise Unanswered(why)
 
-    def receive(self, timeout):
+    def receive(self, timeout: float) -> Any:
         """The next message from the child, parsed; Unanswered if none comes in time."""
         if self.dead:
             raise Unanswered(self.dead)
@@ -70,7 +79,7 @@ class Session:
         except (ValueError, RecursionError):
             self._die("an unreadable answer")
 
-    def ask(self, request):
+    def ask(self, request: Mapping[str, Any]) -> Any:
         """The decoded value the child answers ``request`` with; KeyError for a missing name."""
         if self.dead:
             raise Unanswered(self.dead)
@@ -97,11 +106,11 @@ class Session:
 class RemoteFunction:
     """A student function living in the child; calling it asks the child to call it."""
 
-    def __init__(self, session, handle, name):
+    def __init__(self, session: Session, handle: int, name: str) -> None:
         self._session, self._handle = session, handle
         self.__name__ = name if name.isidentifier() else "function"
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         encode = self._session.encoder.encode
         result = self._session.ask(
             {
@@ -114,19 +123,19 @@ class RemoteFunction:
         self._session.transcript.append(result)
         return result
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<function {self.__name__} (student's)>"
 
 
-class RemoteNamespace(Mapping):
+class RemoteNamespace(Mapping[str, Any]):
     """The child's ``globals()`` for the checks, with ``trusted`` names taken from the grader instead."""
 
-    def __init__(self, session, trusted=None):
+    def __init__(self, session: Session, trusted: Mapping[str, Any] | None = None) -> None:
         self.session = session
         self.trusted = dict(trusted or {})
-        self._cache = {}
+        self._cache: dict[str, Any] = {}
 
-    def __getitem__(self, name):
+    def __getitem__(self, name: str) -> Any:
         if name in self.trusted:
             return self.trusted[name]
         if name not in self._cache:
@@ -134,14 +143,14 @@ class RemoteNamespace(Mapping):
         self.session.transcript.append(self._cache[name])
         return self._cache[name]
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[str]:
         return iter(self.trusted)
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.trusted)
 
 
-def flatten(value, out=None, depth=0):
+def flatten(value: object, out: list[float] | None = None, depth: int = 0) -> list[float]:
     """The numbers in ``value`` (arrays, nested lists, tuples and dicts) as one float list, for comparing runs."""
     out = [] if out is None else out
     if depth > 30 or len(out) > 10_000_000:
@@ -160,7 +169,7 @@ def flatten(value, out=None, depth=0):
     return out
 
 
-def same_answers(these, those):
+def same_answers(these: Sequence[Any], those: Sequence[Any]) -> bool:
     """True when every answer in ``these`` equals the answer at the same place in ``those``, and some are arrays."""
     if not these or len(these) > len(those):
         return False

@@ -17,8 +17,10 @@ import functools
 import shutil
 import tempfile
 import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
-from ..assignments import Assignment, load_source
+from ..assignments import Assignment, Inputs, load_source
 from ..checks import CheckFailed
 from ..misconceptions import diagnosis_ids
 from ..pipeline import timing
@@ -35,9 +37,10 @@ class NoHiddenInputs(RuntimeError):
     """The spec's draws never gave a usable hidden problem."""
 
 
-def cells_to_run(spec, notebook):
+def cells_to_run(spec: Assignment, notebook: Mapping[str, Any]) -> list[tuple[str, str]]:
     """[(name, source)] of the code cells a verification child runs: no tests, up to the last answer cell."""
-    cells, last_answer = [], -1
+    cells: list[tuple[str, str]] = []
+    last_answer = -1
     for cell in notebook["cells"]:
         if cell.get("cell_type") != "code":
             continue
@@ -54,14 +57,16 @@ def cells_to_run(spec, notebook):
     return cells[: last_answer + 1]
 
 
-def hidden_inputs(spec, secret):
+def hidden_inputs(spec: Assignment, secret: str) -> Inputs:
     """The spec's hidden :class:`~grader.assignments.Inputs` for this secret (drawn once per run and secret)."""
     return _hidden_inputs(spec, secret)
 
 
 @functools.lru_cache(maxsize=32)
-def _hidden_inputs(spec, secret):
+def _hidden_inputs(spec: Assignment, secret: str) -> Inputs:
     rng = generator(secret, spec.id)
+    if spec.hidden is None:  # hidden_grades() is empty then: verify never asks
+        raise NoHiddenInputs(f"{spec.id}: the spec draws no hidden inputs")
     for _ in range(spec.attempts):
         drawn = spec.hidden(rng)
         if drawn is not None:
@@ -72,15 +77,23 @@ def _hidden_inputs(spec, secret):
 class Child:
     """A running verification child and its session."""
 
-    def __init__(self, cells, injections, files, limits, deadline):
+    def __init__(
+        self,
+        cells: list[tuple[str, str]],
+        injections: Mapping[str, Mapping[str, Any]],
+        files: Mapping[str, bytes],
+        limits: sandbox.Limits,
+        deadline: float,
+    ) -> None:
         self.workdir = tempfile.mkdtemp(prefix="grader-verify-")
         self.pid, results, requests = zygote.shared().spawn(
             (child.run, (cells, injections, files, limits, self.workdir)), duplex=True
         )
         self.session = Session(results, requests, limits.cell_timeout + executor.GRACE, deadline, on_dead=self.close)
-        self.errors, self.failed = {}, ""
+        self.errors: dict[str, str] = {}
+        self.failed = ""
 
-    def ready(self, timeout):
+    def ready(self, timeout: float) -> bool:
         """Wait for the child to finish running the cells; False (with ``failed`` set) if it never did."""
         try:
             message = self.session.receive(timeout)
@@ -94,7 +107,7 @@ class Child:
         self.errors = {str(k)[:80]: str(v)[:300] for k, v in errors.items()} if isinstance(errors, dict) else {}
         return True
 
-    def close(self):
+    def close(self) -> None:
         executor._kill(self.pid)
         for connection in (self.session.results, self.session.requests):
             connection.close()
@@ -102,19 +115,28 @@ class Child:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
-def judge(spec, inputs, session, view=None, grade_ids=None):
+def judge(
+    spec: Assignment,
+    inputs: Inputs,
+    session: Session,
+    view: Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None,
+    grade_ids: Iterable[str] | None = None,
+) -> dict[str, dict[str, Any]]:
     """{grade_id: verdict} of one child; a verdict is {"passed", "message", "diagnosis", "answers"}."""
     ns = RemoteNamespace(session, inputs.trusted())
-    verdicts = {}
+    verdicts: dict[str, dict[str, Any]] = {}
+    judged: Mapping[str, Any] | None
+    broken: Unanswered | None = None
     try:
         judged = view(ns) if view else ns
     except Unanswered as why:
         judged, broken = None, why
     for grade_id in grade_ids or spec.grades:
         session.transcript = []
-        verdict = {"passed": False, "message": "", "diagnosis": []}
+        verdict: dict[str, Any] = {"passed": False, "message": "", "diagnosis": []}
         try:
             if judged is None:
+                assert broken is not None  # judged is None only where the view raised
                 raise broken
             spec.grades[grade_id](judged)
         except CheckFailed as failure:
@@ -130,7 +152,13 @@ def judge(spec, inputs, session, view=None, grade_ids=None):
     return verdicts
 
 
-def verify(spec, notebook, files=None, limits=None, secret=""):
+def verify(
+    spec: Assignment,
+    notebook: Mapping[str, Any],
+    files: Mapping[str, bytes] | None = None,
+    limits: sandbox.Limits | None = None,
+    secret: str = "",
+) -> dict[str, dict[str, Any]]:
     """Verify one sanitized notebook: {"seed": verdicts, "hidden": verdicts, "errors": {run: why}}.
 
     ``hidden`` holds the graded cells judged on hidden inputs only (none where
@@ -140,13 +168,13 @@ def verify(spec, notebook, files=None, limits=None, secret=""):
     """
     limits = limits or sandbox.Limits()
     cells = cells_to_run(spec, notebook)
-    runs = {"seed": (spec.notebook(), {})}
+    runs: dict[str, tuple[Any, dict[str, dict[str, Any]]]] = {"seed": (spec.notebook(), {})}
     if spec.hidden_grades():
         hidden = hidden_inputs(spec, secret)
         runs["hidden"] = (hidden, {hidden.cell: dict(hidden.variables)})
     deadline = time.monotonic() + limits.notebook_timeout + GRACE
     children = {run: Child(cells, injections, files or {}, limits, deadline) for run, (_, injections) in runs.items()}
-    result = {"errors": {}, "cell_errors": {}, "hidden": {}}
+    result: dict[str, dict[str, Any]] = {"errors": {}, "cell_errors": {}, "hidden": {}}
     try:
         for run, (inputs, _) in runs.items():
             process = children[run]
@@ -170,7 +198,13 @@ def verify(spec, notebook, files=None, limits=None, secret=""):
     return result
 
 
-def verify_source(spec_source, notebook, files, limits, secret):
+def verify_source(
+    spec_source: tuple[str, str, str],
+    notebook: Mapping[str, Any],
+    files: Mapping[str, bytes] | None,
+    limits: sandbox.Limits | None,
+    secret: str,
+) -> dict[str, dict[str, Any]]:
     """:func:`verify` for a spec given as (assignment id, source, file name): what Dask workers receive."""
     return verify(load_source(*spec_source), notebook, files, limits, secret)
 
@@ -179,10 +213,16 @@ def verify_source(spec_source, notebook, files, limits, secret):
 class VerifiedExecution(executor.Execution):
     """An execution plus the verification of the same notebook (None where the assignment has no spec)."""
 
-    verification: dict | None = None
+    verification: dict[str, dict[str, Any]] | None = None
 
 
-def execute_and_verify(notebook, files, limits, spec_source, secret):
+def execute_and_verify(
+    notebook: Mapping[str, Any],
+    files: Mapping[str, bytes],
+    limits: sandbox.Limits,
+    spec_source: tuple[str, str, str] | None,
+    secret: str,
+) -> VerifiedExecution:
     """The worker job of ``grader autograde``: execute the notebook, then verify it (when it has a spec)."""
     assignment_id = spec_source[0] if spec_source else ""
     with timing.stage("execution", assignment_id):

@@ -17,7 +17,7 @@ SECRET_FILE = ".grader-secret"
 SECRET_ENV = "GRADER_SECRET"
 
 
-def course_secret(course_root):
+def course_secret(course_root: str | os.PathLike[str]) -> str:
     """The grading secret: ``$GRADER_SECRET``, else ``<course root>/.grader-secret`` (created on first use)."""
     if os.environ.get(SECRET_ENV):
         return os.environ[SECRET_ENV]
@@ -31,7 +31,7 @@ def course_secret(course_root):
     return path.read_text().strip()
 
 
-def generator(secret, assignment_id):
+def generator(secret: str, assignment_id: str) -> np.random.Generator:
     """The generator hidden inputs of ``assignment_id`` are drawn from: reproducible, unguessable without the secret."""
     digest = hmac.new(secret.encode(), f"hidden-problem:{assignment_id}".encode(), hashlib.sha256).digest()
     return np.random.default_rng(int.from_bytes(digest[:16], "big"))

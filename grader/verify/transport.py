@@ -29,14 +29,23 @@ Encoded forms (one key says which):
 """
 
 import math
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import numpy as np
+
+#: One encoded value, as in the table above (its JSON object).
+Encoded = dict[str, Any]
+#: What ``json.loads`` gave: anything, until validated.
+JSON = Any
 
 #: Bounds on what one message may hold (far above any variable of these notebooks).
 MAX_ELEMENTS = 4_000_000
 MAX_DEPTH = 24
 MAX_ENTRIES = 200_000
 MAX_STRING = 100_000
+
+_T = TypeVar("_T")
 
 
 class Malformed(ValueError):
@@ -46,11 +55,11 @@ class Malformed(ValueError):
 class Opaque:
     """Stands for a value that is not data; its class is named after the original's type."""
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<{type(self).__name__}>"
 
 
-def opaque(type_name):
+def opaque(type_name: object) -> Opaque:
     name = str(type_name)[:60]
     if not name.isidentifier():
         name = "object"
@@ -65,17 +74,19 @@ class Encoder:
     objects go back as ``{"yours": n}``.
     """
 
-    def __init__(self):
-        self._sent = {}  # id(obj) -> (n, obj): keeps obj alive so ids stay unique
-        self._numbered = []
-        self.functions = {}  # handle -> callable
-        self.received = None
+    def __init__(self) -> None:
+        self._sent: dict[int, tuple[int, object]] = {}  # id(obj) -> (n, obj): keeps obj alive so ids stay unique
+        self._numbered: list[object] = []
+        self.functions: dict[
+            object, Callable[..., Any]
+        ] = {}  # handle (an int; a request may name anything) -> callable
+        self.received: Decoder | None = None
 
-    def sent(self, number):
+    def sent(self, number: object) -> object:
         """The object sent under ``number``, or None."""
         return self._numbered[number] if isinstance(number, int) and 0 <= number < len(self._numbered) else None
 
-    def encode(self, value, depth=0):
+    def encode(self, value: object, depth: int = 0) -> Encoded:
         if depth > MAX_DEPTH:
             return {"opaque": "too deeply nested"}
         key = id(value)
@@ -116,7 +127,7 @@ class Encoder:
             return self._remember(value, {"function": handle, "name": str(getattr(value, "__name__", "function"))[:80]})
         return {"opaque": type(value).__name__}
 
-    def _remember(self, value, entry):
+    def _remember(self, value: object, entry: Encoded) -> Encoded:
         number = len(self._numbered)
         self._sent[id(value)] = (number, value)
         self._numbered.append(value)
@@ -124,7 +135,7 @@ class Encoder:
         return entry
 
     @staticmethod
-    def _array(value):
+    def _array(value: np.ndarray) -> Encoded:
         if value.size > MAX_ELEMENTS or value.ndim > 8:
             return {"opaque": "array too large"}
         if value.dtype.kind == "b":
@@ -138,14 +149,14 @@ class Encoder:
         return {"array": list(value.shape), "kind": "f", "values": [_float(v) for v in floats.ravel().tolist()]}
 
 
-def _float(value):
+def _float(value: float) -> float | str:
     return value if math.isfinite(value) else ("nan" if math.isnan(value) else ("inf" if value > 0 else "-inf"))
 
 
 _SPECIAL = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 
 
-def _require(condition, what):
+def _require(condition: object, what: str) -> None:
     if not condition:
         raise Malformed(what)
 
@@ -158,22 +169,23 @@ class Decoder:
     every decoded container to (its number, itself).
     """
 
-    def __init__(self, function=None, mine=None):
-        self._objects = {}
+    def __init__(self, function: Callable[[int, str], object] | None = None, mine: Encoder | None = None) -> None:
+        self._objects: dict[int, Any] = {}
         self._function = function
         self._mine = mine
-        self.origin = {}
+        self.origin: dict[int, tuple[int, object]] = {}
         self._budget = MAX_ELEMENTS
 
-    def decode(self, entry, depth=0):
+    def decode(self, entry: JSON, depth: int = 0) -> Any:
         _require(isinstance(entry, dict) and len(entry) in (1, 2, 3, 4), "value is not an encoded object")
         _require(depth <= MAX_DEPTH, "too deeply nested")
         if "ref" in entry:
             _require(entry["ref"] in self._objects, "reference to nothing sent")
             return self._objects[entry["ref"]]
         if "yours" in entry:
-            _require(self._mine is not None and self._mine.sent(entry["yours"]) is not None, "bad own reference")
-            return self._mine.sent(entry["yours"])
+            sent = self._mine.sent(entry["yours"]) if self._mine is not None else None
+            _require(sent is not None, "bad own reference")
+            return sent
         if "none" in entry:
             return None
         if "bool" in entry:
@@ -197,18 +209,18 @@ class Decoder:
             items = entry.get("list", entry.get("tuple"))
             _require(isinstance(items, list) and len(items) <= MAX_ENTRIES, "bad list")
             if "list" in entry:
-                out = self._keep(number, [])
+                out: list[Any] = self._keep(number, [])
                 out.extend(self.decode(item, depth + 1) for item in items)
                 return out
             return self._keep(number, tuple(self.decode(item, depth + 1) for item in items))
         if "dict" in entry:
             items = entry["dict"]
             _require(isinstance(items, list) and len(items) <= MAX_ENTRIES, "bad dict")
-            out = self._keep(number, {})
+            mapping: dict[str | int, Any] = self._keep(number, {})
             for pair in items:
                 _require(isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], (str, int)), "bad item")
-                out[pair[0]] = self.decode(pair[1], depth + 1)
-            return out
+                mapping[pair[0]] = self.decode(pair[1], depth + 1)
+            return mapping
         if "rng" in entry:
             generator = np.random.default_rng()
             try:
@@ -218,23 +230,24 @@ class Decoder:
             return self._keep(number, generator)
         if "function" in entry:
             _require(isinstance(entry["function"], int) and isinstance(entry.get("name"), str), "bad function")
-            _require(self._function is not None, "functions are not accepted here")
+            if self._function is None:
+                raise Malformed("functions are not accepted here")
             return self._keep(number, self._function(entry["function"], entry["name"][:80]))
         raise Malformed("unknown kind of value")
 
-    def _keep(self, number, value):
+    def _keep(self, number: int, value: _T) -> _T:
         self._objects[number] = value
         self.origin[id(value)] = (number, value)
         return value
 
-    def _number(self, value):
+    def _number(self, value: JSON) -> float:
         if isinstance(value, str):
             _require(value in _SPECIAL, "bad float")
             return _SPECIAL[value]
         _require(isinstance(value, (int, float)) and not isinstance(value, bool), "bad float")
         return float(value)
 
-    def _decode_array(self, entry):
+    def _decode_array(self, entry: JSON) -> np.ndarray:
         shape, kind, values = entry["array"], entry.get("kind"), entry.get("values")
         _require(isinstance(shape, list) and len(shape) <= 8, "bad shape")
         _require(
