@@ -17,6 +17,7 @@ piece, so an nbgrader upgrade that moves one fails in one clear place:
 import contextlib
 import functools
 from collections.abc import Iterator
+from typing import Any
 
 import nbformat
 import nbgrader.api
@@ -30,7 +31,9 @@ def gradebook_schema_version() -> str:
     from alembic.script import ScriptDirectory
     from nbgrader.dbutil import ALEMBIC_DIR
 
-    return ScriptDirectory(ALEMBIC_DIR).get_current_head()
+    head = ScriptDirectory(ALEMBIC_DIR).get_current_head()
+    assert head is not None, f"nbgrader's alembic scripts in {ALEMBIC_DIR} have no head revision"
+    return head
 
 
 def read_schema_version_in_process() -> None:
@@ -47,10 +50,10 @@ def one_engine_per_database() -> Iterator[None]:
     statement. An engine is meant to last as long as the program, its
     statement cache with it. Only the grading thread opens gradebooks.
     """
-    engines = {}
+    engines: dict[str, Any] = {}
     create_engine = nbgrader.api.create_engine
 
-    def shared(url, **kwargs):
+    def shared(url: str, **kwargs: Any) -> Any:
         if url not in engines:
             engines[url] = create_engine(url, **kwargs)
         return engines[url]

@@ -101,7 +101,7 @@ class FetchFromRelease(ExchangeFetchAssignment):
             self._assignment_not_found(self.src_path, os.path.normpath(self.coursedir.format_path(release, ".", "*")))
 
     def init_dest(self):
-        self.assignment_dir = os.path.expanduser(self.assignment_dir)
+        self.assignment_dir = os.path.expanduser(self.assignment_dir)  # type: ignore[has-type]  # a trait of untyped nbgrader
         super().init_dest()
 
 

@@ -375,7 +375,7 @@ class Grader:
                         )
                     jobs.append((submission, notebook_name, nb))
 
-        results = {submission.key: {} for submission, _ in pending}
+        results: dict[tuple[str, str], dict] = {submission.key: {} for submission, _ in pending}
         expected = {submission.key: sum(1 for job in jobs if job[0] is submission) for submission, _ in pending}
         fingerprints = {submission.key: fingerprint for submission, fingerprint in pending}
 

@@ -212,7 +212,8 @@ class FeedbackWriter:
         ``fresh`` (a set of (student, assignment)) limits re-rendering to those
         submissions, plus any whose feedback file is missing.
         """
-        grades, notes = {}, {}
+        grades: dict[tuple[str, str, str], dict] = {}
+        notes: dict[tuple[str, str, str], str] = {}
         for row in rows:
             if row.grade_id:
                 key = (row.student_id, row.assignment_id, row.notebook_id)

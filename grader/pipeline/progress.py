@@ -23,6 +23,7 @@ class ProgressBar:
         self._task = self._progress.add_task("grading", total=total)
 
     def advance(self):
+        assert self._task is not None, "advance() before start()"
         self._progress.advance(self._task)
 
     def stop(self):

@@ -118,7 +118,7 @@ def _distribution_figures(rows):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    by_assignment = defaultdict(lambda: defaultdict(list))
+    by_assignment: defaultdict[str, defaultdict[tuple, list]] = defaultdict(lambda: defaultdict(list))
     for row in rows:
         if row.grade_id and row.score != "":
             by_assignment[row.assignment_id][(row.notebook_id, row.grade_id, row.max_score)].append(row.score)
@@ -174,7 +174,7 @@ def write_summary(rows, run, path):
 
     environment = Environment(loader=PackageLoader("grader.pipeline"), autoescape=select_autoescape())
     students = sorted({(r.student_id, r.assignment_id) for r in rows if r.grade_id})
-    totals = defaultdict(lambda: [0.0, 0.0])
+    totals: defaultdict[tuple[str, str], list[float]] = defaultdict(lambda: [0.0, 0.0])
     for row in rows:
         if row.grade_id:
             totals[(row.student_id, row.assignment_id)][0] += row.score or 0
@@ -202,15 +202,10 @@ def console_table(rows, console=None):
     from rich.table import Table
 
     table = Table(title="Autograde summary: score per question")
-    for column, justify in (
-        ("assignment", "left"),
-        ("question", "left"),
-        ("students", "right"),
-        ("mean", "right"),
-        ("full marks", "right"),
-        ("zero", "right"),
-    ):
-        table.add_column(column, justify=justify)
+    for column in ("assignment", "question"):
+        table.add_column(column, justify="left")
+    for column in ("students", "mean", "full marks", "zero"):
+        table.add_column(column, justify="right")
     for q in question_table(rows):
         table.add_row(
             q["assignment_id"],

@@ -61,7 +61,7 @@ class SubmissionsError(Exception):
 class Entry:
     """One thing in the input, named by its path inside it; read only through :meth:`read_bytes`."""
 
-    source: object  # _Folder or _Zip
+    source: "_Folder | _Zip"
     parts: tuple  # path inside the input
     kind: str  # "file", "dir" or "refused"
     size: int = 0
@@ -167,7 +167,8 @@ class _Zip:
                 f"than the {intake.max_zip_mb} MiB a class zip may hold (c.Intake.max_zip_mb): "
                 "nothing was read"
             )
-        found, folders = {}, set()
+        found: dict[tuple[str, ...], Entry] = {}
+        folders: set[tuple[str, ...]] = set()
         for member in members:
             parts = tuple(part for part in member.filename.split("/") if part)
             if not parts or member.filename.startswith("/") or ".." in parts:
@@ -188,9 +189,9 @@ class _Zip:
                 )
             else:
                 found[parts] = _sized(Entry(self, parts, "file", member.file_size, member=member), intake)
-        for parts in folders:
-            if parts not in found:
-                found[parts] = Entry(self, parts, "dir")
+        for folder in folders:
+            if folder not in found:
+                found[folder] = Entry(self, folder, "dir")
         return [found[parts] for parts in sorted(found)]
 
     def read(self, entry, limit):
@@ -376,7 +377,7 @@ def _layout_root(entries, assignments):
     votes whose middle folder is one of the course's assignments count first,
     so stray files and folders beside or inside the class change nothing.
     """
-    votes = Counter()
+    votes: Counter[tuple[tuple[str, ...], bool]] = Counter()
     for entry in entries:
         if entry.is_notebook and len(entry.parts) >= 3:
             votes[entry.parts[:-3], entry.parts[-2] in assignments] += 1
@@ -470,9 +471,11 @@ def collect(path, course, scratch=None, assignment_id=None, collector_regex=CANV
     intake = intake or Intake.for_course(course)
     source, entries, found, unmatched = _scan(path, course, assignment_id, collector_regex, intake)
     lms = bool(assignment_id)
-    by_key, problems, folders = {}, [], {}
+    by_key: dict[tuple[str, str], Submission] = {}
+    problems: list[Problem] = []
+    folders: dict[tuple[str, str], str] = {}
     assignments = set(course.assignments)
-    seen_students = {}
+    seen_students: dict[str, str] = {}
     for student_id, assignment, name, entry in found:
         where = entry.path if entry else source.path / student_id / assignment
         if student_id is None:

@@ -13,7 +13,7 @@ import time
 from concurrent.futures import Future
 
 _lock = threading.Lock()
-_totals = None  # {(stage, assignment_id): [seconds, count]} while recording
+_totals: dict[tuple[str, str], list] | None = None  # {(stage, assignment_id): [seconds, count]} while recording
 
 
 @contextlib.contextmanager
@@ -61,7 +61,7 @@ def submit(pool, name, assignment_id, function, *args):
     """``pool.submit(function, *args)``, timed inside the pool's process while recording."""
     if _totals is None:
         return pool.submit(function, *args)
-    outer = Future()
+    outer: Future = Future()
 
     def done(inner):
         try:

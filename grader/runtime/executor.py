@@ -84,7 +84,9 @@ def execute(notebook, files=None, limits=None):
     limits = limits or sandbox.Limits()
     files = files or {}
     started = time.monotonic()
-    skip, note, applied = [], "", {}
+    skip: list[int] = []
+    note = ""
+    applied: dict[str, bool] = {}
     while True:
         attempt = _cleared(notebook)
         outcome, stuck = _attempt(attempt, files, limits, skip, started + limits.notebook_timeout, applied)

@@ -117,7 +117,7 @@ class _DisplayHook(DisplayHook):
 class RecordingShell(InteractiveShell):
     """An InteractiveShell whose tracebacks become nbformat error outputs."""
 
-    recorder = None
+    recorder: "_Recorder"
 
     def enable_gui(self, gui=None):
         # inline figures need no GUI event loop, as in ipykernel
@@ -174,6 +174,7 @@ def run_cells(cells, cell_timeout, max_output_bytes, on_cell=None, on_start=None
     shell.recorder = recorder
     shell.display_pub = _Publisher(recorder, shell=shell)
     shell.displayhook = _DisplayHook(recorder, shell=shell, cache_size=1000)
+    assert shell.display_trap is not None
     shell.display_trap.hook = shell.displayhook  # the trap installs its hook as sys.displayhook during each cell
     # Context tracebacks re-parse every frame's source (seconds per error); feedback shows only the message
     shell.InteractiveTB.set_mode("Plain")

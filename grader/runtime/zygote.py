@@ -54,7 +54,7 @@ class Zygote:
     def __init__(self):
         self._lock = threading.Lock()
         self._process = None
-        self._control = None
+        self._control: socket.socket | None = None
         self._preload = []
 
     def preload(self, *modules):
@@ -101,6 +101,7 @@ class Zygote:
         from_child_r, from_child_w = os.pipe()
         with self._lock:
             self._ensure_running()
+            assert self._control is not None  # _ensure_running connected it
             socket.send_fds(self._control, [b"j"], [to_child_r, from_child_w])
             pid = struct.unpack("q", _recv_exactly(self._control, 8))[0]
         os.close(to_child_r)
