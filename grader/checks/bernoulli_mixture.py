@@ -19,14 +19,16 @@ alone reproduces the student's values on all of them
 (:mod:`grader.checks.candidates`).
 """
 
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.special import logsumexp
 
 from ..em import bernoulli as reference
-from .candidates import Raised, hints, named, single_out
-from .core import CheckFailed, all_close, inputs, likely_cause, quiet
+from .candidates import Agreement, Ids, Raised, hints, named, single_out
+from .core import CheckFailed, Namespace, all_close, inputs, likely_cause, quiet
 from .functions import call, defined, student_function
 from .selfcheck import report
 
@@ -54,19 +56,19 @@ class Problem:
     cases_seed: int = 0
 
 
-def start(n_components, n_pixels, seed_value=START_SEED):
+def start(n_components: int, n_pixels: int, seed_value: int = START_SEED) -> tuple[np.ndarray, np.ndarray]:
     """The notebook's start: means uniform in START_RANGE from ``default_rng(seed_value)``, equal weights."""
     mu = np.random.default_rng(seed_value).uniform(*START_RANGE, size=(n_components, n_pixels))
     return mu, np.full(n_components, 1 / n_components)
 
 
-def notebook_problem():
+def notebook_problem() -> Problem:
     """The notebook's own: the binarised digits 2, 3 and 4, K = 3, its start."""
     X, _ = reference.binary_digits(CLASSES)
     return Problem(X, *start(len(CLASSES), X.shape[1]))
 
 
-def _problem(ns):
+def _problem(ns: Namespace) -> Problem:
     """The problem to judge against, after checking the namespace's ``X`` is its images."""
     problem = inputs(ns, notebook_problem)
     X = defined(ns, "X")
@@ -82,11 +84,11 @@ def _problem(ns):
 # --- the checks' own inputs ----------------------------------------------------------------------------------
 
 
-def _random_means(rng, n_components, n_pixels):
+def _random_means(rng: np.random.RandomState, n_components: int, n_pixels: int) -> np.ndarray:
     return rng.uniform(0.05, 0.95, size=(n_components, n_pixels))
 
 
-def _with_extremes(rng, mu):
+def _with_extremes(rng: np.random.RandomState, mu: np.ndarray) -> np.ndarray:
     """``mu`` with a few means exactly 0 and 1, as the M-step gives for pixels constant in a component."""
     mu = mu.copy()
     for value in (0.0, 1.0):
@@ -94,20 +96,20 @@ def _with_extremes(rng, mu):
     return mu
 
 
-def _wide(rng):
+def _wide(rng: np.random.RandomState) -> tuple[np.ndarray, np.ndarray]:
     """(X (12, 784), mu (3, 784)): random images, sharp means; every p(x_n | mu_k) is far below the smallest float."""
     X = (rng.uniform(size=(12, WIDE_PIXELS)) < 0.5).astype(float)
     return X, rng.beta(0.3, 0.3, size=(3, WIDE_PIXELS))
 
 
-def _tiny(X, rng):
+def _tiny(X: np.ndarray, rng: np.random.RandomState) -> tuple[np.ndarray, np.ndarray]:
     """(3 images of 3 pixels, 3 means): N = D = K, so a misplaced axis broadcasts instead of raising."""
     columns = np.argsort(-X.var(axis=0))[:3]
     rows = rng.choice(len(X), 3, replace=False)
     return X[np.ix_(rows, columns)], _random_means(rng, 3, 3)
 
 
-def _image_cases(problem):
+def _image_cases(problem: Problem) -> list[tuple[np.ndarray, np.ndarray]]:
     """(X, mu) pairs: the notebook's images with K = 2 and 3 (one with exact 0s and 1s), wide and tiny ones."""
     rng = np.random.RandomState(problem.cases_seed)
     X, D = problem.X, problem.X.shape[1]
@@ -115,20 +117,20 @@ def _image_cases(problem):
     return [*cases, _wide(rng), _tiny(X, rng)]
 
 
-def _weights(rng, n_components):
+def _weights(rng: np.random.RandomState, n_components: int) -> np.ndarray:
     return rng.dirichlet(np.full(n_components, 2.0))
 
 
-def _log_p_cases(problem):
+def _log_p_cases(problem: Problem) -> list[tuple[np.ndarray, np.ndarray]]:
     """(log_p, pi) pairs: ln p(x_n | mu_k) of the image cases (reference), with unequal weights."""
     rng = np.random.RandomState(problem.cases_seed + 1)
     return [(reference.log_bernoulli(X, mu), _weights(rng, len(mu))) for X, mu in _image_cases(problem)]
 
 
-def _gamma_cases(problem):
+def _gamma_cases(problem: Problem) -> list[tuple[np.ndarray, np.ndarray]]:
     """(X, gamma) pairs: the notebook's images with the responsibilities of the image cases and arbitrary ones."""
     rng = np.random.RandomState(problem.cases_seed + 2)
-    cases = []
+    cases: list[tuple[np.ndarray, np.ndarray]] = []
     for (X, mu), (log_p, pi) in zip(_image_cases(problem), _log_p_cases(problem)):
         if X.shape[1] == WIDE_PIXELS:
             continue
@@ -140,14 +142,14 @@ def _gamma_cases(problem):
 # --- the student's values, and naming a mistake ---------------------------------------------------------------
 
 
-def _numbers(value, what):
+def _numbers(value: object, what: str) -> np.ndarray:
     try:
         return np.asarray(value, dtype=float)
     except (TypeError, ValueError):
         raise CheckFailed(f"{what} should be an array of numbers, but it is a {type(value).__name__}.") from None
 
 
-def _outcome(function, case, flatten=None):
+def _outcome(function: Callable[..., Any], case: Sequence[Any], flatten: Callable[[Any], Any] | None = None) -> Any:
     """The student's ``function(*case)`` as a float array (``flatten`` of it), or :class:`Raised` with its failure."""
     try:
         result = call(function, *case)
@@ -156,17 +158,29 @@ def _outcome(function, case, flatten=None):
     return flatten(result) if flatten else _numbers(result, f"`{function.__name__}(...)`")
 
 
-def _agreement(case):
+def _agreement(case: object) -> Agreement:
     return all_close
 
 
-def _diagnosis(outcomes, cases, candidates):
-    return single_out(
-        outcomes, cases, [(ids, lambda case, c=compute: c(*case)) for ids, compute in candidates], _agreement
-    )
+def _spread_case(compute: Callable[..., Any]) -> Callable[[Sequence[Any]], Any]:
+    """``compute`` called with the entries of a case (a tuple of arguments)."""
+    return lambda case: compute(*case)
 
 
-def _judge(outcomes, expected, cases, candidates, what, shape_of):
+def _diagnosis(
+    outcomes: Sequence[Any], cases: Sequence[Sequence[Any]], candidates: Iterable[tuple[Ids, Callable[..., Any]]]
+) -> Ids | None:
+    return single_out(outcomes, cases, [(ids, _spread_case(compute)) for ids, compute in candidates], _agreement)
+
+
+def _judge(
+    outcomes: Sequence[Any],
+    expected: Sequence[np.ndarray],
+    cases: Sequence[Sequence[Any]],
+    candidates: Iterable[tuple[Ids, Callable[..., Any]]],
+    what: str,
+    shape_of: str,
+) -> None:
     """Pass if every outcome is the reference's; else fail, naming the one candidate that reproduces them all."""
     off = [i for i, (actual, value) in enumerate(zip(outcomes, expected)) if not _agrees(actual, value)]
     if not off:
@@ -176,6 +190,7 @@ def _judge(outcomes, expected, cases, candidates, what, shape_of):
     if isinstance(actual, Raised):
         if ids:
             raise CheckFailed(f"{actual.failure} " + hints(ids), ids)
+        assert actual.failure is not None
         raise actual.failure
     if ids:
         raise named(what, ids)
@@ -186,22 +201,22 @@ def _judge(outcomes, expected, cases, candidates, what, shape_of):
     raise CheckFailed(f"{what}, and it matches no known mistake: compare your line with the equation term by term.")
 
 
-def _agrees(actual, value):
+def _agrees(actual: Any, value: np.ndarray) -> bool:
     return not isinstance(actual, Raised) and actual.shape == value.shape and all_close(actual, value)
 
 
 # --- log_bernoulli --------------------------------------------------------------------------------------------
 
 
-def _log(mu):
+def _log(mu: np.ndarray) -> np.ndarray:
     return np.log(reference.clip_means(mu))
 
 
-def _log_complement(mu):
+def _log_complement(mu: np.ndarray) -> np.ndarray:
     return np.log(1 - reference.clip_means(mu))
 
 
-def _pixel_probabilities(X, mu):
+def _pixel_probabilities(X: np.ndarray, mu: np.ndarray) -> np.ndarray:
     """p(x_nd | mu_kd), shape (N, K, D)."""
     mu = reference.clip_means(mu)[None, :, :]
     return mu ** X[:, None, :] * (1 - mu) ** (1 - X[:, None, :])
@@ -220,7 +235,7 @@ LOG_P_CANDIDATES = [
 ]
 
 
-def check_log_bernoulli(ns):
+def check_log_bernoulli(ns: Namespace) -> None:
     """ln p(x_n | mu_k) summed over the pixels (the log of eq. 9.48), finite for wide images."""
     with quiet():
         problem = _problem(ns)
@@ -242,11 +257,13 @@ def check_log_bernoulli(ns):
 # --- responsibilities -----------------------------------------------------------------------------------------
 
 
-def _weighted(log_p, pi):
+def _weighted(log_p: np.ndarray, pi: np.ndarray) -> np.ndarray:
     return np.log(pi) + log_p
 
 
-def _normalised(log_gamma):
+def _normalised(
+    log_gamma: Callable[[np.ndarray], np.ndarray],
+) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
     return lambda log_p, pi: np.exp(log_gamma(_weighted(log_p, pi)))
 
 
@@ -264,7 +281,7 @@ RESPONSIBILITY_CANDIDATES = [
 ]
 
 
-def check_responsibilities(ns):
+def check_responsibilities(ns: Namespace) -> None:
     """gamma(z_nk) of eq. (9.56): rows summing to 1, finite when every p(x_n | mu_k) underflows."""
     with quiet():
         problem = _problem(ns)
@@ -285,7 +302,7 @@ def check_responsibilities(ns):
 # --- m_step ---------------------------------------------------------------------------------------------------
 
 
-def _pair(result):
+def _pair(result: object) -> tuple[np.ndarray, tuple[tuple[int, ...], tuple[int, ...]]]:
     """The student's (mu, pi) as one flat float array, mu's entries first, after checking it is a pair."""
     if not isinstance(result, tuple | list) or len(result) != 2:
         raise CheckFailed(f"`m_step(...)` should return the pair (mu, pi), but it returned {type(result).__name__}.")
@@ -293,23 +310,27 @@ def _pair(result):
     return np.concatenate([mu.ravel(), pi.ravel()]), (mu.shape, pi.shape)
 
 
-def _m_candidate(n_k, means, weights):
-    def compute(X, gamma):
+def _m_candidate(
+    n_k: Callable[[np.ndarray], np.ndarray],
+    means: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray],
+    weights: Callable[[np.ndarray, np.ndarray], np.ndarray],
+) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    def compute(X: np.ndarray, gamma: np.ndarray) -> np.ndarray:
         counts = n_k(gamma)
         return np.concatenate([np.ravel(means(X, gamma, counts)), np.ravel(weights(X, counts))])
 
     return compute
 
 
-def _column_sums(gamma):
+def _column_sums(gamma: np.ndarray) -> np.ndarray:
     return gamma.sum(axis=0)
 
 
-def _weighted_means(X, gamma, n_k):
+def _weighted_means(X: np.ndarray, gamma: np.ndarray, n_k: np.ndarray) -> np.ndarray:
     return gamma.T @ X / n_k[:, None]
 
 
-def _fractions(X, n_k):
+def _fractions(X: np.ndarray, n_k: np.ndarray) -> np.ndarray:
     return n_k / len(X)
 
 
@@ -328,7 +349,7 @@ M_STEP_CANDIDATES = [
 ]
 
 
-def check_m_step(ns):
+def check_m_step(ns: Namespace) -> None:
     """mu_k = sum_n gamma_nk x_n / N_k (eq. 9.59) and pi_k = N_k / N (eq. 9.60), with N_k of eq. (9.57)."""
     with quiet():
         problem = _problem(ns)
@@ -359,7 +380,7 @@ def check_m_step(ns):
 # --- the run --------------------------------------------------------------------------------------------------
 
 
-def check_em_run(ns):
+def check_em_run(ns: Namespace) -> None:
     """The notebook's EM from its start: every step the reference's, the log-likelihood (eq. 9.51) never falling."""
     with quiet():
         problem = _problem(ns)
@@ -370,7 +391,12 @@ def check_em_run(ns):
             raise likely_cause(ns, str(failure), (check_log_bernoulli, check_responsibilities, check_m_step)) from None
 
 
-def _run(problem, log_bernoulli, responsibilities, m_step):
+def _run(
+    problem: Problem,
+    log_bernoulli: Callable[..., Any],
+    responsibilities: Callable[..., Any],
+    m_step: Callable[..., Any],
+) -> None:
     X = problem.X
     K, D = problem.mu_start.shape
     mu, pi = problem.mu_start.copy(), problem.pi_start.copy()
@@ -416,6 +442,6 @@ CHECKS = [
 ]
 
 
-def self_check(ns):
+def self_check(ns: Namespace) -> bool:
     """Print a line per check for the student; True if everything passed."""
     return report(ns, CHECKS, "All checks passed: EM fits a mixture of Bernoulli distributions to the digits.")

@@ -26,16 +26,19 @@ are statistically consistent with what the mistaken code draws.
 """
 
 import functools
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.special import logsumexp
 from scipy.stats import chi2
 
 from ..em import density as reference
 from ..em import multivariate
-from .candidates import named, single_out, singled_out
-from .core import CheckFailed, all_close, inputs, quiet
+from .candidates import Agreement, Ids, named, single_out, singled_out
+from .core import CheckFailed, Namespace, all_close, inputs, quiet
 from .functions import array, call, defined, number, student_function
 from .selfcheck import report
 
@@ -71,40 +74,40 @@ class Problem:
 
     data: np.ndarray
     data_name: str
-    fitted_components: tuple
-    mixture: tuple
-    percentiles: tuple
+    fitted_components: tuple[int, ...]
+    mixture: tuple[np.ndarray, np.ndarray, np.ndarray]
+    percentiles: tuple[float, ...]
     cases_seed: int
 
 
 # --- the inputs --------------------------------------------------------------------------------------------------
 
 
-def moons(n_samples=N_SAMPLES, noise=NOISE, random_state=DATA_SEED):
+def moons(n_samples: int = N_SAMPLES, noise: float = NOISE, random_state: int = DATA_SEED) -> np.ndarray:
     """(N, 2): scikit-learn's two interleaved half circles, as the data cell makes them."""
     from sklearn.datasets import make_moons
 
     return make_moons(n_samples=n_samples, noise=noise, random_state=random_state)[0]
 
 
-def _rotation(angle):
+def _rotation(angle: float) -> np.ndarray:
     return np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
 
 
-def wrong_covariances(covariance):
+def wrong_covariances(covariance: np.ndarray) -> dict[str, np.ndarray]:
     """{misconception id: the covariance a sampler with that mistake draws with} for one Sigma_k."""
     chol = np.linalg.cholesky(covariance)
     return {"sampling-covariance-as-scale": covariance @ covariance.T, "sampling-cholesky-transposed": chol.T @ chol}
 
 
-def whitened_gap(covariance, other):
+def whitened_gap(covariance: np.ndarray, other: np.ndarray) -> float:
     """max |L^-1 other L^-T - I| for Sigma = L L^T: how far ``other`` is from ``covariance``, in its own units."""
     chol = np.linalg.cholesky(covariance)
     solved = np.linalg.solve(chol, np.linalg.solve(chol, other).T)
     return float(np.max(np.abs(solved - np.eye(len(covariance)))))
 
 
-def _distinguishable(covariance, gap=0.8):
+def _distinguishable(covariance: np.ndarray, gap: float = 0.8) -> bool:
     """Whether the draws of every catalogued sampling mistake differ from correct ones by far more than noise."""
     return all(
         min(whitened_gap(covariance, other), whitened_gap(other, covariance)) >= gap
@@ -112,7 +115,7 @@ def _distinguishable(covariance, gap=0.8):
     )
 
 
-def made_up_mixture(rng):
+def made_up_mixture(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(means (K, 2), covariances (K, 2, 2), weights (K,)) for the sampling checks, K in 2..4.
 
     Tilted, elongated components (standard deviations 0.06-0.42, at least
@@ -126,20 +129,20 @@ def made_up_mixture(rng):
         weights = rng.dirichlet(np.full(n_components, 4.0))
         if weights.min() < 0.15 or np.max(np.abs(weights - 1 / n_components)) < 0.1:
             continue
-        covariances = []
+        components: list[np.ndarray] = []
         for _ in range(n_components):
             wide = rng.uniform(0.06, 0.12)
             spread = np.diag([rng.uniform(2.0, 3.5) * wide, wide]) ** 2
             rotation = _rotation(rng.uniform(np.pi / 8, 3 * np.pi / 8) + rng.choice([0.0, np.pi / 2]))
-            covariances.append(rotation @ spread @ rotation.T)
-        covariances = np.array(covariances)
+            components.append(rotation @ spread @ rotation.T)
+        covariances = np.array(components)
         if all(_distinguishable(c) for c in covariances):
             means = rng.uniform(-3.0, 3.0, size=(n_components, 2))
             return means, covariances, weights
 
 
 @functools.cache
-def notebook_problem():
+def notebook_problem() -> Problem:
     """The notebook's own: the two moons of its data cell, and a made-up mixture drawn from CASES_SEED."""
     data = moons()
     mixture = made_up_mixture(np.random.default_rng(CASES_SEED))
@@ -148,7 +151,7 @@ def notebook_problem():
     return Problem(data, "the two moons", FITTED_COMPONENTS, mixture, PERCENTILES, CASES_SEED)
 
 
-def _problem(ns):
+def _problem(ns: Namespace) -> Problem:
     """The problem to judge against, after checking that the namespace's ``X`` is its data."""
     problem = inputs(ns, notebook_problem)
     X = array(defined(ns, "X"), problem.data.shape, "`X`")
@@ -169,18 +172,18 @@ class Fit:
     bic: float
 
 
-def fitted(problem):
+def fitted(problem: Problem) -> list[Fit]:
     """The :class:`Fit` of every size in ``problem.fitted_components`` (cached by content)."""
     X = np.ascontiguousarray(problem.data, dtype=float)
     return _fitted(X.tobytes(), X.shape, tuple(problem.fitted_components))
 
 
 @functools.lru_cache(maxsize=8)
-def _fitted(data_bytes, shape, components):
+def _fitted(data_bytes: bytes, shape: tuple[int, ...], components: tuple[int, ...]) -> list[Fit]:
     from sklearn.mixture import GaussianMixture
 
     X = np.frombuffer(data_bytes).reshape(shape)
-    fits = []
+    fits: list[Fit] = []
     for K in components:
         model = GaussianMixture(K, covariance_type="full", init_params="k-means++", random_state=0).fit(X)
         for a in (model.means_, model.covariances_, model.weights_):
@@ -191,31 +194,38 @@ def _fitted(data_bytes, shape, components):
     return fits
 
 
-def far_points(data):
+def far_points(data: np.ndarray) -> np.ndarray:
     """(2 D + 1, D) points 30 spreads away from the data's centre, where every component's density underflows."""
     n_features = data.shape[1]
     directions = np.vstack([np.eye(n_features), -np.eye(n_features), np.ones((1, n_features)) / np.sqrt(n_features)])
     return data.mean(axis=0) + 30 * data.std(axis=0).max() * directions
 
 
-def _numbers(value, what):
+def _numbers(value: object, what: str) -> np.ndarray:
     try:
         return np.asarray(value, dtype=float)
     except (TypeError, ValueError):
         raise CheckFailed(f"{what} should be numbers, but it is a {type(value).__name__}.") from None
 
 
-def _copies(*arrays):
+def _copies(*arrays: ArrayLike) -> tuple[np.ndarray, ...]:
     """Writable copies: the student's function may change its arguments in place."""
     return tuple(np.array(a, dtype=float) for a in arrays)
 
 
-def _single_out(outcomes, cases, candidates):
+def _spread_case(compute: Callable[..., Any]) -> Callable[[Sequence[Any]], Any]:
+    """``compute`` called with the entries of a case (a tuple of arguments)."""
+    return lambda case: compute(*case)
+
+
+def _single_out(
+    outcomes: Sequence[Any], cases: Sequence[Sequence[Any]], candidates: Iterable[tuple[Ids, Callable[..., Any]]]
+) -> Ids | None:
     """:func:`candidates.single_out` for candidates ``compute(*case)``, agreeing up to rounding."""
     return single_out(
         outcomes,
         cases,
-        [(ids, lambda case, compute=compute: compute(*case)) for ids, compute in candidates],
+        [(ids, _spread_case(compute)) for ids, compute in candidates],
         lambda case: all_close,
     )
 
@@ -223,13 +233,15 @@ def _single_out(outcomes, cases, candidates):
 # --- the log density -----------------------------------------------------------------------------------------
 
 
-def _log_gauss(X, means, covariances):
+def _log_gauss(X: np.ndarray, means: np.ndarray, covariances: np.ndarray) -> np.ndarray:
     """ln N(x_n | mu_k, Sigma_k), shape (N, K): the given line of ``log_density``."""
     return multivariate.estimate_weighted_log_prob(X, means, covariances, np.ones(len(means)))
 
 
-def _density_candidate(combine):
-    def compute(X, means, covariances, weights):
+def _density_candidate(
+    combine: Callable[[np.ndarray, np.ndarray], np.ndarray],
+) -> Callable[[np.ndarray, np.ndarray, np.ndarray, ArrayLike], np.ndarray]:
+    def compute(X: np.ndarray, means: np.ndarray, covariances: np.ndarray, weights: ArrayLike) -> np.ndarray:
         return combine(_log_gauss(X, means, covariances), np.asarray(weights, dtype=float))
 
     return compute
@@ -245,7 +257,7 @@ DENSITY_CANDIDATES = [
 ]
 
 
-def _density_cases(problem):
+def _density_cases(problem: Problem) -> list[tuple[np.ndarray, ...]]:
     """(points, means, covariances, weights): the data and the far points under every fitted mixture."""
     return [
         (points, *_copies(fit.means, fit.covariances, fit.weights))
@@ -254,7 +266,7 @@ def _density_cases(problem):
     ]
 
 
-def check_log_density(ns):
+def check_log_density(ns: Namespace) -> None:
     """ln p(x_n) of eq. (9.7) in logs, equal to the reference (and scikit-learn's score_samples), also far away."""
     with quiet():
         problem = _problem(ns)
@@ -302,7 +314,9 @@ FORMULAS = [
 ]
 
 
-def _bic_candidate(count, formula):
+def _bic_candidate(
+    count: Callable[[int, int], int], formula: Callable[[float, int, int], float]
+) -> Callable[[float, int, int, int], float]:
     return lambda ll, K, D, N: formula(ll, count(K, D), N)
 
 
@@ -313,7 +327,7 @@ BIC_CANDIDATES = [
 ]
 
 
-def check_bic(ns):
+def check_bic(ns: Namespace) -> None:
     """bic(...) equals scikit-learn's GaussianMixture.bic of mixtures fitted to the data, given their log-likelihood.
 
     A wrong value is diagnosed on the fitted cases and on made-up ones that
@@ -348,7 +362,9 @@ def check_bic(ns):
 # --- sampling -------------------------------------------------------------------------------------------------
 
 
-def _draw(sample_mixture, mixture, seed):
+def _draw(
+    sample_mixture: Callable[..., Any], mixture: tuple[np.ndarray, np.ndarray, np.ndarray], seed: int
+) -> tuple[np.ndarray, np.ndarray]:
     """(samples, labels) of one call on a fresh generator seeded ``seed``, as float arrays, shapes checked."""
     means, covariances, weights = mixture
     result = call(sample_mixture, N_DRAWS, *_copies(means, covariances, weights), np.random.default_rng(seed))
@@ -370,7 +386,7 @@ def _draw(sample_mixture, mixture, seed):
     return samples, labels
 
 
-def _draws(ns, problem, part):
+def _draws(ns: Namespace, problem: Problem, part: str) -> tuple[np.ndarray, np.ndarray]:
     """The student's (samples, labels) from the problem's mixture; ``part`` of them must repeat for one seed."""
     sample_mixture = student_function(ns, "sample_mixture")
     first = _draw(sample_mixture, problem.mixture, problem.cases_seed)
@@ -385,19 +401,19 @@ def _draws(ns, problem, part):
     return first
 
 
-def _valid_labels(labels, n_components):
+def _valid_labels(labels: np.ndarray, n_components: int) -> bool:
     return bool(np.all(labels == np.round(labels)) and np.all((labels >= 0) & (labels < n_components)))
 
 
-def _frequencies_agree(n_draws):
-    def agree(frequencies, probabilities):
+def _frequencies_agree(n_draws: int) -> Agreement:
+    def agree(frequencies: np.ndarray, probabilities: np.ndarray) -> bool:
         spread = np.sqrt(probabilities * (1 - probabilities) / n_draws)
         return bool(np.all(np.abs(frequencies - probabilities) <= Z * spread + 1e-12))
 
     return agree
 
 
-def check_sample_components(ns):
+def check_sample_components(ns: Namespace) -> None:
     """The components of the draws: chosen with probabilities pi_k, from ``rng`` (same state, same labels)."""
     with quiet():
         problem = _problem(ns)
@@ -423,9 +439,11 @@ def check_sample_components(ns):
         raise CheckFailed(what + ", and the frequencies match no known mistake.")
 
 
-def _component_statistics(samples, labels, n_components):
+def _component_statistics(
+    samples: np.ndarray, labels: np.ndarray, n_components: int
+) -> list[tuple[int, int, np.ndarray, np.ndarray]]:
     """[(k, N_k, sample mean, unbiased sample covariance)] of the components drawn at least MIN_DRAWS times."""
-    out = []
+    out: list[tuple[int, int, np.ndarray, np.ndarray]] = []
     for k in range(n_components):
         points = samples[labels == k]
         if len(points) >= MIN_DRAWS:
@@ -433,11 +451,11 @@ def _component_statistics(samples, labels, n_components):
     return out
 
 
-def _moments_agree(n_draws, n_features):
+def _moments_agree(n_draws: int, n_features: int) -> Agreement:
     """Whether a component's (mean, covariance) from N_k draws is consistent with a model (mean, covariance)."""
     mean_limit = chi2.isf(MEAN_LEVEL, n_features)
 
-    def agree(actual, model):
+    def agree(actual: np.ndarray, model: np.ndarray) -> bool:
         mean, covariance = actual[:n_features], actual[n_features:].reshape(n_features, n_features)
         model_mean, model_covariance = model[:n_features], model[n_features:].reshape(n_features, n_features)
         chol = np.linalg.cholesky(model_covariance)
@@ -451,7 +469,12 @@ def _moments_agree(n_draws, n_features):
     return agree
 
 
-def check_sample_points(ns):
+def _wrong_covariance(misconception: str) -> Callable[[np.ndarray], np.ndarray]:
+    """Sigma_k -> the covariance a sampler with ``misconception`` draws with."""
+    return lambda covariance: wrong_covariances(covariance)[misconception]
+
+
+def check_sample_points(ns: Namespace) -> None:
     """Each component's draws: mean mu_k and covariance Sigma_k within tolerances, from ``rng``."""
     with quiet():
         problem = _problem(ns)
@@ -467,12 +490,12 @@ def check_sample_points(ns):
         outcomes = [np.concatenate([mean, covariance.ravel()]) for _, _, mean, covariance in statistics]
         agreements = [_moments_agree(n_k, n_features) for _, n_k, _, _ in statistics]
 
-        def model(covariance_of):
+        def model(covariance_of: Callable[[np.ndarray], np.ndarray]) -> list[np.ndarray]:
             return [np.concatenate([means[k], covariance_of(covariances[k]).ravel()]) for k, _, _, _ in statistics]
 
-        candidates = [((), model(lambda c: c))]
+        candidates: list[tuple[Ids, list[np.ndarray]]] = [((), model(lambda c: c))]
         candidates += [
-            ((misconception,), model(lambda c, m=misconception: wrong_covariances(c)[m]))
+            ((misconception,), model(_wrong_covariance(misconception)))
             for misconception in wrong_covariances(covariances[0])
         ]
         ids = singled_out(outcomes, candidates, agreements)
@@ -506,8 +529,10 @@ SIDES = [
 ]
 
 
-def _anomaly_candidate(threshold_of, side):
-    def compute(log_p, percentile):
+def _anomaly_candidate(
+    threshold_of: Callable[[np.ndarray, float], Any], side: Callable[[np.ndarray, Any], np.ndarray]
+) -> Callable[[np.ndarray, float], np.ndarray]:
+    def compute(log_p: np.ndarray, percentile: float) -> np.ndarray:
         threshold = threshold_of(log_p, percentile)
         return np.concatenate([[threshold], side(log_p, threshold).astype(float)])
 
@@ -521,7 +546,7 @@ ANOMALY_CANDIDATES = [
 ]
 
 
-def _anomaly_cases(problem):
+def _anomaly_cases(problem: Problem) -> list[tuple[np.ndarray, float]]:
     """(log densities of the data under a fitted mixture, percentile) for every fit and percentile."""
     return [
         (reference.log_density(problem.data, fit.means, fit.covariances, fit.weights), float(percentile))
@@ -530,7 +555,7 @@ def _anomaly_cases(problem):
     ]
 
 
-def _anomaly_outcome(anomalies, log_p, percentile):
+def _anomaly_outcome(anomalies: Callable[..., Any], log_p: np.ndarray, percentile: float) -> np.ndarray:
     """The student's (threshold, flagged) as one array [threshold, flagged as 0/1 ...]."""
     result = call(anomalies, log_p.copy(), percentile)
     if not isinstance(result, (tuple, list)) or len(result) != 2:
@@ -547,7 +572,7 @@ def _anomaly_outcome(anomalies, log_p, percentile):
     return np.concatenate([[threshold], flagged])
 
 
-def check_anomalies(ns):
+def check_anomalies(ns: Namespace) -> None:
     """The threshold is the percentile of the log densities, the flagged points those below it (PDSH section 05.12)."""
     with quiet():
         problem = _problem(ns)
@@ -577,6 +602,6 @@ CHECKS = [
 ]
 
 
-def self_check(ns):
+def self_check(ns: Namespace) -> bool:
     """Print a line per check for the student; True if everything passed."""
     return report(ns, CHECKS, "All checks passed: your mixture is a density, a generator and an anomaly detector.")

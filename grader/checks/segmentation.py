@@ -22,14 +22,17 @@ nearest centre is unique.
 """
 
 import functools
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.special import logsumexp
 
 from ..em import segmentation as reference
-from .candidates import named, single_out
-from .core import CheckFailed, all_close, inputs, quiet
+from .candidates import Agreement, Ids, named, single_out
+from .core import CheckFailed, Namespace, all_close, inputs, quiet
 from .functions import array, call, defined, number, student_function
 from .selfcheck import report
 
@@ -60,20 +63,20 @@ class Problem:
     pixels: np.ndarray
     height: int
     width: int
-    components: tuple = COMPONENTS
+    components: tuple[int, ...] = COMPONENTS
     cases_seed: int = 0
 
     @property
-    def n_pixels(self):
+    def n_pixels(self) -> int:
         return self.height * self.width
 
 
-def downsampled(photo, step, top=0, left=0):
+def downsampled(photo: ArrayLike, step: int, top: int = 0, left: int = 0) -> np.ndarray:
     """Every ``step``-th pixel of ``photo`` (H, W, 3) bytes from (top, left), as colours in [0, 1]."""
     return np.asarray(photo)[top::step, left::step] / 255
 
 
-def problem_of(image, **kwargs):
+def problem_of(image: np.ndarray, **kwargs: Any) -> Problem:
     """The :class:`Problem` of an image (height, width, 3) of colours in [0, 1]."""
     height, width, _ = image.shape
     pixels = np.ascontiguousarray(image.reshape(-1, 3), dtype=float)
@@ -81,7 +84,7 @@ def problem_of(image, **kwargs):
 
 
 @functools.cache
-def notebook_image():
+def notebook_image() -> np.ndarray:
     """The notebook's downsampled photo (54, 80, 3), as its data cell makes it (read-only: it is shared)."""
     from sklearn.datasets import load_sample_image
 
@@ -90,14 +93,14 @@ def notebook_image():
     return image
 
 
-def notebook_problem():
+def notebook_problem() -> Problem:
     """The notebook's own: scikit-learn's photo of a Chinese temple, every 8th pixel each way."""
     problem = problem_of(notebook_image())
     problem.pixels.setflags(write=False)
     return problem
 
 
-def _problem(ns):
+def _problem(ns: Namespace) -> Problem:
     """The problem to judge against, after checking the namespace's ``pixels`` are its pixels."""
     problem = inputs(ns, notebook_problem)
     pixels = array(defined(ns, "pixels"), problem.pixels.shape, "`pixels`")
@@ -108,7 +111,7 @@ def _problem(ns):
     return problem
 
 
-def _centre_sets(problem):
+def _centre_sets(problem: Problem) -> list[np.ndarray]:
     """Centres (K, 3) for every K in CENTRE_COUNTS: pixels of the image, jittered off the 1/255 grid."""
     rng = np.random.RandomState(problem.cases_seed)
     X = problem.pixels
@@ -118,23 +121,23 @@ def _centre_sets(problem):
     ]
 
 
-def _label_sets(problem):
+def _label_sets(problem: Problem) -> list[tuple[np.ndarray, np.ndarray]]:
     """(centres, labels) pairs: every centre set with its nearest-centre labels, and with labels drawn at random."""
     rng = np.random.RandomState(problem.cases_seed + 1)
-    pairs = []
+    pairs: list[tuple[np.ndarray, np.ndarray]] = []
     for centres in _centre_sets(problem):
         pairs.append((centres, reference.assign(problem.pixels, centres)))
         pairs.append((centres, rng.randint(len(centres), size=len(problem.pixels))))
     return pairs
 
 
-def _covariance(rng, spread):
+def _covariance(rng: np.random.RandomState, spread: float) -> np.ndarray:
     """A random (3, 3) covariance whose standard deviations along its axes are about ``spread``."""
     rotation, _ = np.linalg.qr(rng.normal(size=(3, 3)))
     return rotation @ np.diag((spread * rng.uniform(0.5, 1.5, 3)) ** 2) @ rotation.T
 
 
-def _mixtures(problem):
+def _mixtures(problem: Problem) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """(weights, means, covariances) of a few mixtures in colour space, the last with tiny covariances.
 
     The first have unequal weights, means at jittered pixels and spreads of a
@@ -144,7 +147,7 @@ def _mixtures(problem):
     """
     rng = np.random.RandomState(problem.cases_seed + 2)
     X = problem.pixels
-    mixtures = []
+    mixtures: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     for K in MIXTURE_COUNTS:
         means = np.clip(X[rng.choice(len(X), K, replace=False)] + rng.uniform(-0.02, 0.02, (K, 3)), 0.0, 1.0)
         spreads = rng.uniform(0.03, 0.15, K)
@@ -157,7 +160,7 @@ def _mixtures(problem):
     return mixtures
 
 
-def _ratio_cases(problem):
+def _ratio_cases(problem: Problem) -> list[tuple[int, int]]:
     """(n_pixels, K) pairs: the image's N with its own and other K, PRML's N, and one more N."""
     rng = np.random.RandomState(problem.cases_seed + 3)
     counts = sorted({*problem.components, *RATIO_COUNTS})
@@ -165,28 +168,38 @@ def _ratio_cases(problem):
     return [(n, K) for n in (problem.n_pixels, PRML_PIXELS, other) for K in counts]
 
 
-def _numbers(value, what):
+def _numbers(value: object, what: str) -> np.ndarray:
     try:
         return np.asarray(value, dtype=float)
     except (TypeError, ValueError):
         raise CheckFailed(f"{what} should be numbers, but it is a {type(value).__name__}.") from None
 
 
-def _single_out(outcomes, cases, candidates, agree=all_close):
+def _spread_case(compute: Callable[..., Any]) -> Callable[[Sequence[Any]], Any]:
+    """``compute`` called with the entries of a case (a tuple of arguments)."""
+    return lambda case: compute(*case)
+
+
+def _single_out(
+    outcomes: Sequence[Any],
+    cases: Sequence[Sequence[Any]],
+    candidates: Iterable[tuple[Ids, Callable[..., Any]]],
+    agree: Agreement = all_close,
+) -> Ids | None:
     """:func:`candidates.single_out` for this module's candidates, ``compute(*case)``."""
     return single_out(
         outcomes,
         cases,
-        [(ids, lambda case, compute=compute: compute(*case)) for ids, compute in candidates],
+        [(ids, _spread_case(compute)) for ids, compute in candidates],
         lambda case: agree,
     )
 
 
-def _equal(actual, value):
+def _equal(actual: ArrayLike, value: ArrayLike) -> bool:
     return bool(np.array_equal(actual, value))
 
 
-def _fail(what, ids, advice):
+def _fail(what: str, ids: Ids | None, advice: str) -> CheckFailed:
     """The failure ``what``, naming the mistake ``ids`` single out, or saying that they single out none."""
     if ids:
         return named(what, ids)
@@ -196,7 +209,7 @@ def _fail(what, ids, advice):
 # --- squared distances and the nearest centre (eq. 9.1 and eq. 9.2) --------------------------------------------
 
 
-def _differences(X, centres):
+def _differences(X: np.ndarray, centres: np.ndarray) -> np.ndarray:
     return X[:, None, :] - centres[None, :, :]
 
 
@@ -212,7 +225,7 @@ LABEL_CANDIDATES = [
 ]
 
 
-def _check_distances(ns, cases):
+def _check_distances(ns: Namespace, cases: Sequence[tuple[np.ndarray, np.ndarray]]) -> None:
     squared_distances = student_function(ns, "squared_distances")
     outcomes = [_numbers(call(squared_distances, X.copy(), C.copy()), "`squared_distances(...)`") for X, C in cases]
     expected = [reference.squared_distances(*case) for case in cases]
@@ -233,7 +246,7 @@ def _check_distances(ns, cases):
     )
 
 
-def _nearest(X, centres, labels):
+def _nearest(X: np.ndarray, centres: np.ndarray, labels: np.ndarray) -> bool:
     """Whether ``labels`` (N,) give every pixel a centre at the smallest squared distance, up to rounding."""
     distances = reference.squared_distances(X, centres)
     if labels.shape != (len(X),) or not np.all(labels == np.round(labels)):
@@ -244,7 +257,7 @@ def _nearest(X, centres, labels):
     return bool(np.all(chosen <= distances.min(axis=1) + 1e-9))
 
 
-def check_assign(ns):
+def check_assign(ns: Namespace) -> None:
     """squared_distances equals ||x_n - mu_k||^2 (eq. 9.1); assign gives every pixel its nearest centre (eq. 9.2)."""
     with quiet():
         problem = _problem(ns)
@@ -271,7 +284,7 @@ def check_assign(ns):
 # --- the distortion J (eq. 9.1) ------------------------------------------------------------------------------
 
 
-def _residuals(X, C, labels):
+def _residuals(X: np.ndarray, C: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return (X - C[labels]) ** 2
 
 
@@ -283,7 +296,7 @@ DISTORTION_CANDIDATES = [
 ]
 
 
-def check_distortion(ns):
+def check_distortion(ns: Namespace) -> None:
     """J = sum_n ||x_n - mu_{labels[n]}||^2 (eq. 9.1) for nearest-centre labels and for arbitrary ones."""
     with quiet():
         problem = _problem(ns)
@@ -314,7 +327,7 @@ QUANTISED_CANDIDATES = [
 ]
 
 
-def check_quantise(ns):
+def check_quantise(ns: Namespace) -> None:
     """The image of every pixel's centre colour, shape (height, width, 3), pixels in row-major order."""
     with quiet():
         problem = _problem(ns)
@@ -347,7 +360,9 @@ def check_quantise(ns):
 # --- bits and the compression ratio (PRML section 9.1.1) -------------------------------------------------------
 
 
-def _ratio(label_bits, centre_bits=24, pixel_bits=24):
+def _ratio(
+    label_bits: Callable[[int], Any], centre_bits: int = 24, pixel_bits: int = 24
+) -> Callable[[int, int], float]:
     return lambda n, K: (n * label_bits(K) + centre_bits * K) / (pixel_bits * n)
 
 
@@ -363,7 +378,7 @@ RATIO_CANDIDATES = [
 ]
 
 
-def check_compression(ns):
+def check_compression(ns: Namespace) -> None:
     """(N ceil(log2 K) + 24 K) / (24 N) for the image's N and PRML's, for K a power of 2 and not."""
     with quiet():
         problem = _problem(ns)
@@ -388,17 +403,17 @@ def check_compression(ns):
 # --- the mixture's segmentation (eq. 9.23 in log space) --------------------------------------------------------
 
 
-def _log_density(X, means, covariances):
+def _log_density(X: np.ndarray, means: np.ndarray, covariances: np.ndarray) -> np.ndarray:
     return reference.estimate_log_gaussian_prob(X, means, covariances)
 
 
-def _underflowing(X, weights, means, covariances):
+def _underflowing(X: np.ndarray, weights: np.ndarray, means: np.ndarray, covariances: np.ndarray) -> np.ndarray:
     """Labels from responsibilities computed outside log space: a pixel whose densities all underflow gets 0."""
     density = weights * np.exp(_log_density(X, means, covariances))
     return np.argmax(np.log(density / density.sum(axis=1, keepdims=True)), axis=1)
 
 
-def _wrong_axis(X, weights, means, covariances):
+def _wrong_axis(X: np.ndarray, weights: np.ndarray, means: np.ndarray, covariances: np.ndarray) -> np.ndarray:
     weighted = np.log(weights) + _log_density(X, means, covariances)
     return np.argmax(weighted - logsumexp(weighted, axis=0, keepdims=True), axis=1)
 
@@ -411,7 +426,7 @@ SEGMENT_CANDIDATES = [
 ]
 
 
-def _most_responsible(case, labels):
+def _most_responsible(case: Sequence[np.ndarray], labels: np.ndarray) -> bool:
     """Whether ``labels`` (N,) give every pixel a component of the largest responsibility, up to rounding."""
     X, weights = case[0], case[1]
     log_resp = reference.log_responsibilities(*case)
@@ -424,7 +439,7 @@ def _most_responsible(case, labels):
     return bool(np.all(chosen >= best - 1e-9 * (1 + np.abs(best))))
 
 
-def check_segment(ns):
+def check_segment(ns: Namespace) -> None:
     """gmm_segment gives every pixel its most responsible component (eq. 9.23), also where densities underflow."""
     with quiet():
         problem = _problem(ns)
@@ -446,7 +461,7 @@ def check_segment(ns):
         )
 
 
-def distinguishes(problem):
+def distinguishes(problem: Problem) -> bool:
     """Whether every catalogued mistake gives other values than the reference on ``problem``'s cases.
 
     A hidden problem must let each mistake show: e.g. a square image hides a
@@ -455,7 +470,7 @@ def distinguishes(problem):
     """
     with quiet():
         X = problem.pixels
-        groups = [
+        groups: list[tuple[Sequence[Sequence[Any]], Sequence[tuple[Ids, Callable[..., Any]]], Agreement]] = [
             ([(X, C) for C in _centre_sets(problem)], DISTANCE_CANDIDATES, all_close),
             ([(X, C) for C in _centre_sets(problem)], LABEL_CANDIDATES, _equal),
             ([(X, C, labels) for C, labels in _label_sets(problem)], DISTORTION_CANDIDATES, all_close),
@@ -486,6 +501,6 @@ CHECKS = [
 ]
 
 
-def self_check(ns):
+def self_check(ns: Namespace) -> bool:
     """Print a line per check for the student; True if everything passed."""
     return report(ns, CHECKS, "All checks passed: your k-means and mixture quantise and segment the photo.")

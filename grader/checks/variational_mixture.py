@@ -22,14 +22,16 @@ if it alone reproduces the student's values on every one of them
 (:mod:`.candidates`).
 """
 
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.special import digamma, logsumexp
 
 from ..em import variational as reference
-from .candidates import named, single_out
-from .core import CheckFailed, all_close, inputs, likely_cause, quiet
+from .candidates import Ids, named, single_out
+from .core import CheckFailed, Namespace, all_close, inputs, likely_cause, quiet
 from .functions import array, call, defined, student_function
 from .selfcheck import report
 
@@ -52,19 +54,19 @@ class Problem:
     cases_seed: int = 0
 
 
-def notebook_data():
+def notebook_data() -> np.ndarray:
     """The notebook's data cell: 120, 80 and 100 points around -4, 0.5 and 4.5 (``np.random.seed(7)``)."""
     rng = np.random.RandomState(7)
     return np.concatenate([rng.normal(-4.0, 1.0, 120), rng.normal(0.5, 0.6, 80), rng.normal(4.5, 1.2, 100)])
 
 
-def notebook_problem():
+def notebook_problem() -> Problem:
     """The notebook's own: its data and the one-hot start from six data points drawn after ``np.random.seed(42)``."""
     data = notebook_data()
     return Problem(data, reference.start_from_points(data, N_COMPONENTS, START_SEED))
 
 
-def _problem(ns):
+def _problem(ns: Namespace) -> Problem:
     """The problem to judge against, after checking the namespace's ``data`` is its data."""
     problem = inputs(ns, notebook_problem)
     data = array(defined(ns, "data"), problem.data.shape, "`data`")
@@ -73,7 +75,7 @@ def _problem(ns):
     return problem
 
 
-def _numbers(value, shape, what):
+def _numbers(value: object, shape: Sequence[int], what: str) -> np.ndarray:
     """``value`` as a float array of ``shape`` (NaN and infinities allowed: the candidates compare them)."""
     try:
         result = np.asarray(value, dtype=float)
@@ -84,17 +86,29 @@ def _numbers(value, shape, what):
     return result
 
 
-def _single_out(outcomes, cases, candidates):
+def _spread_case(compute: Callable[..., Any]) -> Callable[[Sequence[Any]], Any]:
+    """``compute`` called with the entries of a case (a tuple of arguments)."""
+    return lambda case: compute(*case)
+
+
+def _single_out(
+    outcomes: Sequence[Any], cases: Sequence[Sequence[Any]], candidates: Iterable[tuple[Ids, Callable[..., Any]]]
+) -> Ids | None:
     """:func:`candidates.single_out` for candidates ``compute(*case)``, agreeing up to rounding."""
     return single_out(
         outcomes,
         cases,
-        [(ids, lambda case, compute=compute: compute(*case)) for ids, compute in candidates],
+        [(ids, _spread_case(compute)) for ids, compute in candidates],
         lambda case: all_close,
     )
 
 
-def _outcomes(function, cases, shape_of, label):
+def _outcomes(
+    function: Callable[..., Any],
+    cases: Iterable[Sequence[Any]],
+    shape_of: Callable[[Any], Sequence[int]],
+    label: str,
+) -> list[np.ndarray]:
     """The student's ``function(*case)`` on every case, on copies (code that writes into its inputs changes no case)."""
     return [_numbers(call(function, *(np.copy(a) for a in case)), shape_of(case), f"`{label}(...)`") for case in cases]
 
@@ -102,7 +116,7 @@ def _outcomes(function, cases, shape_of, label):
 # --- the inputs: counts, priors, posteriors ------------------------------------------------------------------
 
 
-def _counts(problem):
+def _counts(problem: Problem) -> list[np.ndarray]:
     """Effective counts N_k (K,): the start's, a soft split's, and one with a component at exactly 0.
 
     Each sums to N, the number of points, as counts from responsibilities do.
@@ -118,23 +132,23 @@ def _counts(problem):
     return [start.sum(axis=0), soft, empty]
 
 
-def _count_cases(problem):
+def _count_cases(problem: Problem) -> list[tuple[np.ndarray, float]]:
     """(N_k, alpha_0) for every count and prior."""
     return [(N_k, alpha_0) for N_k in _counts(problem) for alpha_0 in ALPHA_0S]
 
 
-def _concentrations(problem):
+def _concentrations(problem: Problem) -> list[tuple[np.ndarray]]:
     """alpha (K,) for every count and prior: the inputs of ``expected_log_weights``."""
     return [(reference.dirichlet_concentration(N_k, alpha_0),) for N_k, alpha_0 in _count_cases(problem)]
 
 
-def _far_points(data):
+def _far_points(data: np.ndarray) -> np.ndarray:
     """The first points of the data and two far outside it, where every exp(ln rho_nk) underflows to 0."""
     spread = float(np.std(data))
     return np.concatenate([data[:20], [data.min() - 80 * spread, data.max() + 80 * spread]])
 
 
-def _expectations(x, q):
+def _expectations(x: np.ndarray, q: reference.Posterior) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(E[ln pi] (K,), E[ln Lambda] (K,), E[quadratic] (N, K)) under ``q`` at the points ``x``."""
     return (
         reference.expected_log_weights(q.alpha),
@@ -143,7 +157,7 @@ def _expectations(x, q):
     )
 
 
-def _random_posterior(data, K, rng):
+def _random_posterior(data: np.ndarray, K: int, rng: np.random.RandomState) -> reference.Posterior:
     """A valid q(pi) q(mu, Lambda) unrelated to any fit: positive alpha, beta, W, nu; means in the data's range."""
     variance = float(np.var(data))
     return reference.Posterior(
@@ -155,7 +169,7 @@ def _random_posterior(data, K, rng):
     )
 
 
-def _response_cases(problem):
+def _response_cases(problem: Problem) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """(E[ln pi], E[ln Lambda], E[quadratic]) of the first M-step and a made-up posterior, on the data and far out."""
     data, start = problem.data, problem.start
     first = reference.m_step(data, start, reference.default_prior(data, ALPHA_0S[0]))
@@ -179,7 +193,7 @@ WEIGHT_CANDIDATES = [
 ]
 
 
-def check_concentration(ns):
+def check_concentration(ns: Namespace) -> None:
     """alpha_k = alpha_0 + N_k (eq. 10.58) and E[pi_k] = (alpha_0 + N_k) / (K alpha_0 + N) (eq. 10.69)."""
     with quiet():
         problem = _problem(ns)
@@ -217,7 +231,7 @@ LOG_WEIGHT_CANDIDATES = [
 ]
 
 
-def check_expected_log_weights(ns):
+def check_expected_log_weights(ns: Namespace) -> None:
     """E[ln pi_k] = psi(alpha_k) - psi(alpha_hat) (eq. 10.66), for small and large concentrations."""
     with quiet():
         problem = _problem(ns)
@@ -250,7 +264,7 @@ LOG_RHO = {
 }
 
 
-def _probability_space(log_rho):
+def _probability_space(log_rho: np.ndarray) -> np.ndarray:
     rho = np.exp(log_rho)
     return np.log(rho / rho.sum(axis=1, keepdims=True))
 
@@ -270,7 +284,9 @@ NORMALISATIONS = [
 ]
 
 
-def _responsibility_candidate(log_rho, normalise):
+def _responsibility_candidate(
+    log_rho: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray], normalise: Callable[[np.ndarray], np.ndarray]
+) -> Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]:
     return lambda pi, lam, quad: normalise(log_rho(pi, lam, quad))
 
 
@@ -280,7 +296,7 @@ RESPONSIBILITY_CANDIDATES = [
 ] + [(ids, _responsibility_candidate(LOG_RHO[()], normalise)) for ids, normalise in NORMALISATIONS[1:]]
 
 
-def check_responsibilities(ns):
+def check_responsibilities(ns: Namespace) -> None:
     """ln r_nk from ln rho_nk (eq. 10.46 with 10.64-10.66), normalised in log space (eq. 10.49), also far out."""
     with quiet():
         problem = _problem(ns)
@@ -310,7 +326,13 @@ def check_responsibilities(ns):
 # --- the whole variational loop ----------------------------------------------------------------------------
 
 
-def _student_run(functions, data, start, prior, n_iterations):
+def _student_run(
+    functions: Sequence[Callable[..., Any]],
+    data: np.ndarray,
+    start: np.ndarray,
+    prior: reference.Prior,
+    n_iterations: int,
+) -> np.ndarray:
     """E[pi] (K,) after the variational loop with the student's four functions and the reference's other steps."""
     dirichlet_update, expected_log_weights, expected_weights, log_responsibilities = functions
     K = start.shape[1]
@@ -332,7 +354,7 @@ def _student_run(functions, data, start, prior, n_iterations):
     return array(call(expected_weights, N_k, prior.alpha_0), (K,), "`expected_weights(...)`")
 
 
-def check_switch_off(ns):
+def check_switch_off(ns: Namespace) -> None:
     """The variational loop from the notebook's start: for a tight prior the surplus components switch off."""
     with quiet():
         problem = _problem(ns)
@@ -368,6 +390,6 @@ CHECKS = [
 ]
 
 
-def self_check(ns):
+def self_check(ns: Namespace) -> bool:
     """Print a line per check for the student; True if everything passed."""
     return report(ns, CHECKS, "All checks passed: your variational mixture switches off what the data do not need.")

@@ -10,9 +10,10 @@ import numpy as np
 from scipy.special import logsumexp
 
 from . import model_selection, multivariate
+from .univariate import Array, ArrayLike
 
 
-def log_density(X, means, covariances, weights) -> np.ndarray:
+def log_density(X: ArrayLike, means: Array, covariances: Array, weights: Array) -> Array:
     """ln p(x_n) = logsumexp_k [ln pi_k + ln N(x_n | mu_k, Sigma_k)] (eq. 9.7 in logs), shape (N,).
 
     Parameters
@@ -35,7 +36,9 @@ def bic(log_likelihood: float, n_components: int, n_features: int, n_samples: in
     return float(model_selection.bic(log_likelihood, n_parameters(n_components, n_features), n_samples))
 
 
-def sample(n_samples: int, means, covariances, weights, rng: np.random.Generator):
+def sample(
+    n_samples: int, means: ArrayLike, covariances: ArrayLike, weights: Array, rng: np.random.Generator
+) -> tuple[Array, np.ndarray]:
     """Ancestral sampling (PRML section 8.1.2): z_n ~ Categorical(pi), then x_n ~ N(mu_{z_n}, Sigma_{z_n}).
 
     Returns
@@ -50,7 +53,7 @@ def sample(n_samples: int, means, covariances, weights, rng: np.random.Generator
     return means[labels] + np.einsum("nij,nj->ni", chol[labels], z), labels
 
 
-def anomalies(log_p, percentile: float):
+def anomalies(log_p: ArrayLike, percentile: float) -> tuple[float, np.ndarray]:
     """(threshold, flagged): the ``percentile``-th percentile of the log densities, and the points below it.
 
     Parameters

@@ -104,7 +104,7 @@ def log_responsibilities(
     return log_rho - logsumexp(log_rho, axis=1, keepdims=True)
 
 
-def statistics(x: np.ndarray, resp: np.ndarray):
+def statistics(x: np.ndarray, resp: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(N_k, xbar_k, S_k), each (K,): eqs. (10.51)-(10.53), with N_k guarded as scikit-learn does."""
     x = np.asarray(x, dtype=float)
     N_k = resp.sum(axis=0) + N_K_GUARD
@@ -113,7 +113,9 @@ def statistics(x: np.ndarray, resp: np.ndarray):
     return N_k, xbar, S
 
 
-def gaussian_wishart_update(N_k, xbar, S, prior: Prior):
+def gaussian_wishart_update(
+    N_k: np.ndarray, xbar: np.ndarray, S: np.ndarray, prior: Prior
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(beta, m, W, nu), each (K,): eqs. (10.60)-(10.63) in one dimension."""
     beta = prior.beta_0 + N_k
     m = (prior.beta_0 * prior.m_0 + N_k * xbar) / beta
