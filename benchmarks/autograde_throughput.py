@@ -138,7 +138,7 @@ def graded_assignments(course, wanted=None):
 
 def make_class(course, folder, assignment_ids, per_assignment):
     """Write the class; return {(student, assignment): (kind, what was submitted)}."""
-    from tests.test_cheats import CHEATS, check_module, with_extra_cell, with_reference_answers
+    from tests.notebooks.test_cheats import CHEATS, check_module, with_extra_cell, with_reference_answers
 
     kinds = {}
     for index, assignment_id in enumerate(assignment_ids):
