@@ -29,6 +29,31 @@ def failure_messages(checks, ns):
     return out
 
 
+def failure_diagnoses(checks, ns):
+    """{check function name: diagnosis ids} of every check in ``checks`` [(label, check)] that fails on ``ns``."""
+    from grader.checks import CheckFailed
+
+    out = {}
+    for _label, check in checks:
+        try:
+            check(ns)
+        except CheckFailed as failure:
+            out[check.__name__] = failure.diagnosis
+    return out
+
+
+def hidden_inputs(spec, n, seed=2024):
+    """The first ``n`` hidden inputs ``spec.hidden`` draws from a generator seeded with ``seed``."""
+    import numpy as np
+
+    rng, found = np.random.default_rng(seed), []
+    while len(found) < n:
+        drawn = spec.hidden(rng)
+        if drawn is not None:
+            found.append(drawn)
+    return found
+
+
 def student_notebook(assignment_id, student_cell, checks):
     """(release, run_until_student_cell, failures) of a single-notebook assignment whose checks are ``checks``."""
 

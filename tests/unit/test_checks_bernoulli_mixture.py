@@ -22,7 +22,7 @@ from grader.course import DEFAULT_ROOT, Course
 from grader.em import bernoulli as reference
 from grader.misconceptions import BERNOULLI_MIXTURE
 from grader.samples import ALTERNATIVES, MUTANTS, fill_blanks
-from tests.support.notebook_runs import failure_messages, run_cells
+from tests.support.notebook_runs import failure_diagnoses, failure_messages, hidden_inputs, run_cells
 
 ASSIGNMENT = "09_bernoulli_mixtures"
 RELEASE = Course(DEFAULT_ROOT).release / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
@@ -211,29 +211,14 @@ def test_blank_release_fails_every_check_with_run_the_cell():
 # --- the catalogue: each mistake named by its own id only, on the notebook's and on hidden inputs --------------
 
 
-def hidden_inputs(n, seed=2024):
-    rng, found = np.random.default_rng(seed), []
-    while len(found) < n:
-        drawn = SPEC.hidden(rng)
-        if drawn is not None:
-            found.append(drawn)
-    return found
-
-
-HIDDEN = hidden_inputs(3)
+HIDDEN = hidden_inputs(SPEC, 3)
 MUTANTS_09 = [s for s in MUTANTS if s.assignment_id == ASSIGNMENT]
 ALTERNATIVES_09 = [s for s in ALTERNATIVES if s.assignment_id == ASSIGNMENT]
 
 
 def diagnoses(ns):
     """{check name: diagnosis ids} of the failing checks."""
-    out = {}
-    for _, check in bernoulli_mixture.CHECKS:
-        try:
-            check(ns)
-        except bernoulli_mixture.CheckFailed as failure:
-            out[check.__name__] = failure.diagnosis
-    return out
+    return failure_diagnoses(bernoulli_mixture.CHECKS, ns)
 
 
 def sample_namespace(sample):

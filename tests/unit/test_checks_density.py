@@ -16,7 +16,7 @@ from grader.course import DEFAULT_ROOT, Course
 from grader.em import density as reference
 from grader.misconceptions import CATALOGUE, DENSITY
 from grader.samples import ALTERNATIVES, MUTANTS, fill_blanks
-from tests.support.notebook_runs import failure_messages, run_cells
+from tests.support.notebook_runs import failure_diagnoses, failure_messages, hidden_inputs, run_cells
 
 ASSIGNMENT = "11_density_anomaly"
 RELEASE = Course(DEFAULT_ROOT).release / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
@@ -195,16 +195,7 @@ def test_two_bic_mistakes_at_once_are_both_named():
 # --- the catalogue: each mistake named by its own id only, on the notebook's and on hidden inputs ----------------
 
 
-def hidden_inputs(n, seed=2024):
-    rng, found = np.random.default_rng(seed), []
-    while len(found) < n:
-        drawn = SPEC.hidden(rng)
-        if drawn is not None:
-            found.append(drawn)
-    return found
-
-
-HIDDEN = hidden_inputs(2)
+HIDDEN = hidden_inputs(SPEC, 2)
 MUTANTS_11 = [s for s in MUTANTS if s.assignment_id == ASSIGNMENT]
 ALTERNATIVES_11 = [s for s in ALTERNATIVES if s.assignment_id == ASSIGNMENT]
 
@@ -228,13 +219,7 @@ def sample_namespace(sample):
 
 def diagnoses(ns):
     """{check name: diagnosis ids} of the failing checks."""
-    out = {}
-    for check in CHECK_FUNCTIONS:
-        try:
-            check(ns)
-        except density.CheckFailed as failure:
-            out[check.__name__] = failure.diagnosis
-    return out
+    return failure_diagnoses(density.CHECKS, ns)
 
 
 def test_every_catalogue_id_of_the_notebook_has_a_mutant():

@@ -16,7 +16,7 @@ from grader.em import kmeans as reference
 from grader.em import seed
 from grader.misconceptions import KMEANS_LIMIT
 from grader.samples import ALTERNATIVES, MUTANTS, fill_blanks
-from tests.support.notebook_runs import failure_messages, run_cells
+from tests.support.notebook_runs import failure_diagnoses, failure_messages, hidden_inputs, run_cells
 
 ASSIGNMENT = "08_kmeans_limit"
 RELEASE = Course(DEFAULT_ROOT).release / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
@@ -109,30 +109,14 @@ def test_missing_half_keeps_the_limit_points():
 # --- the catalogue: each mistake named by its own id only, on the notebook's and on hidden inputs --------------
 
 SPEC = default_registry()[ASSIGNMENT]
-CHECK_FUNCTIONS = [check for _, check in kmeans_limit.CHECKS]
 
 
 def diagnoses(ns):
     """{check name: diagnosis ids} of the failing checks."""
-    out = {}
-    for check in CHECK_FUNCTIONS:
-        try:
-            check(ns)
-        except kmeans_limit.CheckFailed as failure:
-            out[check.__name__] = failure.diagnosis
-    return out
+    return failure_diagnoses(kmeans_limit.CHECKS, ns)
 
 
-def hidden_inputs(n, seed=2024):
-    rng, found = np.random.default_rng(seed), []
-    while len(found) < n:
-        drawn = SPEC.hidden(rng)
-        if drawn is not None:
-            found.append(drawn)
-    return found
-
-
-HIDDEN = hidden_inputs(3)
+HIDDEN = hidden_inputs(SPEC, 3)
 MUTANTS_08 = [s for s in MUTANTS if s.assignment_id == ASSIGNMENT]
 ALTERNATIVES_08 = [s for s in ALTERNATIVES if s.assignment_id == ASSIGNMENT]
 

@@ -16,7 +16,7 @@ from grader.course import DEFAULT_ROOT, Course
 from grader.em import segmentation as reference
 from grader.misconceptions import SEGMENTATION
 from grader.samples import ALTERNATIVES, MUTANTS, fill_blanks
-from tests.support.notebook_runs import failure_messages, run_cells
+from tests.support.notebook_runs import failure_diagnoses, failure_messages, hidden_inputs, run_cells
 
 ASSIGNMENT = "10_image_segmentation"
 RELEASE = Course(DEFAULT_ROOT).release / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
@@ -190,25 +190,10 @@ def test_blank_release_fails_every_check_with_run_the_cell():
 
 def diagnoses(ns):
     """{check name: diagnosis ids} of the failing checks."""
-    out = {}
-    for check in CHECK_FUNCTIONS:
-        try:
-            check(ns)
-        except segmentation.CheckFailed as failure:
-            out[check.__name__] = failure.diagnosis
-    return out
+    return failure_diagnoses(segmentation.CHECKS, ns)
 
 
-def hidden_inputs(n, seed=2024):
-    rng, found = np.random.default_rng(seed), []
-    while len(found) < n:
-        drawn = SPEC.hidden(rng)
-        if drawn is not None:
-            found.append(drawn)
-    return found
-
-
-HIDDEN = hidden_inputs(4)
+HIDDEN = hidden_inputs(SPEC, 4)
 MUTANTS_10 = [s for s in MUTANTS if s.assignment_id == ASSIGNMENT]
 ALTERNATIVES_10 = [s for s in ALTERNATIVES if s.assignment_id == ASSIGNMENT]
 

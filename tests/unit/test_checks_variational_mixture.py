@@ -19,7 +19,7 @@ from grader.course import DEFAULT_ROOT, Course
 from grader.em import variational as reference
 from grader.misconceptions import VARIATIONAL_MIXTURE
 from grader.samples import ALTERNATIVES, MUTANTS, fill_blanks
-from tests.support.notebook_runs import failure_messages, run_cells
+from tests.support.notebook_runs import failure_diagnoses, failure_messages, hidden_inputs, run_cells
 
 ASSIGNMENT = "12_variational_mixture"
 RELEASE = Course(DEFAULT_ROOT).release / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
@@ -59,16 +59,7 @@ def sklearn_fit(data, start, prior, n_iterations):
     return model
 
 
-def hidden_inputs(n, seed=2024):
-    rng, found = np.random.default_rng(seed), []
-    while len(found) < n:
-        drawn = SPEC.hidden(rng)
-        if drawn is not None:
-            found.append(drawn)
-    return found
-
-
-HIDDEN = hidden_inputs(3)
+HIDDEN = hidden_inputs(SPEC, 3)
 
 
 @pytest.mark.parametrize("alpha_0", [1e-3, 1.0, 1e3])
@@ -179,19 +170,13 @@ def test_notebook_inputs_are_what_the_data_cell_defines():
         np.testing.assert_array_equal(ns[name], value)
 
 
-CHECK_FUNCTIONS = [check for _, check in variational_mixture.CHECKS]
 MUTANTS_12 = [s for s in MUTANTS if s.assignment_id == ASSIGNMENT]
 ALTERNATIVES_12 = [s for s in ALTERNATIVES if s.assignment_id == ASSIGNMENT]
 
 
 def diagnoses(ns):
-    out = {}
-    for check in CHECK_FUNCTIONS:
-        try:
-            check(ns)
-        except variational_mixture.CheckFailed as failure:
-            out[check.__name__] = failure.diagnosis
-    return out
+    """{check name: diagnosis ids} of the failing checks."""
+    return failure_diagnoses(variational_mixture.CHECKS, ns)
 
 
 def sample_namespace(sample, where=None):
