@@ -162,15 +162,17 @@ class Run:
 class Grader:
     """Autograding of one output folder (its gradebook, submitted and autograded copies)."""
 
-    def __init__(self, course, out, hidden_paths=(), **settings):
+    def __init__(self, course, out, hidden_paths=(), intake=None, **settings):
         """``settings`` override the course's :class:`grader.settings.Grading` (``workers=2``, ``db_url=...``).
 
-        ``settings`` may also override :class:`grader.settings.Intake`'s limits on the input.
+        ``settings`` may also override :class:`grader.settings.Intake`'s limits on the input (or ``intake``
+        gives them, already read).
         ``hidden_paths`` are kept from student code beside the grader's own private folders.
         """
         ensure_tools_on_path()
         self.course = course
-        self.intake = Intake.for_course(course, **{k: settings.pop(k) for k in Intake.names() if k in settings})
+        limits = {k: settings.pop(k) for k in Intake.names() if k in settings}
+        self.intake = intake or Intake.for_course(course, **limits)
         self.settings = Grading.for_course(course, **settings)
         self.out = Path(out).resolve()
         try:
@@ -520,9 +522,9 @@ def autograde(
     """
     course = course or Course()
     # an input with nothing to grade is said before anything is created or started
-    intake = Intake.for_course(course, **{k: v for k, v in settings.items() if k in Intake.names()})
+    intake = Intake.for_course(course, **{k: settings.pop(k) for k in Intake.names() if k in settings})
     check_input(submissions_path, course, lms_assignment, collector_regex, intake)
-    grader = Grader(course, out, hidden_paths, **settings)
+    grader = Grader(course, out, hidden_paths, intake, **settings)
     lock = filelock.FileLock(grader.out / ".grader.lock")
     try:
         lock.acquire(timeout=0)
