@@ -43,6 +43,8 @@ NOTE_EXPLANATIONS = {
     "renamed-notebook": "Your notebook had another file name; it was graded as this notebook.",
     "symlink": "Your submission held a link (a shortcut) instead of your notebook; links are never followed, so "
     "there was nothing of yours to grade. Submit the notebook file itself.",
+    "hard-link": "Your submission held a second name (a hard link) of one of the course's own files instead of "
+    "your notebook; it was not read, so there was nothing of yours to grade. Submit the notebook file itself.",
     "not-a-file": "Your submission held something that is not a file where your notebook should be; it was not read.",
     "too-large": "Your notebook file is larger than the grader accepts, so it was not read. Clear the outputs "
     "(Kernel > Restart Kernel and Clear Outputs) and submit it again.",

@@ -9,7 +9,9 @@ Submissions are read as data, never followed or unpacked:
 
 * a folder is listed without following a symbolic link; a link (to a file or
   a folder) and anything that is not a plain file is refused, with a note and
-  a row, whatever it points to;
+  a row, whatever it points to; a hard link to one of the course's own files
+  (a solution, the release, the gradebook) is refused the same way, and
+  students whose notebooks are one file (hard links) are each told of it;
 * a zip is read in place, member by member, nothing extracted: its members'
   count and declared size are bounded, a symlink member is refused like a
   link in a folder, a member compressed beyond a ratio is refused unread;
@@ -26,6 +28,7 @@ layout expects one) is a :class:`SubmissionsError`, raised before anything is
 created or started (:func:`check_input`).
 """
 
+import contextlib
 import copy
 import hashlib
 import json
@@ -67,6 +70,7 @@ class Entry:
     size: int = 0
     refusal: tuple = ()  # (note, message) of a refused entry
     member: object = None  # the ZipInfo of a zip member
+    inode: tuple = ()  # (device, inode) of a folder's file that has other names (hard links)
 
     @property
     def name(self):
@@ -116,7 +120,9 @@ class _Folder:
                     found.append(Entry(self, here, "dir"))
                     walk(child.path, here)
                 elif child.is_file(follow_symlinks=False):
-                    found.append(_sized(Entry(self, here, "file", child.stat(follow_symlinks=False).st_size), intake))
+                    status = child.stat(follow_symlinks=False)
+                    inode = (status.st_dev, status.st_ino) if status.st_nlink > 1 else ()
+                    found.append(_sized(Entry(self, here, "file", status.st_size, inode=inode), intake))
                 else:
                     found.append(
                         Entry(
@@ -245,6 +251,58 @@ def _sized(entry, intake):
                 ),
             )
     return entry
+
+
+def _course_files(course):
+    """{(device, inode): path} of the course's own files that have other names too."""
+    files = {}
+    for folder, _, names in os.walk(course.root):
+        for name in names:
+            path = os.path.join(folder, name)
+            with contextlib.suppress(OSError):
+                status = os.lstat(path)
+                if stat.S_ISREG(status.st_mode) and status.st_nlink > 1:
+                    files[(status.st_dev, status.st_ino)] = path
+    return files
+
+
+def _refuse_course_links(entries, course):
+    """``entries`` with every hard link to one of the course's own files refused: it is that file, not a copy."""
+    if not any(entry.inode for entry in entries):
+        return entries
+    own = _course_files(course)
+    refused = []
+    for entry in entries:
+        if entry.inode in own:
+            message = f"a hard link to the course's own file {own[entry.inode]}: refused, never read"
+            entry = Entry(entry.source, entry.parts, "refused", entry.size, refusal=("hard-link", message))
+        refused.append(entry)
+    return refused
+
+
+def _shared_files(submissions):
+    """Problems for notebooks that are one file (hard links) in the submissions of different students."""
+    by_inode = {}
+    for submission in submissions:
+        for entry in submission.files.values():
+            if entry.inode:
+                by_inode.setdefault(entry.inode, {}).setdefault(submission.student_id, (submission, entry))
+    problems = []
+    for holders in by_inode.values():
+        if len(holders) < 2:
+            continue
+        for student_id, (submission, entry) in holders.items():
+            others = ", ".join(str(e.path) for s, (_, e) in holders.items() if s != student_id)
+            problems.append(
+                Problem(
+                    entry.path,
+                    f"the same file as {others} (hard links): graded, but one of them was not written by its student",
+                    student_id,
+                    submission.assignment_id,
+                    "shared-file",
+                )
+            )
+    return problems
 
 
 def _source(path):
@@ -389,7 +447,7 @@ def _layout_root(entries, assignments):
 def _scan(path, course, assignment_id, collector_regex, intake):
     """(source, entries, found, unmatched message): what the input holds and how it maps to students."""
     source = _source(path)
-    entries = source.entries(intake)
+    entries = _refuse_course_links(source.entries(intake), course)
     if not any(entry.is_notebook for entry in entries):
         raise SubmissionsError(f"{source.path}: no notebook (.ipynb) to grade; found {_describe(entries)}")
     if assignment_id:
@@ -539,7 +597,7 @@ def collect(path, course, scratch=None, assignment_id=None, collector_regex=CANV
                 problems.append(Problem(timestamp.path, f"timestamp not read ({error}): ignored", *key))
         _match_expected(submission, course, problems)
         submissions.append(submission)
-    return submissions, problems
+    return submissions, problems + _shared_files(submissions)
 
 
 def _match_expected(submission, course, problems):

@@ -119,6 +119,10 @@ def folder_run(course, correct, tmp_path_factory):
     (students / "eve" / ASSIGNMENT).mkdir(parents=True)
     (students / "eve" / ASSIGNMENT / NOTEBOOK).symlink_to(alice)
     (students / "bob").symlink_to(students / "alice", target_is_directory=True)
+    (students / "linus" / ASSIGNMENT).mkdir(parents=True)
+    os.link(course.solutions / ASSIGNMENT / NOTEBOOK, students / "linus" / ASSIGNMENT / NOTEBOOK)
+    (students / "hal" / ASSIGNMENT).mkdir(parents=True)
+    os.link(alice, students / "hal" / ASSIGNMENT / NOTEBOOK)
     (students / "trudy").mkdir()
     (students / "trudy" / ASSIGNMENT).symlink_to(students / "alice" / ASSIGNMENT, target_is_directory=True)
 
@@ -173,6 +177,9 @@ def test_a_stray_file_beside_the_class_folder_changes_nothing(folder_run, course
 
     shutil.copytree(top, again, symlinks=True, ignore=pipes)
     os.mkfifo(again / "download" / "piper" / ASSIGNMENT / NOTEBOOK)
+    for student, original in (("linus", course.solutions), ("hal", again / "download" / "alice")):
+        (again / "download" / student / ASSIGNMENT / NOTEBOOK).unlink()  # copytree copied the hard links' content
+        os.link(original / ASSIGNMENT / NOTEBOOK, again / "download" / student / ASSIGNMENT / NOTEBOOK)
     shutil.copytree(out, copy)
     (again / "README.txt").write_text("Downloaded from the LMS.\n")
     (again / "download" / "notes.txt").write_text("late: alice\n")
@@ -199,6 +206,21 @@ def test_a_notebook_linked_to_another_students_is_refused_and_the_other_keeps_th
     _top, _out, _run, students = folder_run
     assert zeros_noted(students["eve"], "symlink"), students["eve"]
     assert full_marks(students["alice"])
+
+
+def test_a_hard_link_to_the_solution_is_refused_unread(folder_run, course):
+    _top, _out, run, students = folder_run
+    assert zeros_noted(students["linus"], "hard-link"), students["linus"]
+    (problem,) = [p for p in run.problems if p.student_id == "linus"]
+    assert str(course.solutions / ASSIGNMENT / NOTEBOOK) in problem.message
+
+
+def test_two_students_holding_one_file_are_graded_and_each_told_of_the_other(folder_run):
+    _top, _out, run, students = folder_run
+    assert full_marks(students["hal"]) and full_marks(students["alice"])
+    shared = {p.student_id: p.message for p in run.problems if p.note == "shared-file"}
+    assert set(shared) == {"alice", "hal"}, shared
+    assert f"hal/{ASSIGNMENT}/{NOTEBOOK}" in shared["alice"] and f"alice/{ASSIGNMENT}/{NOTEBOOK}" in shared["hal"]
 
 
 def test_a_pipe_in_place_of_a_notebook_is_refused_not_read(folder_run):
