@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from scipy.special import logsumexp
 from sklearn.mixture import GaussianMixture
 
 from grader.checks import CheckFailed, em1d, em2d
@@ -185,3 +186,35 @@ def test_1d_log_likelihood_lines_are_graded_with_the_convergence():
 @pytest.mark.parametrize("sample", [s for s in ALTERNATIVES if s.assignment_id in CHECKS], ids=lambda s: s.key)
 def test_correct_alternatives_pass_every_check(sample):
     assert sample_failures(sample.key) == {}
+
+
+def test_the_log_likelihood_typed_directly_is_right_where_densities_near_underflow():
+    """Eq. (9.14) summed in probability space loses digits to denormal densities; it is still eq. (9.14).
+
+    On some data (an unnormalised E-step driving the weights to zero, a far outlier) a point's density is a
+    few steps above the smallest double, and the student's line, correct, differs from the log-space sum.
+    """
+    ns = run_until_em(fill_blanks(release("02_em_2d"), SEED_STYLE["02_em_2d"]))
+    mu, cov, pi = ns["mu"], ns["cov"], ns["pi"]
+
+    def log_density(point):
+        return float(logsumexp(multivariate.estimate_weighted_log_prob(point[None, :], mu, cov, pi)))
+
+    outliers = []
+    for target in (-741.0, -742.5, -743.5):  # the smallest double is exp(-744.4)
+        low, high = 0.0, 1000.0
+        for _ in range(200):  # bisect the distance along the diagonal to the target log density
+            middle = (low + high) / 2
+            low, high = (middle, high) if log_density(mu[0] + middle) > target else (low, middle)
+        outliers.append(mu[0] + low)
+    data = np.vstack([ns["data"], outliers])
+    ns["data"] = data
+    weighted = np.exp(multivariate.estimate_weighted_log_prob(data, mu, cov, pi))
+    typed = np.log(weighted.sum(axis=1)).sum()
+    reference = multivariate.log_likelihood(data, mu, cov, pi)
+    assert not np.isclose(typed, reference, rtol=1e-6)  # the log-space sum disagrees beyond rounding
+    gamma = weighted / weighted.sum(axis=1, keepdims=True)
+    # one iteration that starts and ends at the fitted parameters, as the loop records it
+    ns.update(params_history=[(mu, cov, pi)], responsibilities_over_time=[gamma, gamma], log_likelihoods=[typed])
+    ns.update(n_iterations=1, gamma=gamma)
+    em2d.check_log_likelihood(ns)
