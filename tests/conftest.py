@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from grader.course import ensure_tools_on_path
+from grader.verify.secret import SECRET_ENV
 from tests.support.course import CourseCopy, copy_course
 
 ensure_tools_on_path()
@@ -23,6 +24,18 @@ def fit_cache(tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("GMM_EM_CACHE", str(location))
         yield location
+
+
+@pytest.fixture(scope="session", autouse=True)
+def course_secret():
+    """One grading secret for every course of the run, so every run draws the same hidden inputs.
+
+    A course's own secret is random; with it the suite would judge the samples on other hidden
+    data each run (benchmarks/hidden_inputs_sweep.py sweeps many secrets instead).
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(SECRET_ENV, "the test suite's course secret")
+        yield
 
 
 #: The folders of tests/, one per layer of the project; each test gets its folder's marker (registered in pyproject).

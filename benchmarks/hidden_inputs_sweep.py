@@ -1,0 +1,116 @@
+"""Do honest answers get one verdict on every hidden input? A sweep over many course secrets.
+
+The test suite grades every sample answer (grader.samples: correct
+alternatives and catalogued mistakes) on the hidden inputs of one fixed
+secret. A course's secret is random, so a check whose verdict on an honest
+answer depends on the data drawn (a numerical corner a correct line runs
+into, a mistake that only shows on some data) passes the suite and then
+takes a point, noted ``other-inputs``, in somebody's class.
+
+This sweep runs every sample's cells in this process on the hidden inputs of
+``--secrets`` secrets, as the verification child would, and prints each
+graded cell that passes on the notebook's data but fails on a hidden input,
+with the check's message. Nothing printed but the summary means none was
+found. Run: ``python benchmarks/hidden_inputs_sweep.py --secrets 20 [--only 02_em_2d]``
+(about a minute per secret for the twelve notebooks on one core).
+"""
+
+import argparse
+import contextlib
+import io
+import time
+import warnings
+from collections import Counter
+
+import nbformat
+import numpy as np
+
+from grader.assignments import Assignment, Inputs, default_registry
+from grader.course import DEFAULT_ROOT, Course
+from grader.samples import ALTERNATIVES, MUTANTS, Sample
+from grader.verify.secret import generator
+
+
+def namespace(nb: nbformat.NotebookNode, inputs: Inputs | None) -> dict:
+    """The variables after every answer cell ran, ``inputs`` set after the cell that makes them."""
+    last = [c.id for c in nb.cells if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")][-1]
+    ns: dict = {}
+    with (
+        contextlib.redirect_stdout(io.StringIO()),
+        contextlib.redirect_stderr(io.StringIO()),
+        warnings.catch_warnings(),
+        np.errstate(all="ignore"),
+    ):
+        warnings.simplefilter("ignore")
+        for cell in nb.cells:
+            if cell.cell_type != "code" or cell.metadata.get("nbgrader", {}).get("grade"):
+                continue
+            source = "\n".join(line for line in cell.source.split("\n") if not line.startswith("%"))
+            with contextlib.suppress(Exception):
+                exec(compile(source, cell.id, "exec"), ns)
+            if inputs is not None and cell.id == inputs.cell:
+                ns.update(inputs.variables)
+            if cell.id == last:
+                break
+    ns.update((inputs or Inputs("", {})).trusted())
+    return ns
+
+
+def verdicts(spec: Assignment, ns: dict, grade_ids: list[str]) -> dict[str, str]:
+    """{grade_id: "" if the cell's check passes, else its message}."""
+    out = {}
+    for grade_id in grade_ids:
+        try:
+            spec.grades[grade_id](ns)
+        except Exception as failure:  # a kernel fails the cell on any exception too
+            out[grade_id] = str(failure)[:300] or type(failure).__name__
+        else:
+            out[grade_id] = ""
+    return out
+
+
+def hidden(spec: Assignment, secret: str) -> Inputs:
+    rng = generator(secret, spec.id)
+    for _ in range(spec.attempts):
+        drawn = spec.hidden(rng) if spec.hidden else None
+        if drawn is not None:
+            return drawn
+    raise RuntimeError(f"{spec.id}: no usable hidden inputs for secret {secret!r}")
+
+
+def sweep(samples: list[Sample], secrets: list[str]) -> int:
+    registry, course = default_registry(), Course(DEFAULT_ROOT)
+    found, seconds = 0, Counter()
+    for sample in samples:
+        spec = registry[sample.assignment_id]
+        if not spec.hidden_grades():
+            continue
+        start = time.perf_counter()
+        release = nbformat.read(course.release / spec.id / f"{spec.id}.ipynb", as_version=4)
+        nb = sample.notebook(release)
+        seed = verdicts(spec, {**namespace(nb, None), **spec.notebook().trusted()}, list(spec.grades))
+        for secret in secrets:
+            ns = namespace(nb, hidden(spec, secret))
+            judged = spec.hidden_view(ns) if spec.hidden_view else ns
+            for grade_id, message in verdicts(spec, judged, spec.hidden_grades()).items():
+                if message and not seed[grade_id]:
+                    found += 1
+                    print(f"{sample.key} | secret {secret!r} | {grade_id}: {message}", flush=True)
+        seconds[spec.id] += time.perf_counter() - start
+    per_assignment = ", ".join(f"{assignment} {spent:.0f}" for assignment, spent in seconds.items())
+    print(f"{found} verdict(s) that differ; seconds per assignment: {per_assignment}")
+    return found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--secrets", type=int, default=10, help="how many secrets (sweep-0, sweep-1, ...)")
+    parser.add_argument("--only", default="", help="assignment ids, comma-separated")
+    arguments = parser.parse_args()
+    only = {a for a in arguments.only.split(",") if a}
+    samples = [s for s in MUTANTS + ALTERNATIVES if not only or s.assignment_id in only]
+    raise SystemExit(1 if sweep(samples, [f"sweep-{i}" for i in range(arguments.secrets)]) else 0)
+
+
+if __name__ == "__main__":
+    main()
