@@ -17,7 +17,8 @@ Encoded forms (one key says which):
 ``{"int": i}``        int and NumPy integers
 ``{"float": x}``      float and NumPy floats; ``"nan"``, ``"inf"``, ``"-inf"`` as strings
 ``{"str": s}``        str
-``{"array": [shape], "kind": "f"|"i"|"b", "values": [...], "id": n}``
+``{"array": [shape], "kind": "f"|"i"|"b", "data": base64, "id": n}``
+                      little-endian float64, int64 or one byte per bool
 ``{"list"|"tuple": [...], "id": n}``
 ``{"dict": [[key, value], ...], "id": n}``   keys str or int
 ``{"rng": state, "id": n}``                  numpy.random.Generator (its bit generator's state)
@@ -28,6 +29,8 @@ Encoded forms (one key says which):
 ====================  ===============================================
 """
 
+import base64
+import binascii
 import math
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -138,15 +141,17 @@ class Encoder:
     def _array(value: np.ndarray) -> Encoded:
         if value.size > MAX_ELEMENTS or value.ndim > 8:
             return {"opaque": "array too large"}
-        if value.dtype.kind == "b":
-            return {"array": list(value.shape), "kind": "b", "values": value.ravel().tolist()}
-        if value.dtype.kind in "iu":
-            return {"array": list(value.shape), "kind": "i", "values": value.astype(np.int64).ravel().tolist()}
+        small_unsigned = value.dtype.kind == "u" and value.dtype.itemsize < 8
+        kind = value.dtype.kind if value.dtype.kind in "bi" else ("i" if small_unsigned else "f")
         try:
-            floats = np.asarray(value, dtype=float)
-        except (TypeError, ValueError):
+            raw = np.ascontiguousarray(value, dtype=_DTYPES[kind])
+        except (TypeError, ValueError, OverflowError):
             return {"opaque": "array of objects"}
-        return {"array": list(value.shape), "kind": "f", "values": [_float(v) for v in floats.ravel().tolist()]}
+        return {"array": list(value.shape), "kind": kind, "data": base64.b64encode(raw.tobytes()).decode("ascii")}
+
+
+#: The wire type of each array kind: fixed, so the receiver never takes a type from the sender.
+_DTYPES: dict[str, np.dtype[Any]] = {"f": np.dtype("<f8"), "i": np.dtype("<i8"), "b": np.dtype("u1")}
 
 
 def _float(value: float) -> float | str:
@@ -248,20 +253,25 @@ class Decoder:
         return float(value)
 
     def _decode_array(self, entry: JSON) -> np.ndarray:
-        shape, kind, values = entry["array"], entry.get("kind"), entry.get("values")
+        shape, kind, data = entry["array"], entry.get("kind"), entry.get("data")
         _require(isinstance(shape, list) and len(shape) <= 8, "bad shape")
         _require(
             all(isinstance(d, int) and not isinstance(d, bool) and 0 <= d <= MAX_ELEMENTS for d in shape),
             "bad dimension",
         )
         size = math.prod(shape)
-        _require(isinstance(values, list) and len(values) == size and size <= self._budget, "size mismatch")
+        _require(kind in _DTYPES, "bad array kind")
+        _require(isinstance(data, str) and size <= self._budget, "size mismatch")
+        dtype = _DTYPES[kind]
+        _require(len(data) == 4 * math.ceil(size * dtype.itemsize / 3), "size mismatch")
+        try:
+            raw = base64.b64decode(data, validate=True)
+        except (binascii.Error, ValueError):
+            raise Malformed("bad array data") from None
+        _require(len(raw) == size * dtype.itemsize, "size mismatch")
         self._budget -= size
+        values = np.frombuffer(raw, dtype=dtype).reshape(shape)
         if kind == "b":
-            _require(all(isinstance(v, bool) for v in values), "bad bool array")
-            return np.array(values, dtype=bool).reshape(shape)
-        if kind == "i":
-            _require(all(isinstance(v, int) and not isinstance(v, bool) for v in values), "bad int array")
-            return np.array(values, dtype=np.int64).reshape(shape)
-        _require(kind == "f", "bad array kind")
-        return np.array([self._number(v) for v in values], dtype=float).reshape(shape)
+            _require(bool((values <= 1).all()), "bad bool array")
+            return values.astype(bool)
+        return values.astype(float if kind == "f" else np.int64)  # a writable native copy

@@ -5,6 +5,7 @@ alternative is proven through one real autograde run in
 tests/notebooks/test_misconceptions.py.
 """
 
+import base64
 import json
 import os
 import stat
@@ -81,6 +82,11 @@ def test_every_graded_cell_has_a_check_in_the_spec(assignment_id):
 # --- transport ------------------------------------------------------------------------------------------
 
 
+def wire(array):
+    """An array's bytes as the transport writes them."""
+    return base64.b64encode(array.tobytes()).decode("ascii")
+
+
 def round_trip(value):
     encoder, decoder = transport.Encoder(), transport.Decoder()
     return decoder.decode(json.loads(json.dumps(encoder.encode(value))))
@@ -96,6 +102,11 @@ def test_arrays_structures_and_aliasing_survive_the_round_trip():
     nan = round_trip(np.array([np.nan, np.inf]))
     assert np.isnan(nan[0]) and np.isinf(nan[1])
     assert round_trip(np.array([1, 2])).dtype.kind == "i" and round_trip(np.array([True])).dtype == bool
+    exact = np.array([0.1, -0.0, 5e-324, 1.7976931348623157e308, -np.inf])
+    assert round_trip(exact).tobytes() == exact.tobytes()  # bit for bit, denormals and signed zero included
+    transposed = np.arange(6.0).reshape(2, 3).T
+    assert np.array_equal(round_trip(transposed), transposed) and round_trip(transposed).flags.writeable
+    assert round_trip(np.array([2**40], dtype=np.uint64))[0] == 2.0**40
 
 
 def test_values_that_are_not_data_arrive_as_a_placeholder_named_after_their_type():
@@ -112,12 +123,16 @@ def test_values_that_are_not_data_arrive_as_a_placeholder_named_after_their_type
     "message",
     [
         [1, 2],
-        {"array": [2], "kind": "f", "values": [1.0], "id": 0},
-        {"array": [2], "kind": "f", "values": [1.0, "2"], "id": 0},
-        {"array": [1], "kind": "i", "values": [True], "id": 0},
-        {"array": [-1], "kind": "f", "values": [], "id": 0},
-        {"array": [10**7], "kind": "f", "values": [], "id": 0},
-        {"array": [1], "kind": "f", "values": [[1.0]], "id": 0},
+        {"array": [2], "kind": "f", "data": wire(np.ones(1)), "id": 0},
+        {"array": [1], "kind": "f", "data": wire(np.ones(2)), "id": 0},
+        {"array": [1], "kind": "f", "data": wire(np.ones(1))[:-1] + "!", "id": 0},
+        {"array": [1], "kind": "f", "data": [1.0], "id": 0},
+        {"array": [1], "kind": "i", "values": [1], "id": 0},
+        {"array": [1], "kind": "O", "data": wire(np.ones(1)), "id": 0},
+        {"array": [2], "kind": "b", "data": wire(np.array([1, 7], dtype=np.uint8)), "id": 0},
+        {"array": [-1], "kind": "f", "data": "", "id": 0},
+        {"array": [10**7], "kind": "f", "data": "", "id": 0},
+        {"array": [2**21, 2**21], "kind": "f", "data": "", "id": 0},
         {"ref": 3},
         {"yours": 0},
         {"function": 0, "name": "f"},
