@@ -18,6 +18,7 @@ of the notebook's runs name the functions' diagnoses as their likely cause.
 """
 
 import functools
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -243,6 +244,10 @@ def _describe_case(history: np.ndarray, n_samples: int, tol: float, patience: in
     )
 
 
+#: has_converged's verdict per student function and made-up histories: the runs' and restarts' cells ask again.
+_rule_verdicts: "weakref.WeakKeyDictionary[Any, dict[int, CheckFailed | None]]" = weakref.WeakKeyDictionary()
+
+
 def check_has_converged(ns: Namespace) -> None:
     """has_converged(log_likelihoods, n_samples, tol, patience) agrees with the rule on every prefix.
 
@@ -252,32 +257,51 @@ def check_has_converged(ns: Namespace) -> None:
     """
     with quiet():
         function = student_function(ns, "has_converged")
-        answers = []  # (prefix, n_samples, tol, patience, the student's answer)
-        for history in _sequences(inputs(ns, notebook_problem).sequences_seed):
-            for n_samples, tol, patience in _rule_cases():
-                for t in range(1, len(history) + 1):
-                    prefix = list(history[:t])
-                    actual = _call(function, "has_converged", list(prefix), n_samples, tol, patience)
-                    if not isinstance(actual, (bool, np.bool_)):
-                        raise CheckFailed(f"has_converged should return True or False, not a {type(actual).__name__}.")
-                    answers.append((prefix, n_samples, tol, patience, bool(actual)))
-        wrong = next((answer for answer in answers if answer[-1] != initialisation.has_converged(*answer[:-1])), None)
-        if wrong is None:
-            return
-        prefix, n_samples, tol, patience, actual = wrong
-        message = f"has_converged returned {actual} {_describe_case(np.array(prefix), n_samples, tol, patience)}"
-        matching = [
-            misconception
-            for misconception, rule in RULE_MISTAKES
-            if all(answer[-1] == rule(*answer[:-1]) for answer in answers)
-        ]
-        diagnosed = _diagnosed(message, matching)
-        if diagnosed:
-            raise diagnosed
-        raise CheckFailed(
-            f"{message}; it matches no known mistake: it should be True exactly when there are at "
-            "least `patience` gains and the last `patience` per-sample gains are all below tol."
-        )
+        sequences_seed = inputs(ns, notebook_problem).sequences_seed
+        try:
+            verdicts = _rule_verdicts.setdefault(function, {})
+        except TypeError:  # not weakly referable: judged afresh each time
+            verdicts = {}
+        if sequences_seed not in verdicts:
+            try:
+                _judge_rule(function, sequences_seed)
+            except CheckFailed as failure:
+                verdicts[sequences_seed] = failure
+            else:
+                verdicts[sequences_seed] = None
+        verdict = verdicts[sequences_seed]
+        if verdict is not None:
+            raise CheckFailed(str(verdict), verdict.diagnosis)
+
+
+def _judge_rule(function: Callable[..., Any], sequences_seed: int) -> None:
+    """check_has_converged's work: the student's answers on every made-up case, compared with the rule."""
+    answers = []  # (prefix, n_samples, tol, patience, the student's answer)
+    for history in _sequences(sequences_seed):
+        for n_samples, tol, patience in _rule_cases():
+            for t in range(1, len(history) + 1):
+                prefix = list(history[:t])
+                actual = _call(function, "has_converged", list(prefix), n_samples, tol, patience)
+                if not isinstance(actual, (bool, np.bool_)):
+                    raise CheckFailed(f"has_converged should return True or False, not a {type(actual).__name__}.")
+                answers.append((prefix, n_samples, tol, patience, bool(actual)))
+    wrong = next((answer for answer in answers if answer[-1] != initialisation.has_converged(*answer[:-1])), None)
+    if wrong is None:
+        return
+    prefix, n_samples, tol, patience, actual = wrong
+    message = f"has_converged returned {actual} {_describe_case(np.array(prefix), n_samples, tol, patience)}"
+    matching = [
+        misconception
+        for misconception, rule in RULE_MISTAKES
+        if all(answer[-1] == rule(*answer[:-1]) for answer in answers)
+    ]
+    diagnosed = _diagnosed(message, matching)
+    if diagnosed:
+        raise diagnosed
+    raise CheckFailed(
+        f"{message}; it matches no known mistake: it should be True exactly when there are at "
+        "least `patience` gains and the last `patience` per-sample gains are all below tol."
+    )
 
 
 # --- restarts -------------------------------------------------------------------------------------
