@@ -37,6 +37,7 @@ from grader.pipeline.autograde import autograde
 from grader.pipeline.report import Row
 from grader.samples import MUTANTS, SEED_STYLE, fill_blanks, variant
 from grader.verify import SECRET_FILE, hidden_inputs
+from grader.verify.secret import SECRET_ENV
 from tests.support.course import CourseCopy, copy_course
 
 ASSIGNMENT = "01_em_1d"
@@ -146,6 +147,12 @@ def run_autograder(template, root, notebooks, links=(), installed=False):
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv(SECRET_ENV)  # the course's own secret file is what the autograder zip must carry
+        yield _graded(tmp_path_factory)
+
+
+def _graded(tmp_path_factory):
     base = tmp_path_factory.mktemp("gradescope")
     course = CourseCopy(copy_course(base / "course"))
     secret = choose_secret(course)
