@@ -282,7 +282,7 @@ def _refuse_course_links(entries, course):
 
 def _shared_files(submissions):
     """Problems for notebooks that are one file (hard links) in the submissions of different students."""
-    by_inode = {}
+    by_inode: dict[tuple, dict[str, tuple[Submission, Entry]]] = {}
     for submission in submissions:
         for entry in submission.files.values():
             if entry.inode:
