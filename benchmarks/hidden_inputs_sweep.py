@@ -7,7 +7,7 @@ answer depends on the data drawn (a numerical corner a correct line runs
 into, a mistake that only shows on some data) passes the suite and then
 takes a point, noted ``other-inputs``, in somebody's class.
 
-This sweep runs every sample's cells in this process on the hidden inputs of
+This sweep runs every sample's cells (those a verification child runs) in this process on the hidden inputs of
 ``--secrets`` secrets, as the verification child would, and prints each
 graded cell that passes on the notebook's data but fails on a hidden input,
 with the check's message. Nothing printed but the summary means none was
@@ -16,44 +16,25 @@ found. Run: ``python benchmarks/hidden_inputs_sweep.py --secrets 20 [--only 02_e
 """
 
 import argparse
-import contextlib
-import io
 import time
-import warnings
 from collections import Counter
 
 import nbformat
-import numpy as np
 
 from grader.assignments import Assignment, Inputs, default_registry
 from grader.course import DEFAULT_ROOT, Course
-from grader.samples import ALTERNATIVES, MUTANTS, Sample
-from grader.verify.secret import generator
+from grader.samples import ALTERNATIVES, MUTANTS, Sample, run_sources
+from grader.verify.runs import cells_to_run, hidden_inputs
 
 
-def namespace(nb: nbformat.NotebookNode, inputs: Inputs | None) -> dict:
-    """The variables after every answer cell ran, ``inputs`` set after the cell that makes them."""
-    last = [c.id for c in nb.cells if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")][-1]
-    ns: dict = {}
-    with (
-        contextlib.redirect_stdout(io.StringIO()),
-        contextlib.redirect_stderr(io.StringIO()),
-        warnings.catch_warnings(),
-        np.errstate(all="ignore"),
-    ):
-        warnings.simplefilter("ignore")
-        for cell in nb.cells:
-            if cell.cell_type != "code" or cell.metadata.get("nbgrader", {}).get("grade"):
-                continue
-            source = "\n".join(line for line in cell.source.split("\n") if not line.startswith("%"))
-            with contextlib.suppress(Exception):
-                exec(compile(source, cell.id, "exec"), ns)
-            if inputs is not None and cell.id == inputs.cell:
-                ns.update(inputs.variables)
-            if cell.id == last:
-                break
-    ns.update((inputs or Inputs("", {})).trusted())
-    return ns
+def namespace(spec: Assignment, nb: nbformat.NotebookNode, inputs: Inputs | None) -> dict:
+    """The variables after the cells a verification child runs, ``inputs`` set after the cell that makes them."""
+    cells = cells_to_run(spec, nb)
+    if inputs is None:
+        ns, _ = run_sources(cells)
+        return {**ns, **spec.notebook().trusted()}
+    ns, _ = run_sources(cells, inputs.cell, inputs.variables)
+    return {**ns, **inputs.trusted()}
 
 
 def verdicts(spec: Assignment, ns: dict, grade_ids: list[str]) -> dict[str, str]:
@@ -69,15 +50,6 @@ def verdicts(spec: Assignment, ns: dict, grade_ids: list[str]) -> dict[str, str]
     return out
 
 
-def hidden(spec: Assignment, secret: str) -> Inputs:
-    rng = generator(secret, spec.id)
-    for _ in range(spec.attempts):
-        drawn = spec.hidden(rng) if spec.hidden else None
-        if drawn is not None:
-            return drawn
-    raise RuntimeError(f"{spec.id}: no usable hidden inputs for secret {secret!r}")
-
-
 def sweep(samples: list[Sample], secrets: list[str]) -> int:
     registry, course = default_registry(), Course(DEFAULT_ROOT)
     found, seconds = 0, Counter()
@@ -88,9 +60,9 @@ def sweep(samples: list[Sample], secrets: list[str]) -> int:
         start = time.perf_counter()
         release = nbformat.read(course.release / spec.id / f"{spec.id}.ipynb", as_version=4)
         nb = sample.notebook(release)
-        seed = verdicts(spec, {**namespace(nb, None), **spec.notebook().trusted()}, list(spec.grades))
+        seed = verdicts(spec, namespace(spec, nb, None), list(spec.grades))
         for secret in secrets:
-            ns = namespace(nb, hidden(spec, secret))
+            ns = namespace(spec, nb, hidden_inputs(spec, secret))
             judged = spec.hidden_view(ns) if spec.hidden_view else ns
             for grade_id, message in verdicts(spec, judged, spec.hidden_grades()).items():
                 if message and not seed[grade_id]:

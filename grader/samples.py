@@ -28,6 +28,22 @@ def run_until(notebook: "NotebookNode", cell_id: str) -> tuple[dict[str, Any], E
     that raises keeps the state it reached and the next cells still run, as in
     a kernel.
     """
+    cells = []
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            cells.append((cell.id, cell.source))
+            if cell.id == cell_id:
+                return run_sources(cells)
+    raise ValueError(f"the notebook has no {cell_id!r} cell")
+
+
+def run_sources(
+    cells: Iterable[tuple[str, str]], after: str = "", variables: Mapping[str, Any] | None = None
+) -> tuple[dict[str, Any], Exception | None]:
+    """Execute ``cells`` [(name, source)] as :func:`run_until` does; ``variables`` are set after the cell ``after``.
+
+    The setting is what a verification child does with hidden inputs.
+    """
     import numpy as np
 
     ns: dict[str, Any] = {}
@@ -39,17 +55,15 @@ def run_until(notebook: "NotebookNode", cell_id: str) -> tuple[dict[str, Any], E
         np.errstate(all="ignore"),
     ):
         warnings.simplefilter("ignore")
-        for cell in notebook.cells:
-            if cell.cell_type != "code":
-                continue
-            source = "\n".join(line for line in cell.source.split("\n") if not line.startswith("%"))
+        for name, source in cells:
+            source = "\n".join(line for line in source.split("\n") if not line.startswith("%"))
             try:
-                exec(compile(source, cell.id, "exec"), ns)
+                exec(compile(source, name, "exec"), ns)
             except Exception as raised:
                 error = raised
-            if cell.id == cell_id:
-                return ns, error
-    raise ValueError(f"the notebook has no {cell_id!r} cell")
+            if name == after:
+                ns.update(variables or {})
+    return ns, error
 
 
 class UnknownBlank(KeyError):

@@ -16,8 +16,8 @@ def run_cells(nb, until):
     return run_until(nb, until)[0]
 
 
-def failure_messages(checks, ns):
-    """{check function name: message} of every check in ``checks`` [(label, check)] that fails on ``ns``."""
+def failures(checks, ns):
+    """{check function name: CheckFailed} of every check in ``checks`` [(label, check)] that fails on ``ns``."""
     from grader.checks import CheckFailed
 
     out = {}
@@ -25,21 +25,18 @@ def failure_messages(checks, ns):
         try:
             check(ns)
         except CheckFailed as failure:
-            out[check.__name__] = str(failure)
+            out[check.__name__] = failure
     return out
+
+
+def failure_messages(checks, ns):
+    """{check function name: message} of the checks that fail on ``ns``."""
+    return {name: str(failure) for name, failure in failures(checks, ns).items()}
 
 
 def failure_diagnoses(checks, ns):
-    """{check function name: diagnosis ids} of every check in ``checks`` [(label, check)] that fails on ``ns``."""
-    from grader.checks import CheckFailed
-
-    out = {}
-    for _label, check in checks:
-        try:
-            check(ns)
-        except CheckFailed as failure:
-            out[check.__name__] = failure.diagnosis
-    return out
+    """{check function name: diagnosis ids} of the checks that fail on ``ns``."""
+    return {name: failure.diagnosis for name, failure in failures(checks, ns).items()}
 
 
 def hidden_inputs(spec, n, seed=2024):
