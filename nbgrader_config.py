@@ -2,7 +2,7 @@
 
 import os
 
-from grader.course import GENERATE_ASSIGNMENT_PREPROCESSORS
+from grader.course import AUTOGRADE_PREPROCESSORS, GENERATE_ASSIGNMENT_PREPROCESSORS
 from grader.settings import share_with_nbgrader
 
 c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
@@ -12,6 +12,7 @@ c.CourseDirectory.course_id = "gmm-em"
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "notebooks"
 c.GenerateAssignment.preprocessors = GENERATE_ASSIGNMENT_PREPROCESSORS
+c.Autograde.autograde_preprocessors = AUTOGRADE_PREPROCESSORS
 
 # The grader's settings (README, "Settings"), e.g. c.Grading.workers = 8 or c.Intake.max_notebook_mb = 16.
 # Student cells print EM progress: the default cell timeout (120 s) is generous and still ends a runaway loop.

@@ -12,16 +12,21 @@ import shutil
 import sys
 from pathlib import Path
 
-from nbgrader.preprocessors import ClearSolutions
+from nbgrader.converters import Autograde, GenerateAssignment
+from nbgrader.preprocessors import ClearSolutions, Execute
 from traitlets.config import Config, PyFileConfigLoader
 
 from . import assignments
-from .nbgrader_internals import generate_assignment_preprocessors, read_schema_version_in_process
-from .preprocessors import ClearSolutionsAndBlanks
+from .nbgrader_internals import preprocessors_swapped, read_schema_version_in_process
+from .preprocessors import ClearSolutionsAndBlanks, SocketFolderExecute
 
 #: nbgrader's own GenerateAssignment pipeline with ClearSolutions swapped for ours.
-GENERATE_ASSIGNMENT_PREPROCESSORS = generate_assignment_preprocessors(
-    replace=ClearSolutions, by=ClearSolutionsAndBlanks
+GENERATE_ASSIGNMENT_PREPROCESSORS = preprocessors_swapped(
+    GenerateAssignment, "preprocessors", replace=ClearSolutions, by=ClearSolutionsAndBlanks
+)
+#: nbgrader's own Autograde pipeline with its kernels on Unix sockets (grader.preprocessors.execute says why).
+AUTOGRADE_PREPROCESSORS = preprocessors_swapped(
+    Autograde, "autograde_preprocessors", replace=Execute, by=SocketFolderExecute
 )
 
 #: The package root: a checkout of the course is the default course.
@@ -91,7 +96,6 @@ class Course:
         Defaults write the committed release (``notebooks/``) and the course's
         gradebook. Returns the release directory.
         """
-        from nbgrader.converters import GenerateAssignment
         from nbgrader.coursedir import CourseDirectory
 
         ensure_tools_on_path()
@@ -115,7 +119,6 @@ class Course:
 
     def nbgrader_autograde(self, assignment_id, student_id="*", db_url=None):
         """Plain, sequential ``nbgrader autograde`` of ``submitted/`` (the baseline our pipeline must match)."""
-        from nbgrader.converters import Autograde
         from nbgrader.coursedir import CourseDirectory
 
         ensure_tools_on_path()

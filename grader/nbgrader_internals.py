@@ -10,7 +10,8 @@ piece, so an nbgrader upgrade that moves one fails in one clear place:
 - ``ClearSolutions._replace_solution_region``, the hook the blanks extend;
 - ``ClearHiddenTests._remove_hidden_test_region``, which says what a released
   test cell looks like;
-- the default ``GenerateAssignment.preprocessors`` list, in which the course
+- the default ``GenerateAssignment.preprocessors`` and
+  ``Autograde.autograde_preprocessors`` lists, in each of which the course
   swaps one entry.
 """
 
@@ -21,8 +22,8 @@ from typing import Any
 
 import nbformat
 import nbgrader.api
-from nbgrader.converters import GenerateAssignment
 from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions
+from traitlets import HasTraits
 
 
 @functools.cache
@@ -89,12 +90,12 @@ class SolutionRegions(ClearSolutions):
         return replaced
 
 
-def generate_assignment_preprocessors(replace: type, by: type) -> list[type]:
-    """nbgrader's default ``GenerateAssignment.preprocessors``, with the one entry ``replace`` swapped for ``by``."""
-    default = GenerateAssignment.class_traits()["preprocessors"].default()
+def preprocessors_swapped(converter: type[HasTraits], trait: str, replace: type, by: type) -> list[type]:
+    """nbgrader's default ``converter.trait`` preprocessor list, with the one entry ``replace`` swapped for ``by``."""
+    default = list(converter.class_traits()[trait].default() or ())
     if default.count(replace) != 1:
         raise RuntimeError(
-            f"nbgrader's GenerateAssignment.preprocessors holds {replace.__name__} {default.count(replace)} times, "
+            f"nbgrader's {converter.__name__}.{trait} holds {replace.__name__} {default.count(replace)} times, "
             "not once: grader.nbgrader_internals needs updating for this nbgrader"
         )
     return [by if step is replace else step for step in default]

@@ -35,7 +35,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.converters import Autograde
 from nbgrader.converters.base import NbGraderException
 from nbgrader.coursedir import CourseDirectory
-from nbgrader.preprocessors import NbGraderPreprocessor
+from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 
 from .. import verify
 from ..course import Course, _quiet_logs, ensure_tools_on_path
@@ -283,7 +283,7 @@ class Grader:
             )
         converter = self._converter(submission.student_id, submission.assignment_id)
         converter.autograde_preprocessors = [
-            ReplayOutputs if p.__name__ == "Execute" else p for p in converter.autograde_preprocessors
+            ReplayOutputs if issubclass(p, Execute) else p for p in converter.autograde_preprocessors
         ]
         logged = _LoggedErrors()
         converter.log.addHandler(logged)

@@ -1,5 +1,8 @@
 """Real `nbgrader autograde` runs: solutions earn full marks, the blank release zero, partial answers partial."""
 
+import json
+import os
+
 import pytest
 
 from grader.course import DEFAULT_ROOT, Course
@@ -36,3 +39,28 @@ def test_wrong_sigma_update_earns_partial_credit(course):
     earned = {grade_id for grade_id, (score, maximum) in grades.items() if score == maximum}
     assert earned == {"test_estep", "test_mu", "test_pi"}
     assert all(score == 0 for grade_id, (score, _) in grades.items() if grade_id not in earned)
+
+
+def test_nbgraders_kernels_listen_on_unix_sockets_of_their_own(tmp_path):
+    """The course's autograde kernels: five Unix sockets in a private folder each, removed at shutdown."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    from grader.course import AUTOGRADE_PREPROCESSORS
+    from grader.preprocessors import SocketFolderExecute
+
+    assert SocketFolderExecute in AUTOGRADE_PREPROCESSORS
+    code = "import json, os\nfrom ipykernel.connect import get_connection_info\nprint(get_connection_info())"
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code), nbformat.v4.new_code_cell("os.getcwd()")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    (tmp_path / "notebook").mkdir()
+    infos, folders = [], []
+    for _ in range(2):
+        client = SocketFolderExecute(timeout=60)
+        client.preprocess(nbformat.from_dict(nb.copy()), {"metadata": {"path": str(tmp_path / "notebook")}})
+        infos.append(json.loads(client.nb.cells[0].outputs[0]["text"]))
+        assert client.nb.cells[1].outputs[0]["data"]["text/plain"] == repr(str(tmp_path / "notebook"))
+        folders.append(os.path.dirname(infos[-1]["ip"]))
+    assert [info["transport"] for info in infos] == ["ipc", "ipc"]
+    assert all(os.path.isabs(folder) for folder in folders) and folders[0] != folders[1]
+    assert not any(os.path.exists(folder) for folder in folders), "a kernel's socket folder outlived it"

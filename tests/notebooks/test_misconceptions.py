@@ -115,13 +115,19 @@ def self_check_output(notebook):
 
 def validate(folder, notebook_name):
     """(failing grade_ids, error) of nbgrader's Validator on ``folder/notebook_name`` (run in its own process)."""
+    from nbgrader.preprocessors import Execute
     from nbgrader.validator import Validator
     from traitlets.config import Config
+
+    from grader.preprocessors import SocketFolderExecute
 
     path = Path(folder) / notebook_name
     try:
         config = Config({"ExecutePreprocessor": {"timeout": LIMITS["cell_timeout"]}})
-        result = Validator(config=config).validate(str(path))
+        validator = Validator(config=config)
+        # two of these run at once beside a grading run: kernels on Unix sockets cannot race for TCP ports
+        validator.preprocessors = [SocketFolderExecute if p is Execute else p for p in validator.preprocessors]
+        result = validator.validate(str(path))
     except Exception as error:  # the comparison then fails with this message
         return set(), f"{type(error).__name__}: {error}"
     if result.get("changed") or result.get("type_changed"):

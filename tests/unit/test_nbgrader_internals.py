@@ -12,21 +12,21 @@ import nbgrader
 import nbgrader.api
 import pytest
 from nbgrader.api import Gradebook
-from nbgrader.converters import GenerateAssignment
+from nbgrader.converters import Autograde, GenerateAssignment
 from nbgrader.dbutil import _temp_alembic_ini
-from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions
+from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions, Execute
 from packaging.version import Version
 from sqlalchemy import create_engine, text
 
 from grader import nbgrader_internals
-from grader.course import GENERATE_ASSIGNMENT_PREPROCESSORS
+from grader.course import AUTOGRADE_PREPROCESSORS, GENERATE_ASSIGNMENT_PREPROCESSORS
 from grader.nbgrader_internals import (
-    generate_assignment_preprocessors,
     gradebook_schema_version,
     one_engine_per_database,
+    preprocessors_swapped,
     released_test_source,
 )
-from grader.preprocessors import ClearSolutionsAndBlanks
+from grader.preprocessors import ClearSolutionsAndBlanks, SocketFolderExecute
 
 
 def test_the_nbgrader_these_pins_were_written_for():
@@ -79,17 +79,28 @@ def test_gradebooks_share_one_engine_per_database_only_within_a_run(tmp_path):
         assert after.engine is not first.engine
 
 
-def test_the_release_pipeline_is_nbgraders_with_one_entry_swapped():
-    default = GenerateAssignment.class_traits()["preprocessors"].default()
-    assert len(GENERATE_ASSIGNMENT_PREPROCESSORS) == len(default)
-    pairs = zip(GENERATE_ASSIGNMENT_PREPROCESSORS, default)
-    differing = [(ours, theirs) for ours, theirs in pairs if ours is not theirs]
-    assert differing == [(ClearSolutionsAndBlanks, ClearSolutions)]
+@pytest.mark.parametrize(
+    "converter, trait, ours, swapped",
+    [
+        (
+            GenerateAssignment,
+            "preprocessors",
+            GENERATE_ASSIGNMENT_PREPROCESSORS,
+            (ClearSolutionsAndBlanks, ClearSolutions),
+        ),
+        (Autograde, "autograde_preprocessors", AUTOGRADE_PREPROCESSORS, (SocketFolderExecute, Execute)),
+    ],
+)
+def test_the_release_and_autograde_pipelines_are_nbgraders_with_one_entry_swapped(converter, trait, ours, swapped):
+    default = converter.class_traits()[trait].default()
+    assert len(ours) == len(default)
+    differing = [(mine, theirs) for mine, theirs in zip(ours, default) if mine is not theirs]
+    assert differing == [swapped]
 
 
 def test_a_swap_nbgrader_no_longer_offers_is_a_clear_error():
     with pytest.raises(RuntimeError, match=r"holds ClearSolutionsAndBlanks 0 times.*nbgrader_internals"):
-        generate_assignment_preprocessors(replace=ClearSolutionsAndBlanks, by=ClearSolutions)
+        preprocessors_swapped(GenerateAssignment, "preprocessors", replace=ClearSolutionsAndBlanks, by=ClearSolutions)
 
 
 def test_the_solution_region_hook_sees_every_code_cell_and_its_verdict_counts():
