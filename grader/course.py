@@ -17,7 +17,7 @@ from nbgrader.preprocessors import ClearSolutions, Execute
 from traitlets.config import Config, PyFileConfigLoader
 
 from . import assignments
-from .nbgrader_internals import preprocessors_swapped, read_schema_version_in_process
+from .nbgrader_internals import check_metadata_schemas_once, preprocessors_swapped, read_schema_version_in_process
 from .preprocessors import ClearSolutionsAndBlanks, SocketFolderExecute
 
 #: nbgrader's own GenerateAssignment pipeline with ClearSolutions swapped for ours.
@@ -43,12 +43,14 @@ def ensure_tools_on_path():
     nbgrader (as a program) runs ``alembic``: this interpreter's scripts go on
     PATH. As a library it runs ``alembic heads`` in a subprocess for every new
     gradebook (2.5 s, a third of grading a small class); the same revision is
-    read in-process instead.
+    read in-process instead. Its cell-metadata schema is checked once, not
+    for every cell it reads.
     """
     scripts = os.path.dirname(sys.executable)
     if scripts not in os.environ.get("PATH", "").split(os.pathsep):
         os.environ["PATH"] = scripts + os.pathsep + os.environ.get("PATH", "")
     read_schema_version_in_process()
+    check_metadata_schemas_once()
 
 
 class Course:

@@ -79,6 +79,44 @@ def test_gradebooks_share_one_engine_per_database_only_within_a_run(tmp_path):
         assert after.engine is not first.engine
 
 
+def test_within_a_run_each_database_is_asked_for_its_tables_once(tmp_path):
+    """nbgrader's Gradebook creates missing tables on every open; within a run, only the first open per database."""
+    from sqlalchemy import event
+
+    urls = [f"sqlite:///{tmp_path / name}" for name in ("gradebook.db", "other.db")]
+    statements = []
+    with one_engine_per_database():
+        for url in urls + urls:
+            with Gradebook(url) as gradebook:
+                if len(statements) < len(urls):  # listen on each engine once, from its first open
+                    event.listen(gradebook.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+                    statements.append(url)
+                gradebook.add_student(f"s{len(statements)}")
+    asked = [s for s in statements if isinstance(s, str) and "PRAGMA main.table_info" in s]
+    assert asked == [], "a later open asked for the tables again"
+    assert nbgrader.api.Base.metadata.create_all.__func__ is type(nbgrader.api.Base.metadata).create_all
+    for url in urls:  # both databases got every table
+        with Gradebook(url) as gradebook:
+            assert len(gradebook.students) == 2
+
+
+def test_metadata_checked_with_the_schema_checked_once_gives_nbgraders_verdicts():
+    import jsonschema
+    from nbgrader.nbgraderformat import MetadataValidator
+
+    nbgrader_internals.check_metadata_schemas_once()
+    validator = MetadataValidator()
+    good = {"grade": True, "grade_id": "a", "locked": True, "points": 2, "schema_version": 3, "solution": False}
+    bad = [{**good, "points": "two"}, {**good, "grade_id": 7}, {k: v for k, v in good.items() if k != "locked"}]
+    validator.validate_cell(nbformat.v4.new_code_cell("x = 1", metadata={"nbgrader": good}))
+    for metadata in bad:
+        with pytest.raises(jsonschema.ValidationError) as ours:
+            validator.validate_cell(nbformat.v4.new_code_cell("x = 1", metadata={"nbgrader": metadata}))
+        with pytest.raises(jsonschema.ValidationError) as theirs:
+            jsonschema.validate(metadata, validator.schema)
+        assert ours.value.message == theirs.value.message
+
+
 @pytest.mark.parametrize(
     "converter, trait, ours, swapped",
     [
