@@ -23,31 +23,16 @@ import nbformat
 
 from grader.assignments import Assignment, Inputs, default_registry
 from grader.course import DEFAULT_ROOT, Course
-from grader.samples import ALTERNATIVES, MUTANTS, Sample, run_sources
-from grader.verify.runs import cells_to_run, hidden_inputs
+from grader.samples import ALTERNATIVES, MUTANTS, Sample, judge
+from grader.verify.runs import hidden_inputs
 
 
-def namespace(spec: Assignment, nb: nbformat.NotebookNode, inputs: Inputs | None) -> dict:
-    """The variables after the cells a verification child runs, ``inputs`` set after the cell that makes them."""
-    cells = cells_to_run(spec, nb)
-    if inputs is None:
-        ns, _ = run_sources(cells)
-        return {**ns, **spec.notebook().trusted()}
-    ns, _ = run_sources(cells, inputs.cell, inputs.variables)
-    return {**ns, **inputs.trusted()}
-
-
-def verdicts(spec: Assignment, ns: dict, grade_ids: list[str]) -> dict[str, str]:
+def verdicts(spec: Assignment, nb: nbformat.NotebookNode, inputs: Inputs | None = None) -> dict[str, str]:
     """{grade_id: "" if the cell's check passes, else its message}."""
-    out = {}
-    for grade_id in grade_ids:
-        try:
-            spec.grades[grade_id](ns)
-        except Exception as failure:  # a kernel fails the cell on any exception too
-            out[grade_id] = str(failure)[:300] or type(failure).__name__
-        else:
-            out[grade_id] = ""
-    return out
+    return {
+        grade_id: "" if failure is None else (str(failure)[:300] or type(failure).__name__)
+        for grade_id, failure in judge(spec, nb, inputs).items()
+    }
 
 
 def sweep(samples: list[Sample], secrets: list[str]) -> int:
@@ -60,11 +45,9 @@ def sweep(samples: list[Sample], secrets: list[str]) -> int:
         start = time.perf_counter()
         release = nbformat.read(course.release / spec.id / f"{spec.id}.ipynb", as_version=4)
         nb = sample.notebook(release)
-        seed = verdicts(spec, namespace(spec, nb, None), list(spec.grades))
+        seed = verdicts(spec, nb)
         for secret in secrets:
-            ns = namespace(spec, nb, hidden_inputs(spec, secret))
-            judged = spec.hidden_view(ns) if spec.hidden_view else ns
-            for grade_id, message in verdicts(spec, judged, spec.hidden_grades()).items():
+            for grade_id, message in verdicts(spec, nb, hidden_inputs(spec, secret)).items():
                 if message and not seed[grade_id]:
                     found += 1
                     print(f"{sample.key} | secret {secret!r} | {grade_id}: {message}", flush=True)

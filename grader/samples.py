@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from nbformat import NotebookNode
 
+    from .assignments import Assignment, Inputs
+
 BLANK_LINE = re.compile(r"^(?P<indent>\s*)(?P<target>.+?) = ###\s*$")
 
 
@@ -64,6 +66,39 @@ def run_sources(
             if name == after:
                 ns.update(variables or {})
     return ns, error
+
+
+def judge(
+    spec: "Assignment", notebook: Mapping[str, Any], inputs: "Inputs | None" = None
+) -> dict[str, Exception | None]:
+    """{grade_id: what its check raised, or None}: ``notebook`` judged in this process as the grader judges it.
+
+    The cells a verification child runs are executed here, with ``inputs``
+    (hidden ones) set after the cell that makes them, and each grade cell's
+    check is called on the result as the grading process calls it: every
+    grade cell on the notebook's own inputs, the spec's hidden grades on
+    ``inputs``. For tests and benchmarks: fast, and with no sandbox.
+    """
+    from .verify.runs import cells_to_run
+
+    cells = cells_to_run(spec, notebook)
+    if inputs is None:
+        ns, _ = run_sources(cells)
+        ns, grade_ids = {**ns, **spec.notebook().trusted()}, list(spec.grades)
+    else:
+        ns, _ = run_sources(cells, inputs.cell, inputs.variables)
+        ns, grade_ids = {**ns, **inputs.trusted()}, spec.hidden_grades()
+        if spec.hidden_view:
+            ns = dict(spec.hidden_view(ns))
+    verdicts: dict[str, Exception | None] = {}
+    for grade_id in grade_ids:
+        try:
+            spec.grades[grade_id](ns)
+        except Exception as failure:  # a kernel fails the cell on any exception too
+            verdicts[grade_id] = failure
+        else:
+            verdicts[grade_id] = None
+    return verdicts
 
 
 class UnknownBlank(KeyError):

@@ -9,14 +9,13 @@ import pytest
 from scipy.special import logsumexp
 from sklearn.cluster import KMeans
 
-from grader.assignments import INPUTS, default_registry
 from grader.checks import kmeans_limit
 from grader.course import DEFAULT_ROOT, Course
 from grader.em import kmeans as reference
 from grader.em import seed
 from grader.misconceptions import KMEANS_LIMIT
-from grader.samples import ALTERNATIVES, MUTANTS, fill_blanks
-from tests.support.notebook_runs import failure_diagnoses, failure_messages, hidden_inputs, run_cells
+from grader.samples import MUTANTS, fill_blanks
+from tests.support.notebook_runs import failure_messages, run_cells
 
 ASSIGNMENT = "08_kmeans_limit"
 RELEASE = Course(DEFAULT_ROOT).release / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
@@ -106,46 +105,14 @@ def test_missing_half_keeps_the_limit_points():
     kmeans_limit.check_limit(ns)
 
 
-# --- the catalogue: each mistake named by its own id only, on the notebook's and on hidden inputs --------------
-
-SPEC = default_registry()[ASSIGNMENT]
+# --- the catalogue (each sample judged on the notebook's and hidden inputs: tests/unit/test_catalogue.py) ---
 
 
-def diagnoses(ns):
-    """{check name: diagnosis ids} of the failing checks."""
-    return failure_diagnoses(kmeans_limit.CHECKS, ns)
-
-
-HIDDEN = hidden_inputs(SPEC, 3)
 MUTANTS_08 = [s for s in MUTANTS if s.assignment_id == ASSIGNMENT]
-ALTERNATIVES_08 = [s for s in ALTERNATIVES if s.assignment_id == ASSIGNMENT]
-
-
-def sample_namespace(sample):
-    return run_cells(sample.notebook(nbformat.read(RELEASE, as_version=4)), "assignments")
 
 
 def test_every_catalogue_id_of_the_notebook_has_a_mutant():
     assert {s.misconception for s in MUTANTS_08} == {m.id for m in KMEANS_LIMIT}
-
-
-@pytest.mark.parametrize("sample", MUTANTS_08, ids=lambda s: s.key)
-def test_each_mistake_is_named_by_its_own_id_only(sample):
-    ns = sample_namespace(sample)
-    for where in [None, *HIDDEN]:
-        judged = ns if where is None else {**ns, **where.variables, INPUTS: where.details}
-        failed = diagnoses(judged)
-        assert failed, "the mistake passed every check"
-        assert {i for ids in failed.values() for i in ids} == {sample.misconception}, failed
-        assert all(ids in ((), (sample.misconception,)) for ids in failed.values()), failed
-
-
-@pytest.mark.parametrize("sample", ALTERNATIVES_08, ids=lambda s: s.key)
-def test_correct_alternatives_pass_on_the_notebooks_and_hidden_inputs(sample):
-    ns = sample_namespace(sample)
-    for where in [None, *HIDDEN]:
-        judged = ns if where is None else {**ns, **where.variables, INPUTS: where.details}
-        assert diagnoses(judged) == {}
 
 
 def _soft_of(log_weighted):
