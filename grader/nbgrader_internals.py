@@ -96,7 +96,7 @@ def one_engine_per_database() -> Iterator[None]:
     create_engine = nbgrader.api.create_engine
     metadata = nbgrader.api.Base.metadata
     create_all = metadata.create_all
-    created: set[int] = set()
+    created: set[Any] = set()  # engines whose tables are known to exist
 
     def shared(url: str, **kwargs: Any) -> Any:
         if url not in engines:
@@ -104,11 +104,9 @@ def one_engine_per_database() -> Iterator[None]:
         return engines[url]
 
     def create_all_once(bind: Any, **kwargs: Any) -> None:
-        if id(bind) in created:
-            return
-        create_all(bind=bind, **kwargs)
-        if any(bind is engine for engine in engines.values()):
-            created.add(id(bind))
+        if bind not in created:
+            create_all(bind=bind, **kwargs)
+            created.add(bind)
 
     nbgrader.api.create_engine = shared
     metadata.create_all = create_all_once

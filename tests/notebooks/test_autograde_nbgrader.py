@@ -44,7 +44,6 @@ def test_wrong_sigma_update_earns_partial_credit(course):
 def test_nbgraders_kernels_listen_on_unix_sockets_of_their_own(tmp_path):
     """The course's autograde kernels: five Unix sockets in a private folder each, removed at shutdown."""
     import nbformat
-    from nbclient import NotebookClient
 
     from grader.course import AUTOGRADE_PREPROCESSORS
     from grader.preprocessors import SocketFolderExecute

@@ -121,6 +121,7 @@ def validate(folder, notebook_name):
     from nbgrader.validator import Validator
     from traitlets.config import Config
 
+    from grader.nbgrader_internals import preprocessors_swapped
     from grader.preprocessors import SocketFolderExecute
 
     path = Path(folder) / notebook_name
@@ -128,7 +129,7 @@ def validate(folder, notebook_name):
         config = Config({"ExecutePreprocessor": {"timeout": LIMITS["cell_timeout"]}})
         validator = Validator(config=config)
         # two of these run at once beside a grading run: kernels on Unix sockets cannot race for TCP ports
-        validator.preprocessors = [SocketFolderExecute if p is Execute else p for p in validator.preprocessors]
+        validator.preprocessors = preprocessors_swapped(Validator, "preprocessors", replace=Execute, by=SocketFolderExecute)
         result = validator.validate(str(path))
     except Exception as error:  # the comparison then fails with this message
         return set(), f"{type(error).__name__}: {error}"
