@@ -9,7 +9,6 @@ D pixel probabilities underflows for wide images.
 import functools
 
 import numpy as np
-from scipy.special import logsumexp
 
 from .univariate import Array, ArrayLike
 
@@ -54,7 +53,7 @@ def estimate_weighted_log_prob(X: ArrayLike, mu: ArrayLike, pi: ArrayLike) -> Ar
 def responsibilities(log_p: ArrayLike, pi: ArrayLike) -> Array:
     """gamma(z_nk) from ln p(x_n | mu_k) (N, K) and pi (K,), shape (N, K): eq. (9.56), normalised in log space."""
     weighted = np.log(pi) + np.asarray(log_p, dtype=float)
-    return np.exp(weighted - logsumexp(weighted, axis=1, keepdims=True))
+    return np.exp(weighted - np.logaddexp.reduce(weighted, axis=1, keepdims=True))
 
 
 def m_step(X: ArrayLike, gamma: ArrayLike) -> tuple[Array, Array]:
@@ -66,7 +65,7 @@ def m_step(X: ArrayLike, gamma: ArrayLike) -> tuple[Array, Array]:
 
 def log_likelihood(X: ArrayLike, mu: ArrayLike, pi: ArrayLike) -> float:
     """ln p(X | mu, pi) = sum_n ln sum_k pi_k p(x_n | mu_k), eq. (9.51), one number."""
-    return float(logsumexp(estimate_weighted_log_prob(X, mu, pi), axis=1).sum())
+    return float(np.logaddexp.reduce(estimate_weighted_log_prob(X, mu, pi), axis=1).sum())
 
 
 def fit(X: ArrayLike, mu: ArrayLike, pi: ArrayLike, n_iterations: int) -> tuple[Array, Array, Array]:

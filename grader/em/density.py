@@ -7,7 +7,6 @@ Parameters are scikit-learn's ``GaussianMixture`` attributes for
 """
 
 import numpy as np
-from scipy.special import logsumexp
 
 from . import model_selection, multivariate
 from .univariate import Array, ArrayLike
@@ -23,7 +22,7 @@ def log_density(X: ArrayLike, means: Array, covariances: Array, weights: Array) 
     covariances : array of shape (K, D, D)
     weights : array of shape (K,)
     """
-    return logsumexp(multivariate.estimate_weighted_log_prob(X, means, covariances, weights), axis=1)
+    return np.logaddexp.reduce(multivariate.estimate_weighted_log_prob(X, means, covariances, weights), axis=1)
 
 
 def n_parameters(n_components: int, n_features: int) -> int:

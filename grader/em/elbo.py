@@ -5,7 +5,7 @@ entries may be 0); parameters are as in :mod:`.univariate`.
 """
 
 import numpy as np
-from scipy.special import logsumexp, xlogy
+from scipy.special import xlogy
 
 from .univariate import Array, ArrayLike, estimate_weighted_log_prob
 
@@ -23,7 +23,7 @@ def log_posterior(x: ArrayLike, mu: ArrayLike, sigma: ArrayLike, pi: ArrayLike) 
     ndarray, shape (N, K)
     """
     weighted = estimate_weighted_log_prob(x, mu, sigma, pi)
-    return weighted - logsumexp(weighted, axis=1, keepdims=True)
+    return weighted - np.logaddexp.reduce(weighted, axis=1, keepdims=True)
 
 
 def elbo(x: ArrayLike, q: Array, mu: ArrayLike, sigma: ArrayLike, pi: ArrayLike) -> float:

@@ -5,7 +5,6 @@ rows sum to 1: one-hot ``r`` for k-means, soft ``gamma`` for EM.
 """
 
 import numpy as np
-from scipy.special import logsumexp
 
 from .univariate import Array, ArrayLike
 
@@ -52,7 +51,7 @@ def soft_assign(x: ArrayLike, mu: ArrayLike, variance: float, pi: ArrayLike) -> 
     """
     x, mu = np.asarray(x, dtype=float), np.asarray(mu, dtype=float)
     log_weighted = np.log(pi) - (x[:, None] - mu[None, :]) ** 2 / (2 * variance)
-    return np.exp(log_weighted - logsumexp(log_weighted, axis=1, keepdims=True))
+    return np.exp(log_weighted - np.logaddexp.reduce(log_weighted, axis=1, keepdims=True))
 
 
 def update_means(x: ArrayLike, weights: Array) -> Array:

@@ -5,7 +5,6 @@ has shape (N, D).
 """
 
 import numpy as np
-from scipy.special import logsumexp
 
 from .univariate import Array, ArrayLike, EMRun, Params, _as_params
 
@@ -31,12 +30,12 @@ def estimate_weighted_log_prob(X: ArrayLike, mu: Array, cov: Array, pi: Array) -
     """
     X = np.asarray(X, dtype=float)
     n_features = X.shape[1]
-    out = np.empty((X.shape[0], len(pi)))
-    for k, (mean, covariance) in enumerate(zip(mu, cov)):
-        chol = np.linalg.cholesky(np.asarray(covariance, dtype=float))
-        solved = np.linalg.solve(chol, (X - mean).T)
-        log_det = 2 * np.log(np.diag(chol)).sum()
-        out[:, k] = -0.5 * (n_features * np.log(2 * np.pi) + log_det + (solved**2).sum(axis=0))
+    # all K components in one batched factorisation and solve: per-component calls cost more than the arithmetic
+    chol = np.linalg.cholesky(np.asarray(cov, dtype=float))  # (K, D, D)
+    centred = (X[None, :, :] - np.asarray(mu, dtype=float)[:, None, :]).transpose(0, 2, 1)  # (K, D, N)
+    solved = np.linalg.solve(chol, centred)
+    log_det = 2 * np.log(np.diagonal(chol, axis1=1, axis2=2)).sum(axis=1)  # (K,)
+    out = -0.5 * (n_features * np.log(2 * np.pi) + log_det[None, :] + (solved**2).sum(axis=1).T)
     return out + np.log(np.asarray(pi, dtype=float))
 
 
@@ -60,7 +59,7 @@ def e_step(X: ArrayLike, mu: Array, cov: Array, pi: Array) -> Array:
         gamma[n, k] = p(z_n = k | x_n); each row sums to 1.
     """
     weighted = estimate_weighted_log_prob(X, mu, cov, pi)
-    return np.exp(weighted - logsumexp(weighted, axis=1, keepdims=True))
+    return np.exp(weighted - np.logaddexp.reduce(weighted, axis=1, keepdims=True))
 
 
 def m_step(X: ArrayLike, gamma: Array) -> Params:
@@ -106,7 +105,7 @@ def log_likelihood(X: ArrayLike, mu: Array, cov: Array, pi: Array) -> float:
     float
         ln p(X | theta), summed over the points.
     """
-    return float(logsumexp(estimate_weighted_log_prob(X, mu, cov, pi), axis=1).sum())
+    return float(np.logaddexp.reduce(estimate_weighted_log_prob(X, mu, cov, pi), axis=1).sum())
 
 
 def fit(X: ArrayLike, mu: ArrayLike, cov: ArrayLike, pi: ArrayLike, n_iterations: int) -> EMRun:

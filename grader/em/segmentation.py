@@ -11,7 +11,6 @@ scikit-learn's ``GaussianMixture`` stores them with ``covariance_type="full"``.
 import math
 
 import numpy as np
-from scipy.special import logsumexp
 
 from .univariate import Array, ArrayLike
 
@@ -100,7 +99,7 @@ def estimate_log_gaussian_prob(X: ArrayLike, means: Array, covariances: Array) -
 def log_responsibilities(X: ArrayLike, weights: ArrayLike, means: Array, covariances: Array) -> Array:
     """ln gamma(z_nk), eq. (9.23) in log space, shape (N, K): finite even where every density underflows."""
     weighted = np.log(np.asarray(weights, dtype=float)) + estimate_log_gaussian_prob(X, means, covariances)
-    return weighted - logsumexp(weighted, axis=1, keepdims=True)
+    return weighted - np.logaddexp.reduce(weighted, axis=1, keepdims=True)
 
 
 def segment(X: ArrayLike, weights: ArrayLike, means: Array, covariances: Array) -> np.ndarray:

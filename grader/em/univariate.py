@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.special import logsumexp
 
 #: A float array; its shape is in each docstring.
 Array = NDArray[np.float64]
@@ -53,7 +52,7 @@ def e_step(x: ArrayLike, mu: ArrayLike, sigma: ArrayLike, pi: ArrayLike) -> Arra
         gamma[n, k] = p(z_n = k | x_n); each row sums to 1.
     """
     weighted = estimate_weighted_log_prob(x, mu, sigma, pi)
-    return np.exp(weighted - logsumexp(weighted, axis=1, keepdims=True))
+    return np.exp(weighted - np.logaddexp.reduce(weighted, axis=1, keepdims=True))
 
 
 def m_step(x: ArrayLike, gamma: Array) -> Params:
@@ -96,7 +95,7 @@ def log_likelihood(x: ArrayLike, mu: ArrayLike, sigma: ArrayLike, pi: ArrayLike)
     float
         ln p(X | theta), summed over the points.
     """
-    return float(logsumexp(estimate_weighted_log_prob(x, mu, sigma, pi), axis=1).sum())
+    return float(np.logaddexp.reduce(estimate_weighted_log_prob(x, mu, sigma, pi), axis=1).sum())
 
 
 def _as_params(mu: ArrayLike, spread: ArrayLike, pi: ArrayLike) -> Params:

@@ -20,7 +20,7 @@ statistics; sklearn's ``covariance_prior`` is ``1 / W_0`` and its
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import digamma, logsumexp
+from scipy.special import digamma
 
 #: Added to every N_k (as scikit-learn does): an empty component's mean is then 0 / eps, not 0 / 0.
 N_K_GUARD = 10 * np.finfo(float).eps
@@ -101,7 +101,7 @@ def log_responsibilities(
     from eq. (10.65), ``expected_quad`` (N, K) from eq. (10.64).
     """
     log_rho = expected_log_pi + 0.5 * expected_log_lambda - 0.5 * np.log(2 * np.pi) - 0.5 * expected_quad
-    return log_rho - logsumexp(log_rho, axis=1, keepdims=True)
+    return log_rho - np.logaddexp.reduce(log_rho, axis=1, keepdims=True)
 
 
 def statistics(x: np.ndarray, resp: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
