@@ -8,6 +8,7 @@ from these answers, so they always match the current release.
 import contextlib
 import copy
 import io
+import os
 import re
 import warnings
 from collections.abc import Iterable, Mapping
@@ -46,10 +47,21 @@ def run_sources(
 
     The setting is what a verification child does with hidden inputs.
     """
-    import numpy as np
-
     ns: dict[str, Any] = {}
     error: Exception | None = None
+    with _quiet():
+        for name, source in cells:
+            error = _execute(ns, name, source) or error
+            if name == after:
+                ns.update(variables or {})
+    return ns, error
+
+
+@contextlib.contextmanager
+def _quiet():
+    """Output, warnings and floating-point errors of the executed cells discarded."""
+    import numpy as np
+
     with (
         contextlib.redirect_stdout(io.StringIO()),
         contextlib.redirect_stderr(io.StringIO()),
@@ -57,15 +69,51 @@ def run_sources(
         np.errstate(all="ignore"),
     ):
         warnings.simplefilter("ignore")
-        for name, source in cells:
-            source = "\n".join(line for line in source.split("\n") if not line.startswith("%"))
-            try:
-                exec(compile(source, name, "exec"), ns)
-            except Exception as raised:
-                error = raised
-            if name == after:
-                ns.update(variables or {})
-    return ns, error
+        yield
+
+
+def _execute(ns: dict[str, Any], name: str, source: str) -> Exception | None:
+    """Run one cell's ``source`` (IPython magic lines skipped) in ``ns``; what it raised, or None."""
+    source = "\n".join(line for line in source.split("\n") if not line.startswith("%"))
+    try:
+        exec(compile(source, name, "exec"), ns)
+    except Exception as raised:
+        return raised
+    return None
+
+
+@dataclass
+class KernelRun:
+    """What a kernel running a whole notebook shows: the graded cells that raised, and the self-check's output."""
+
+    errors: dict[str, str]  # grade_id -> "ExceptionName: message"
+    self_check: str
+
+
+def run_as_kernel(notebook: Mapping[str, Any], folder: "str | os.PathLike[str]") -> KernelRun:
+    """Every code cell of ``notebook`` in order, in one namespace in this process, in ``folder``.
+
+    What the Lab's kernel, Validate and the autograded notebook show of the
+    visible grade cells and the self-check, without a kernel: for tests that
+    hold every sample answer to one verdict. Figures are made and closed, not drawn.
+    """
+    import matplotlib.pyplot as plt
+
+    ns: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    self_check = io.StringIO()
+    with contextlib.chdir(folder), _quiet():
+        for cell in notebook["cells"]:
+            if cell["cell_type"] != "code":
+                continue
+            meta = cell.get("metadata", {}).get("nbgrader", {})
+            grade_id = meta.get("grade_id", "")
+            with contextlib.redirect_stdout(self_check if grade_id == "self_check" else io.StringIO()):
+                raised = _execute(ns, grade_id or cell.get("id", "cell"), cell["source"])
+            plt.close("all")
+            if raised is not None and meta.get("grade"):
+                errors[grade_id] = f"{type(raised).__name__}: {raised}"
+    return KernelRun(errors, self_check.getvalue())
 
 
 def judge(

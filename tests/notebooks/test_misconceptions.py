@@ -1,11 +1,12 @@
 """The misconception catalogue and one verdict, under ONE real ``grader autograde`` run and nbgrader's Validate.
 
-Every sample answer of every assignment spec (``grader.samples``: each
-catalogued mistake written the way a student writes it, in the release's
-blanks or in the answer cell's given lines, and correct alternatives), plus
-the seed-style answers and the untouched release, is graded by one
-module-scoped ``autograde`` run and validated by nbgrader's own
-``Validator`` (what the Lab's Validate button runs). Then:
+tests/unit/test_catalogue.py judges every sample answer of every assignment
+spec in-process, as the grader and the kernel judge it. Here a sixth of them
+(of each assignment every sixth of its mistakes and every fourth of its
+correct alternatives), the seed-style answers and the untouched releases are graded
+by one module-scoped ``autograde`` run, with its sandboxes, verification
+children and nbgrader scoring, and validated by nbgrader's own ``Validator``
+(what the Lab's Validate button runs). Then:
 
 * every mistake loses points, is named by exactly its catalogue id in
   ``grades.csv``'s ``diagnosis`` column and in the self-check's output, and
@@ -13,13 +14,17 @@ module-scoped ``autograde`` run and validated by nbgrader's own
 * every correct alternative earns full marks, with no diagnosis and no note;
 * no feedback text shows a number;
 * one verdict: per graded cell, the visible cells as they ran in the graded
-  notebook, and nbgrader's Validator (on the untouched releases, the
-  seed-style answers and every sixth sample), fail exactly the cells the
-  autograder takes points on, so no wrong answer validates as "Success!".
+  notebook, and nbgrader's Validator (on the releases, the seed-style answers
+  and one mistake of each assignment), fail exactly the cells the autograder
+  takes points on, so no wrong answer validates as "Success!".
+
+A sixth, not all: each sample costs a sandboxed run, two verification
+children and nbgrader's scoring (about 4 s of a CI core), and all 252 were a
+third of the suite; the in-process judging covers every sample, and this run
+shows that the real pipeline reaches the same verdicts.
 
 ``GRADER_TEST_ASSIGNMENTS`` (comma-separated ids) restricts the run to those
-assignments. ``GMM_UPDATE_DOCS=1 python -m pytest tests/notebooks/test_misconceptions.py``
-rewrites the detection table in docs/misconceptions.md from these results.
+assignments.
 """
 
 import csv
@@ -37,14 +42,11 @@ from grader.course import Course
 from grader.misconceptions import CATALOGUE, diagnosis_ids, graded_cell_errors
 from grader.pipeline.autograde import autograde
 from grader.samples import ALTERNATIVES, MUTANTS, SEED_STYLE, fill_blanks
+from tests.support.catalogue import DOC, NUMBER
 from tests.support.course import copy_course
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "misconceptions.md"
-TABLE_START, TABLE_END = "<!-- detection-table:start -->", "<!-- detection-table:end -->"
 ENVIRONMENT = "GRADER_TEST_ASSIGNMENTS"
 LIMITS = {"cell_timeout": 120, "notebook_timeout": 300}
-#: A decimal number that is not an equation or section reference: an expected value leaking out.
-NUMBER = re.compile(r"(?<!eq\. )(?<!eq\. \()(?<!eqs\. )(?<!section )(?<![\d.])\d+\.\d+")
 
 
 def selected(assignment_ids):
@@ -54,20 +56,23 @@ def selected(assignment_ids):
 
 ALL_SAMPLES = MUTANTS + ALTERNATIVES
 ASSIGNMENTS = selected({sample.assignment_id for sample in ALL_SAMPLES} | set(SEED_STYLE))
-SAMPLES = [sample for sample in ALL_SAMPLES if sample.assignment_id in ASSIGNMENTS]
-SELECTED_MUTANTS = [sample for sample in MUTANTS if sample.assignment_id in ASSIGNMENTS]
-SELECTED_ALTERNATIVES = [sample for sample in ALTERNATIVES if sample.assignment_id in ASSIGNMENTS]
+#: Of each assignment, every sixth of its mistakes and every fourth of its correct alternatives (at least one).
+SAMPLES = [
+    sample
+    for assignment_id in ASSIGNMENTS
+    for kind in (MUTANTS, ALTERNATIVES)
+    for sample in [s for s in kind if s.assignment_id == assignment_id][:: 6 if kind is MUTANTS else 4]
+]
+SELECTED_MUTANTS = [sample for sample in SAMPLES if sample.misconception]
+SELECTED_ALTERNATIVES = [sample for sample in SAMPLES if not sample.misconception]
 
 
 GIVEN = [f"{a}-blank" for a in ASSIGNMENTS] + [f"{a}-seed-style" for a in ASSIGNMENTS if a in SEED_STYLE]
-ONE_VERDICT = GIVEN + [sample.key for sample in SAMPLES]
-#: Submissions also run through nbgrader's own Validator (a kernel start each): the untouched releases, the
-#: seed-style answers and every sixth sample of each assignment (its mistakes, then its correct alternatives); the rest
-#: are compared through the graded run, whose visible cells ran as Validate runs them. A sixth, not a third: each
-#: kernel start and run costs about 6 s of a CI core, and 108 of them were a quarter of the suite's longest module.
-VALIDATED = GIVEN + [
-    key for assignment_id in ASSIGNMENTS for key in [s.key for s in SAMPLES if s.assignment_id == assignment_id][::6]
-]
+GRADED = GIVEN + [sample.key for sample in SAMPLES]
+#: Also run through nbgrader's own Validator (a kernel start and run each, about 5 s of a CI core): the untouched
+#: releases, the seed-style answers and one mistake of each assignment. The visible cells of every graded notebook
+#: ran as Validate runs them, and test_catalogue runs them for every sample.
+VALIDATED = GIVEN + [next(s.key for s in SELECTED_MUTANTS if s.assignment_id == a) for a in ASSIGNMENTS]
 
 
 def student_id(key):
@@ -235,7 +240,7 @@ def test_correct_alternative_earns_full_marks_without_diagnosis_or_note(graded, 
     assert "All checks passed" in result.self_check and not diagnosis_ids(result.self_check), result.self_check
 
 
-@pytest.mark.parametrize("key", ONE_VERDICT)
+@pytest.mark.parametrize("key", GRADED)
 def test_the_visible_cells_give_the_autograders_verdict_on_every_cell(graded, key):
     """The grade cells as they ran in the graded notebook (what Validate runs) fail where points are taken."""
     result = result_of(graded, key)
@@ -261,56 +266,6 @@ def test_no_wrong_answer_passes_the_visible_cells(graded, sample):
     assert result.kernel_failed
     if sample.key in VALIDATED:
         assert result.validate_failed, "Validate says Success! on a wrong answer"
-
-
-def detection_table(graded):
-    """Markdown: per notebook and catalogue id, each mutant and whether it was caught and diagnosed."""
-    lines = [
-        "| notebook | misconception | mutants (caught: points lost / total; diagnosed: its id named) |",
-        "|---|---|---|",
-    ]
-    for assignment_id in ASSIGNMENTS:
-        for misconception in CATALOGUE:
-            entries = []
-            for sample in SELECTED_MUTANTS:
-                if (sample.assignment_id, sample.misconception) != (assignment_id, misconception):
-                    continue
-                result = graded.get(sample.key)
-                if result is None or not result.rows:
-                    entries.append(f"{sample.name}: NOT GRADED")
-                    continue
-                caught = f"caught (−{result.lost:g}/{result.total:g})"  # noqa: RUF001 (a minus sign in the table) if result.lost else "NOT caught"
-                named = "diagnosed" if result.diagnosed == {misconception} else "NOT diagnosed"
-                entries.append(f"{sample.name.replace('|', '/')}: {caught}, {named}")
-            if entries:
-                lines.append(f"| `{assignment_id}` | `{misconception}` | " + "<br>".join(entries) + " |")
-        alternatives = [
-            f"{sample.name}: "
-            + (
-                "full marks, no diagnosis"
-                if graded[sample.key].rows and graded[sample.key].lost == 0 and not graded[sample.key].diagnosed
-                else "MARKED WRONG or NOT GRADED"
-            )
-            for sample in SELECTED_ALTERNATIVES
-            if sample.assignment_id == assignment_id
-        ]
-        if alternatives:
-            lines.append(f"| `{assignment_id}` | correct alternatives | " + "<br>".join(alternatives) + " |")
-    return "\n".join(lines)
-
-
-@pytest.mark.skipif(bool(os.environ.get(ENVIRONMENT)), reason="the table covers every assignment")
-def test_detection_table_in_docs_matches_the_mutation_tests(graded):
-    table = detection_table(graded)
-    doc = DOC.read_text()
-    start, end = doc.index(TABLE_START) + len(TABLE_START), doc.index(TABLE_END)
-    if os.environ.get("GMM_UPDATE_DOCS"):
-        DOC.write_text(doc[:start] + "\n" + table + "\n" + doc[end:])
-        doc = DOC.read_text()
-    assert doc[start : doc.index(TABLE_END)].strip() == table, (
-        "docs/misconceptions.md's detection table is out of date; regenerate it with "
-        "GMM_UPDATE_DOCS=1 python -m pytest tests/notebooks/test_misconceptions.py\n\n" + table
-    )
 
 
 # --- the documented catalogue -------------------------------------------------------------------

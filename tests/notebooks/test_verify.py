@@ -1,7 +1,8 @@
 """Out-of-kernel verification: what the child runs, safe transport, hidden inputs.
 
 Parity with the kernel (Validate) for every catalogued mistake and correct
-alternative is proven through one real autograde run in
+alternative is proven in-process in tests/unit/test_catalogue.py, and for a
+sixth of them through one real autograde run in
 tests/notebooks/test_misconceptions.py.
 """
 

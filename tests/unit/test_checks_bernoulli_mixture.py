@@ -8,7 +8,6 @@ images, components and pixels in probability space (the notebook's 64 pixels do 
 import contextlib
 import io
 import math
-import re
 
 import nbformat
 import numpy as np
@@ -230,14 +229,3 @@ def test_hidden_inputs_differ_from_the_notebooks():
 
 def test_every_catalogue_id_of_the_notebook_has_a_mutant():
     assert {s.misconception for s in MUTANTS_09} == {m.id for m in BERNOULLI_MIXTURE}
-
-
-#: A decimal number that is not an equation or section reference (as in tests/notebooks/test_misconceptions.py).
-NUMBER = re.compile(r"(?<!eq\. )(?<!eq\. \()(?<!eqs\. )(?<!section )(?<![\d.])\d+\.\d+")
-
-
-def test_messages_show_no_decimal_numbers():
-    for sample in MUTANTS_09[:: len(MUTANTS_09) // 5]:
-        ns = sample_namespace(sample)
-        for message in failures(ns).values():
-            assert not NUMBER.findall(message), message
