@@ -1,12 +1,33 @@
-"""Real `nbgrader autograde` runs: solutions earn full marks, the blank release zero, partial answers partial."""
+"""Real `nbgrader autograde` runs: solutions earn full marks, the blank release zero, partial answers partial.
+
+The run of each reference solution is also the proof that it executes top to
+bottom in a real kernel, silently on stderr, draws its figures and
+self-checks clean (nbgrader keeps the outputs in its autograded copy).
+"""
 
 import json
 import os
 
+import nbformat
 import pytest
 
 from grader.course import DEFAULT_ROOT, Course
 from grader.samples import MISTAKES, SEED_STYLE, fill_blanks, variant
+
+
+def assert_ran_clean(nb, where):
+    """Every cell silent on stderr, the self-check all passed, and at least one figure drawn."""
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        streams = [o for o in cell.outputs if o.output_type == "stream"]
+        assert not [o for o in streams if o.name == "stderr"], f"{where}: cell {cell.id} wrote to stderr"
+        assert not [o for o in cell.outputs if o.output_type == "error"], f"{where}: cell {cell.id} raised"
+        if cell.id == "self_check":
+            text = "".join(o.text for o in streams)
+            assert "All checks passed" in text and "✗" not in text, f"{where}: {text}"
+    figures = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if "image/png" in o.get("data", {})]
+    assert figures, f"{where}: the solution drew no figure"
 
 
 @pytest.mark.parametrize("assignment_id", Course(DEFAULT_ROOT).assignments)
@@ -28,6 +49,9 @@ def test_solution_full_marks_and_blank_release_zero(course, assignment_id):
         assert all(score == maximum > 0 for score, maximum in grades[student].values()), (student, grades[student])
     assert grades["blank"].keys() == grades["solution"].keys()
     assert all(score == 0 for score, _ in grades["blank"].values()), grades["blank"]
+    for notebook in course.notebooks(assignment_id):
+        path = course.root / "autograded" / "solution" / assignment_id / f"{notebook}.ipynb"
+        assert_ran_clean(nbformat.read(path, as_version=4), path)
 
 
 def test_wrong_sigma_update_earns_partial_credit(course):
