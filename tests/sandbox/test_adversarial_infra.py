@@ -26,7 +26,7 @@ from tests.support.course import CourseCopy, copy_course
 
 ASSIGNMENT = "01_em_1d"
 GRADED_CELLS = {"test_estep", "test_mu", "test_sigma", "test_pi", "test_convergence"}
-LIMITS = {"cell_timeout": 20, "notebook_timeout": 90, "memory_mb": 3 * 2**10, "output_kb": 2**10}
+LIMITS = {"cell_timeout": 10, "notebook_timeout": 90, "memory_mb": 3 * 2**10, "output_kb": 2**10}
 HONEST = ("honest_a", "honest_b")
 STRUCTURAL = ("deletes_test_cell", "deletes_answer_cell", "renames_grade_id")
 PROTECTIONS = sandbox.capabilities()
