@@ -1,6 +1,12 @@
 """nbgrader preprocessors of this course."""
 
 from .clearblanks import ClearSolutionsAndBlanks, blank_out
-from .execute import SocketFolderExecute, SocketFolderKernelManager
+from .execute import RepollingKernelClient, SocketFolderExecute, SocketFolderKernelManager
 
-__all__ = ["ClearSolutionsAndBlanks", "SocketFolderExecute", "SocketFolderKernelManager", "blank_out"]
+__all__ = [
+    "ClearSolutionsAndBlanks",
+    "RepollingKernelClient",
+    "SocketFolderExecute",
+    "SocketFolderKernelManager",
+    "blank_out",
+]
