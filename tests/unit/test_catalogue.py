@@ -74,13 +74,17 @@ def failing(sample):
     return {grade_id for _, failed in _judged(sample.key)[0] for grade_id in failed}
 
 
+def named(failed):
+    """The catalogue ids that the failures ``failed`` ({grade_id: exception}) name; a bare exception names none."""
+    return {i for failure in failed.values() for i in getattr(failure, "diagnosis", ())}
+
+
 @pytest.mark.parametrize("sample", MUTANTS, ids=lambda s: s.key)
 def test_each_mistake_fails_and_is_named_by_its_own_id_only(sample):
     verdicts, kernel = _judged(sample.key)
     for where, failed in verdicts:
         assert failed, f"{where}: the mistake passed every grade cell"
-        named = {i for failure in failed.values() for i in getattr(failure, "diagnosis", ())}
-        assert named == {sample.misconception}, f"{where}: {failed}"
+        assert named(failed) == {sample.misconception}, f"{where}: {failed}"
     assert sample.misconception in diagnosis_ids(kernel.self_check), kernel.self_check
     assert "All checks passed" not in kernel.self_check
 
@@ -124,9 +128,9 @@ def detection_table():
                 if (sample.assignment_id, sample.misconception) != (assignment_id, misconception):
                     continue
                 lost = sum(points[grade_id] for grade_id in failing(sample))
-                named = {i for _, failed in _judged(sample.key)[0] for f in failed.values() for i in f.diagnosis}
+                ids = {i for _, failed in _judged(sample.key)[0] for i in named(failed)}
                 caught = f"caught (−{lost:g}/{sum(points.values()):g})" if lost else "NOT caught"  # noqa: RUF001 (a minus sign)
-                diagnosed = "diagnosed" if named == {misconception} else "NOT diagnosed"
+                diagnosed = "diagnosed" if ids == {misconception} else "NOT diagnosed"
                 entries.append(f"{sample.name.replace('|', '/')}: {caught}, {diagnosed}")
             if entries:
                 lines.append(f"| `{assignment_id}` | `{misconception}` | " + "<br>".join(entries) + " |")
